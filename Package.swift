@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// System libraries come from Debian packages through pkg-config; `scripts/setup` installs them.
+let package = Package(
+    name: "BitViT",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "BitViT", targets: [
+            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels",
+            "BitViTData", "BitViTTrain", "BitViTDeploy",
+        ]),
+        .executable(name: "bitvit", targets: ["bitvit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System libraries
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+
+        // MARK: ISA-specific kernels (per-function target attributes, run-time dispatch)
+        .target(name: "CBitKernels"),
+
+        // MARK: Swift modules, bottom to top
+        .target(name: "BitViTCore", dependencies: ["CBLAS", "CBitKernels"]),
+        .target(name: "BitViTNN", dependencies: ["BitViTCore"]),
+        .target(name: "BitViTQuant", dependencies: ["BitViTCore", "BitViTNN"]),
+        .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),
+        .target(name: "BitViTData", dependencies: ["BitViTCore", "CZlib", "CJPEG", "CPNG"]),
+        .target(name: "BitViTTrain", dependencies: [
+            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData",
+        ]),
+        .target(name: "BitViTDeploy", dependencies: [
+            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "CBitKernels",
+        ]),
+        .executableTarget(name: "bitvit", dependencies: [
+            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData",
+            "BitViTTrain", "BitViTDeploy",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests
+        .testTarget(name: "BitViTCoreTests", dependencies: ["BitViTCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTModelsTests", dependencies: ["BitViTCore", "BitViTNN", "BitViTModels"],
+                    resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,175 @@
+import Foundation
+
+/// Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON
+/// header mapping names to dtype/shape/byte ranges, then the raw little-endian data).
+///
+/// Loading accepts F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL tensors and converts
+/// them to float32; writing stores F32. Every field is validated: a malformed or truncated
+/// file raises `BitViTError.malformed` naming the file and the problem.
+public enum Safetensors {
+    /// Named float32 tensors plus the optional `__metadata__` string map.
+    public struct File {
+        public var tensors: [String: Tensor]
+        public var metadata: [String: String]
+        /// Names in file order (by data offset).
+        public var order: [String]
+
+        public init(tensors: [String: Tensor], metadata: [String: String] = [:], order: [String]? = nil) {
+            self.tensors = tensors
+            self.metadata = metadata
+            self.order = order ?? tensors.keys.sorted()
+        }
+    }
+
+    public static func load(_ url: URL) throws -> File {
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+            throw BitViTError.io("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        return try decode(data, name: url.path)
+    }
+
+    public static func decode(_ data: Data, name: String) throws -> File {
+        func bad(_ reason: String) -> BitViTError { .malformed(file: name, reason: reason) }
+        guard data.count >= 8 else { throw bad("file is \(data.count) bytes, shorter than the 8-byte header length") }
+        let headerLength = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
+        guard headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
+            throw bad("header length \(headerLength) exceeds the file size \(data.count)")
+        }
+        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: headerData) } catch {
+            throw bad("header is not valid JSON")
+        }
+        guard let header = json as? [String: Any] else { throw bad("header is not a JSON object") }
+        let base = 8 + Int(headerLength)
+        let payload = data.count - base
+        var tensors: [String: Tensor] = [:]
+        var metadata: [String: String] = [:]
+        var ranges: [(String, Int, Int)] = []
+        for (key, value) in header {
+            if key == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw bad("__metadata__ is not an object") }
+                for (k, v) in m {
+                    guard let s = v as? String else { throw bad("metadata value for \(k) is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard let entry = value as? [String: Any],
+                  let dtype = entry["dtype"] as? String,
+                  let shapeAny = entry["shape"] as? [Any],
+                  let offsetsAny = entry["data_offsets"] as? [Any], offsetsAny.count == 2 else {
+                throw bad("tensor '\(key)' lacks dtype, shape or data_offsets")
+            }
+            let shape = try shapeAny.map { v -> Int in
+                guard let n = (v as? NSNumber)?.intValue, n >= 0, n < 1 << 40 else {
+                    throw bad("tensor '\(key)' has an invalid shape \(shapeAny)")
+                }
+                return n
+            }
+            let offsets = try offsetsAny.map { v -> Int in
+                guard let n = (v as? NSNumber)?.intValue, n >= 0 else {
+                    throw bad("tensor '\(key)' has invalid data_offsets")
+                }
+                return n
+            }
+            guard let width = elementWidth(dtype) else { throw bad("tensor '\(key)' has unsupported dtype \(dtype)") }
+            let (start, end) = (offsets[0], offsets[1])
+            guard start <= end, end <= payload else {
+                throw bad("tensor '\(key)' data \(start)..<\(end) lies outside the \(payload)-byte data section (truncated file?)")
+            }
+            let (n, overflow) = shape.reduce((1, false)) { acc, d in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+                return (p, acc.1 || o)
+            }
+            guard !overflow, n * width == end - start else {
+                throw bad("tensor '\(key)' of shape \(shape) and dtype \(dtype) needs \(n * width) bytes, has \(end - start)")
+            }
+            let t = Tensor(uninitialized: shape)
+            data.withUnsafeBytes { raw in
+                convert(raw.baseAddress! + base + start, dtype: dtype, count: n, into: t.data)
+            }
+            tensors[key] = t
+            ranges.append((key, start, end))
+        }
+        ranges.sort { $0.1 < $1.1 }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where b.1 < a.2 {
+            throw bad("tensors '\(a.0)' and '\(b.0)' overlap")
+        }
+        return File(tensors: tensors, metadata: metadata, order: ranges.map(\.0))
+    }
+
+    /// Serializes tensors as F32 in the given order (default: sorted names).
+    public static func encode(_ tensors: [String: Tensor], order: [String]? = nil,
+                              metadata: [String: String] = [:]) throws -> Data {
+        let names = order ?? tensors.keys.sorted()
+        var header: [String: Any] = [:]
+        var offset = 0
+        for name in names {
+            guard let t = tensors[name] else { throw BitViTError.missing("tensor '\(name)'") }
+            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]]
+            offset += t.count * 4
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var headerData = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad the header with spaces so the data section starts 8-byte aligned.
+        while (8 + headerData.count) % 8 != 0 { headerData.append(0x20) }
+        var out = Data(capacity: 8 + headerData.count + offset)
+        withUnsafeBytes(of: UInt64(headerData.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(headerData)
+        for name in names {
+            let t = tensors[name]!
+            t.withUnsafeBufferPointer { buf in
+                buf.withMemoryRebound(to: UInt8.self) { out.append($0) }
+            }
+        }
+        return out
+    }
+
+    /// Writes atomically (temporary file + rename).
+    public static func save(_ tensors: [String: Tensor], to url: URL, order: [String]? = nil,
+                            metadata: [String: String] = [:]) throws {
+        try AtomicFile.write(encode(tensors, order: order, metadata: metadata), to: url)
+    }
+
+    static func elementWidth(_ dtype: String) -> Int? {
+        switch dtype {
+        case "F64", "I64", "U64": return 8
+        case "F32", "I32", "U32": return 4
+        case "F16", "BF16", "I16", "U16": return 2
+        case "I8", "U8", "BOOL": return 1
+        default: return nil
+        }
+    }
+
+    private static func convert(_ src: UnsafeRawPointer, dtype: String, count n: Int,
+                                into dst: UnsafeMutablePointer<Float>) {
+        switch dtype {
+        case "F32": for i in 0..<n { dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+        case "F64": for i in 0..<n { dst[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+        case "F16": for i in 0..<n { dst[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case "BF16": for i in 0..<n { dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+        case "I64": for i in 0..<n { dst[i] = Float(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+        case "U64": for i in 0..<n { dst[i] = Float(UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) }
+        case "I32": for i in 0..<n { dst[i] = Float(Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+        case "U32": for i in 0..<n { dst[i] = Float(UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+        case "I16": for i in 0..<n { dst[i] = Float(Int16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))) }
+        case "U16": for i in 0..<n { dst[i] = Float(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case "I8": for i in 0..<n { dst[i] = Float(src.load(fromByteOffset: i, as: Int8.self)) }
+        default: for i in 0..<n { dst[i] = Float(src.load(fromByteOffset: i, as: UInt8.self)) }
+        }
+    }
+}
+
+/// IEEE half to float (handles subnormals, infinities and NaN).
+func halfToFloat(_ h: UInt16) -> Float {
+    let sign = UInt32(h & 0x8000) << 16
+    let exp = Int((h >> 10) & 0x1F), mant = UInt32(h & 0x3FF)
+    if exp == 0 {
+        let v = Float(mant) * 0x1p-24
+        return sign != 0 ? -v : v
+    }
+    if exp == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mant << 13)) }
+    return Float(bitPattern: sign | UInt32(exp + 112) << 23 | (mant << 13))
+}

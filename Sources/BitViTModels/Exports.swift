@@ -1,0 +1,2 @@
+// Importing BitViTModels gives the layers and the tensor engine too.
+@_exported import BitViTNN

@@ -1,0 +1,2 @@
+// Importing BitViTNN gives the tensor engine too.
+@_exported import BitViTCore

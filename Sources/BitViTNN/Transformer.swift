@@ -1,0 +1,50 @@
+/// Multi-head self-attention with a packed qkv projection (timm `Attention`).
+///
+/// Children: `qkv` (`dim → 3·dim`, rows ordered q|k|v, each split into heads), `proj`.
+/// Input and output `[B, N, dim]`. Attention dropout is not supported by the fused kernel; the
+/// DeiT recipes use 0.
+public final class MultiHeadSelfAttention: Module, Layer {
+    public let heads: Int
+    public let scale: Float
+    public let qkv: Linear
+    public let proj: Linear
+    public let projDrop: Dropout
+
+    public init(dim: Int, heads: Int, qkvBias: Bool = true, projDrop: Float = 0,
+                random: RandomSource, rng: inout RandomGenerator) {
+        precondition(dim % heads == 0, "attention width \(dim) is not divisible by \(heads) heads")
+        self.heads = heads
+        scale = 1 / Float(dim / heads).squareRoot()
+        qkv = Linear(dim, 3 * dim, bias: qkvBias, rng: &rng)
+        proj = Linear(dim, dim, rng: &rng)
+        self.projDrop = Dropout(projDrop, random: random)
+        super.init()
+        child("qkv", qkv)
+        child("proj", proj)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let mixed = Tensor.attention(qkv: qkv(x), heads: heads, scale: scale)
+        return projDrop(proj(mixed))
+    }
+}
+
+/// Two-layer perceptron with exact GELU (timm `Mlp`): `fc2(drop(gelu(fc1(x))))`.
+public final class MLP: Module, Layer {
+    public let fc1: Linear
+    public let fc2: Linear
+    public let drop: Dropout
+
+    public init(dim: Int, hidden: Int, drop: Float = 0, random: RandomSource, rng: inout RandomGenerator) {
+        fc1 = Linear(dim, hidden, rng: &rng)
+        fc2 = Linear(hidden, dim, rng: &rng)
+        self.drop = Dropout(drop, random: random)
+        super.init()
+        child("fc1", fc1)
+        child("fc2", fc2)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        drop(fc2(drop(fc1(x).gelu())))
+    }
+}

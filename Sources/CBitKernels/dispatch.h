@@ -1,0 +1,20 @@
+// Internal: multiversioning helpers shared by the kernel files.
+#ifndef BV_DISPATCH_H
+#define BV_DISPATCH_H
+
+// `BV_CLONES` compiles a function for AVX-512, AVX2+FMA and baseline x86-64 and picks one at
+// load time (ifunc). Loops written in plain C are auto-vectorized for each target.
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+#define BV_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BV_CLONES
+#endif
+
+// Reductions are re-associated so they vectorize; every caller accepts float rounding order.
+#if defined(__clang__)
+#define BV_REASSOCIATE _Pragma("clang fp reassociate(on)")
+#else
+#define BV_REASSOCIATE
+#endif
+
+#endif
