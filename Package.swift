@@ -14,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // MARK: System libraries
@@ -34,9 +36,13 @@ let package = Package(
         .target(name: "BitViTNN", dependencies: ["BitViTCore"]),
         .target(name: "BitViTQuant", dependencies: ["BitViTCore", "BitViTNN"]),
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),
-        .target(name: "BitViTData", dependencies: ["BitViTCore", "CZlib", "CJPEG", "CPNG"]),
+        .target(name: "BitViTData", dependencies: [
+            "BitViTCore", "CZlib", "CJPEG", "CPNG",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
         .target(name: "BitViTTrain", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData",
+            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "CPNG", "CZlib",
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "BitViTDeploy", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "CBitKernels",
@@ -47,10 +53,19 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // MARK: Tests
+        // MARK: Tests (reference data lives in each target's Fixtures folder)
         .testTarget(name: "BitViTCoreTests", dependencies: ["BitViTCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTModelsTests", dependencies: ["BitViTCore", "BitViTNN", "BitViTModels"],
+        .testTarget(name: "BitViTNNTests", dependencies: ["BitViTNN"]),
+        .testTarget(name: "BitViTQuantTests", dependencies: ["BitViTQuant"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTModelsTests", dependencies: ["BitViTModels"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTDataTests", dependencies: ["BitViTData"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTDeployTests", dependencies: ["BitViTDeploy"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Whether operations record the autograd graph. Per process; toggle with `withNoGrad`.
 public enum GradMode {
     nonisolated(unsafe) public static var isEnabled = true
@@ -53,6 +55,7 @@ public enum Autograd {
         precondition(output.gradNode == nil, "\(op): output already belongs to another op")
         output.requiresGrad = true
         output.gradNode = GradNode(op: op, inputs: inputs, backward: backward)
+        if OpProfiler.isEnabled { OpProfiler.forwardRecorded(op) }
         return output
     }
 }
@@ -96,6 +99,7 @@ extension Tensor {
                 guard let rule = node.backward else {
                     preconditionFailure("backward through op '\(node.op)' whose graph was freed; use retainGraph")
                 }
+                let started = OpProfiler.isEnabled ? DispatchTime.now().uptimeNanoseconds : 0
                 let inputGrads = rule(g)
                 precondition(inputGrads.count == node.inputs.count,
                              "op '\(node.op)' returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
@@ -110,6 +114,7 @@ extension Tensor {
                     node.backward = nil
                     node.inputs = []
                 }
+                if OpProfiler.isEnabled { OpProfiler.backwardTimed(node.op, since: started) }
             }
         }
     }

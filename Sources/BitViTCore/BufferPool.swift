@@ -21,11 +21,14 @@ public final class BufferPool: @unchecked Sendable {
     private var cached = 0
     private var live = 0
     private var peakLive = 0
+    private var fresh = 0
 
     /// Bytes currently held by live tensors.
     public var liveBytes: Int { lock.withLock { live } }
     /// Highest `liveBytes` since the last `resetPeak()`.
     public var peakLiveBytes: Int { lock.withLock { peakLive } }
+    /// Number of buffers obtained from the system allocator (not reused) so far.
+    public var systemAllocations: Int { lock.withLock { fresh } }
     /// Bytes held in free buffers awaiting reuse.
     public var cachedBytes: Int { lock.withLock { cached } }
 
@@ -38,7 +41,7 @@ public final class BufferPool: @unchecked Sendable {
         let reused: UnsafeMutablePointer<Float>? = lock.withLock {
             live += bytes
             peakLive = Swift.max(peakLive, live)
-            guard var list = freeLists[capacity], let p = list.popLast() else { return nil }
+            guard var list = freeLists[capacity], let p = list.popLast() else { fresh += 1; return nil }
             freeLists[capacity] = list
             cached -= bytes
             return p

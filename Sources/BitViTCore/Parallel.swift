@@ -1,12 +1,13 @@
+import CBitKernels
 import Dispatch
 import Foundation
 
-/// Work splitting across the machine's cores for the Swift-side kernels.
+/// Work splitting across the machine's cores. All of BitViT's threading goes through here.
 ///
-/// BitViT's own kernels and OpenBLAS never run concurrently at the same level: a kernel either
-/// calls BLAS on the calling thread (BLAS then uses its own threads) or splits its work here and
-/// calls BLAS single-threaded inside (`BLAS.singleThreaded`), so the cores are never
-/// oversubscribed.
+/// OpenBLAS runs single-threaded (see `BLAS`); large GEMMs are split across the cores by
+/// BitViT itself, so no library thread pool spins while BitViT's kernels run. A parallel
+/// region entered from inside another one runs serially on the calling worker, so nested
+/// kernels (e.g. a GEMM inside a per-head loop) never oversubscribe the cores.
 public enum Parallel {
     /// Number of worker threads kernels split into (defaults to the active core count;
     /// the `BITVIT_NUM_THREADS` environment variable overrides it).
@@ -14,8 +15,25 @@ public enum Parallel {
         if let s = ProcessInfo.processInfo.environment["BITVIT_NUM_THREADS"], let n = Int(s), n > 0 {
             return n
         }
-        return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// True on a thread that is executing part of a parallel region.
+    public static var isInsideRegion: Bool { bv_in_parallel_region() != 0 }
+
+    /// Calls `body(p)` for every partition index `p` in `0..<parts`, concurrently unless the
+    /// caller is already inside a parallel region.
+    public static func forPartitions(_ parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 || isInsideRegion {
+            for p in 0..<max(parts, 0) { body(p) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let previous = bv_parallel_region_enter()
+            body(p)
+            bv_parallel_region_leave(previous)
+        }
+    }
 
     /// Calls `body` with disjoint subranges covering `0..<count`, in parallel when each part
     /// would get at least `minimumPerThread` items.
@@ -23,9 +41,9 @@ public enum Parallel {
     public static func forRanges(_ count: Int, minimumPerThread: Int = 1,
                                  _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let parts = Swift.min(threadCount, Swift.max(1, count / Swift.max(1, minimumPerThread)))
+        let parts = min(threadCount, max(1, count / max(1, minimumPerThread)))
         if parts <= 1 { body(0..<count); return }
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        forPartitions(parts) { p in
             let lo = count * p / parts, hi = count * (p + 1) / parts
             if lo < hi { body(lo..<hi) }
         }
@@ -37,11 +55,5 @@ public enum Parallel {
         forRanges(count, minimumPerThread: minimumPerThread) { range in
             for i in range { body(i) }
         }
-    }
-
-    /// Calls `body(p)` for every partition index `p` in `0..<parts`, concurrently.
-    public static func forPartitions(_ parts: Int, _ body: (Int) -> Void) {
-        if parts <= 1 { if parts == 1 { body(0) }; return }
-        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
     }
 }

@@ -5,21 +5,21 @@ import Foundation
 
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let out = zipMap(a, b, +)
+        let out = zipMap(a, b, AddFunction())
         return Autograd.record(out, op: "add", inputs: [a, b]) { g in
             [g.sumToShape(a.shape), g.sumToShape(b.shape)]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        let out = zipMap(a, b, -)
+        let out = zipMap(a, b, SubtractFunction())
         return Autograd.record(out, op: "sub", inputs: [a, b]) { g in
             [g.sumToShape(a.shape), (-g).sumToShape(b.shape)]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        let out = zipMap(a, b, *)
+        let out = zipMap(a, b, MultiplyFunction())
         return Autograd.record(out, op: "mul", inputs: [a, b]) { g in
             [a.requiresGrad ? (g * b).sumToShape(a.shape) : nil,
              b.requiresGrad ? (g * a).sumToShape(b.shape) : nil]
@@ -27,7 +27,7 @@ extension Tensor {
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        let out = zipMap(a, b, /)
+        let out = zipMap(a, b, DivideFunction())
         return Autograd.record(out, op: "div", inputs: [a, b]) { g in
             [a.requiresGrad ? (g / b).sumToShape(a.shape) : nil,
              b.requiresGrad ? zipMap(g * out, b) { -$0 / $1 }.sumToShape(b.shape) : nil]
@@ -35,24 +35,24 @@ extension Tensor {
     }
 
     public static prefix func - (a: Tensor) -> Tensor {
-        let out = a.map { -$0 }
+        let out = a.map(AffineFunction(scale: -1, offset: 0))
         return Autograd.record(out, op: "neg", inputs: [a]) { g in [-g] }
     }
 
     // MARK: Scalars
 
     public static func + (a: Tensor, s: Float) -> Tensor {
-        let out = a.map { $0 + s }
+        let out = a.map(AffineFunction(scale: 1, offset: s))
         return Autograd.record(out, op: "addScalar", inputs: [a]) { g in [g] }
     }
     public static func + (s: Float, a: Tensor) -> Tensor { a + s }
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
     public static func - (s: Float, a: Tensor) -> Tensor {
-        let out = a.map { s - $0 }
+        let out = a.map(AffineFunction(scale: -1, offset: s))
         return Autograd.record(out, op: "rsubScalar", inputs: [a]) { g in [-g] }
     }
     public static func * (a: Tensor, s: Float) -> Tensor {
-        let out = a.map { $0 * s }
+        let out = a.map(AffineFunction(scale: s, offset: 0))
         return Autograd.record(out, op: "mulScalar", inputs: [a]) { g in [g * s] }
     }
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }

@@ -9,7 +9,7 @@ extension Tensor {
     ///
     /// Q, K and V are read in place with strided GEMMs (no permute copies); the attention
     /// probabilities `[B, heads, N, N]` are the only saved activation. Work is split over
-    /// (batch, head) pairs, each on one BLAS thread.
+    /// (batch, head) pairs.
     public static func attention(qkv: Tensor, heads: Int, scale: Float) -> Tensor {
         precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0,
                      "attention: qkv \(qkv.shape) is not [B, N, 3·D] for \(heads) heads")
@@ -18,7 +18,7 @@ extension Tensor {
         let probs = Tensor(uninitialized: [b, heads, n, n])
         let out = Tensor(uninitialized: [b, n, dim])
         let src = qkv.data, pp = probs.data, po = out.data
-        BLAS.singleThreaded {
+        do {
             Parallel.forEach(b * heads) { bh in
                 let bi = bh / heads, h = bh % heads
                 let q = src + bi * n * d3 + h * hd, k = q + dim, v = q + 2 * dim
@@ -35,7 +35,7 @@ extension Tensor {
             let scratch = Tensor(uninitialized: [parts, n * n])
             let src = qkv.data, pp = probs.data   // captures the saved tensors
             let pg = g.data, pd = dqkv.data, ps = scratch.data
-            BLAS.singleThreaded {
+            do {
                 Parallel.forPartitions(parts) { worker in
                     let dp = ps + worker * n * n
                     for bh in (b * heads * worker / parts)..<(b * heads * (worker + 1) / parts) {

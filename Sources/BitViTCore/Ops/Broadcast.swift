@@ -15,17 +15,19 @@ public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
 /// An iteration plan for a binary op over broadcast operands: the output is visited as `rows`
 /// contiguous runs of `rowLength` elements; each run reads A and B at fixed strides (0 or 1
 /// after axis merging).
+@usableFromInline
 struct BroadcastPlan {
     let outShape: [Int]
-    let rowLength: Int
-    let rows: Int
-    let aInnerStride: Int
-    let bInnerStride: Int
+    @usableFromInline let rowLength: Int
+    @usableFromInline let rows: Int
+    @usableFromInline let aInnerStride: Int
+    @usableFromInline let bInnerStride: Int
     // Outer (all but the innermost merged) axes, for offset computation.
-    private let outerDims: [Int]
-    private let aOuterStrides: [Int]
-    private let bOuterStrides: [Int]
+    @usableFromInline let outerDims: [Int]
+    @usableFromInline let aOuterStrides: [Int]
+    @usableFromInline let bOuterStrides: [Int]
 
+    @usableFromInline
     init(_ aShape: [Int], _ bShape: [Int], outShape: [Int]) {
         self.outShape = outShape
         let rank = outShape.count
@@ -58,7 +60,7 @@ struct BroadcastPlan {
     }
 
     /// Offsets of row `r` in A and B.
-    @inline(__always)
+    @inlinable @inline(__always)
     func offsets(row r: Int) -> (Int, Int) {
         var rem = r, oa = 0, ob = 0
         var i = outerDims.count - 1
@@ -75,12 +77,39 @@ struct BroadcastPlan {
 }
 
 /// Elements per thread below which elementwise kernels stay on one thread.
-@usableFromInline let elementwiseGrain = 1 << 16
+public let elementwiseGrain = 1 << 16
+
+/// A scalar function of two floats, applied elementwise by `Tensor.zipMap`. Kernels written
+/// against this protocol are specialized per function type, so the loops inline and vectorize.
+public protocol BinaryElementFunction {
+    func callAsFunction(_ a: Float, _ b: Float) -> Float
+}
+
+/// A scalar function of one float, applied elementwise by `Tensor.map`.
+public protocol UnaryElementFunction {
+    func callAsFunction(_ x: Float) -> Float
+}
+
+/// Adapts a closure (convenient, but each element is an indirect call).
+public struct ClosureBinary: BinaryElementFunction {
+    let f: (Float, Float) -> Float
+    @inline(__always) public func callAsFunction(_ a: Float, _ b: Float) -> Float { f(a, b) }
+}
+
+public struct ClosureUnary: UnaryElementFunction {
+    let f: (Float) -> Float
+    @inline(__always) public func callAsFunction(_ x: Float) -> Float { f(x) }
+}
 
 extension Tensor {
     /// Applies `f` elementwise to broadcast operands into a new tensor (no autograd).
-    @inline(__always)
-    public static func zipMap(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    public static func zipMap(_ a: Tensor, _ b: Tensor, _ f: @escaping (Float, Float) -> Float) -> Tensor {
+        zipMap(a, b, ClosureBinary(f: f))
+    }
+
+    /// Applies `f` elementwise to broadcast operands into a new tensor (no autograd).
+    @inlinable
+    public static func zipMap<F: BinaryElementFunction>(_ a: Tensor, _ b: Tensor, _ f: F) -> Tensor {
         if a.shape == b.shape {
             let out = Tensor(uninitialized: a.shape)
             let pa = a.data, pb = b.data, po = out.data
@@ -130,8 +159,11 @@ extension Tensor {
     }
 
     /// Applies `f` to every element into a new tensor (no autograd).
-    @inline(__always)
-    public func map(_ f: (Float) -> Float) -> Tensor {
+    public func map(_ f: @escaping (Float) -> Float) -> Tensor { map(ClosureUnary(f: f)) }
+
+    /// Applies `f` to every element into a new tensor (no autograd).
+    @inlinable
+    public func map<F: UnaryElementFunction>(_ f: F) -> Tensor {
         let out = Tensor(uninitialized: shape)
         let p = data, po = out.data
         Parallel.forRanges(count, minimumPerThread: elementwiseGrain) { r in

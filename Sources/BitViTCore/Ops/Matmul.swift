@@ -39,13 +39,10 @@ extension Tensor {
                       a: pa + i * ar * ac, lda: ac, b: pb + i * bStride, ldb: bc,
                       c: pc + i * m * n, ldc: n)
         }
-        if batch == 1 {
-            one(0)
-        } else if m * n * k < 1 << 22 {
-            // Many small products: split the batch over the cores, BLAS on one thread each.
-            BLAS.singleThreaded { Parallel.forEach(batch) { one($0) } }
+        if batch == 1 || m * n * k >= 1 << 22 {
+            for i in 0..<batch { one(i) }   // each product is split across the cores
         } else {
-            for i in 0..<batch { one(i) }
+            Parallel.forEach(batch) { one($0) }   // many small products: one per worker
         }
         return Autograd.record(out, op: "matmul", inputs: [a, b]) { g in
             let da: Tensor? = a.requiresGrad

@@ -36,6 +36,15 @@ enum {
 /// Features of the running CPU (an OR of `BV_CPU_*`).
 uint32_t bv_cpu_features(void);
 
+// MARK: Parallel-region bookkeeping (thread-local)
+
+/// Marks the calling thread as running inside a parallel region; returns the previous mark.
+int bv_parallel_region_enter(void);
+/// Restores the mark returned by `bv_parallel_region_enter`.
+void bv_parallel_region_leave(int previous);
+/// Non-zero while the calling thread runs inside a parallel region.
+int bv_in_parallel_region(void);
+
 // MARK: Vectorized float math
 
 /// y[i] = exp(x[i]); relative error below 2e-7 on [-87, 88].

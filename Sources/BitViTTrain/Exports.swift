@@ -1,0 +1,2 @@
+// Importing BitViTTrain gives the models, layers and tensor engine too.
+@_exported import BitViTModels

@@ -1,0 +1,14 @@
+#include "CBitKernels.h"
+
+// Thread-local marker set while a thread executes part of a BitViT parallel region.
+static _Thread_local int in_parallel_region = 0;
+
+int bv_parallel_region_enter(void) {
+    int previous = in_parallel_region;
+    in_parallel_region = 1;
+    return previous;
+}
+
+void bv_parallel_region_leave(int previous) { in_parallel_region = previous; }
+
+int bv_in_parallel_region(void) { return in_parallel_region; }

@@ -1,0 +1,6 @@
+import Testing
+import BitViTData
+
+@Suite struct BitViTDataSmokeTests {
+    @Test func moduleLoads() {}
+}

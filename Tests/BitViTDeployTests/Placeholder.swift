@@ -1,0 +1,6 @@
+import Testing
+import BitViTDeploy
+
+@Suite struct BitViTDeploySmokeTests {
+    @Test func moduleLoads() {}
+}

@@ -1,0 +1,6 @@
+import Testing
+import BitViTNN
+
+@Suite struct BitViTNNSmokeTests {
+    @Test func moduleLoads() {}
+}

@@ -1,0 +1,6 @@
+import Testing
+import BitViTQuant
+
+@Suite struct BitViTQuantSmokeTests {
+    @Test func moduleLoads() {}
+}

@@ -1,0 +1,6 @@
+import Testing
+import BitViTTrain
+
+@Suite struct BitViTTrainSmokeTests {
+    @Test func moduleLoads() {}
+}
