@@ -1,4 +1,5 @@
 import BitViTModels
+import BitViTTestSupport
 import Foundation
 import Testing
 
@@ -61,15 +62,4 @@ import Testing
         let mean = (0..<half).map { (ref[$0] + ref[half + $0]) / 2 }
         assertClose(out.logits.scalars, mean, atol: 1e-5, rtol: 1e-4, "eval logits")
     }
-}
-
-func assertClose(_ got: [Float], _ want: [Float], atol: Float, rtol: Float, _ what: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(got.count == want.count, "\(what): \(got.count) values, expected \(want.count)", sourceLocation: sourceLocation)
-    var worst: (Int, Float) = (-1, 0)
-    for (i, (g, w)) in zip(got, want).enumerated() {
-        let excess = Swift.abs(g - w) - (atol + rtol * Swift.abs(w))
-        if excess > worst.1 || g.isNaN { worst = (i, g.isNaN ? .infinity : excess) }
-    }
-    #expect(worst.0 < 0, "\(what): element \(worst.0) is \(worst.0 >= 0 ? got[worst.0] : 0), expected \(worst.0 >= 0 ? want[worst.0] : 0)", sourceLocation: sourceLocation)
 }

@@ -6,7 +6,7 @@ import Testing
 /// Projects the output on a fixed random direction R (L = Σ out·R, accumulated in double),
 /// back-propagates, and compares each input's analytic gradient with central differences
 /// (L(x+h) − L(x−h))/2h on up to `samples` elements per input.
-func checkGradients(_ name: String, inputs: [Tensor], step h: Float = 1e-2, tolerance: Float = 2e-2,
+public func checkGradients(_ name: String, inputs: [Tensor], step h: Float = 1e-2, tolerance: Float = 2e-2,
                     samples: Int = 40, seed: UInt64 = 7,
                     sourceLocation: SourceLocation = #_sourceLocation,
                     _ f: ([Tensor]) -> Tensor) {
@@ -46,7 +46,7 @@ func checkGradients(_ name: String, inputs: [Tensor], step h: Float = 1e-2, tole
     }
 }
 
-func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+public func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
     var rng = RandomGenerator(seed: seed)
     return Tensor.randn(shape, std: scale, using: &rng)
 }
