@@ -1,4 +1,5 @@
 import BitViTCore
+import BitViTTestSupport
 import Testing
 
 @Suite struct NormalizationGradientTests {
