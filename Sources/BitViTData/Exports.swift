@@ -1,0 +1,2 @@
+// Importing BitViTData gives the tensor engine too.
+@_exported import BitViTCore
