@@ -1,8 +1,13 @@
+import CBitKernels
 import Dispatch
 
-/// Whether operations record the autograd graph. Per process; toggle with `withNoGrad`.
+/// Whether operations record the autograd graph. Per thread (like PyTorch's grad mode), on by
+/// default; toggle with `withNoGrad`.
 public enum GradMode {
-    nonisolated(unsafe) public static var isEnabled = true
+    public static var isEnabled: Bool {
+        get { bv_grad_mode_enabled() != 0 }
+        set { bv_grad_mode_set(newValue ? 1 : 0) }
+    }
 }
 
 /// Runs `body` without recording the autograd graph (evaluation, optimizer updates).

@@ -10,7 +10,11 @@ public func checkGradients(_ name: String, inputs: [Tensor], step h: Float = 1e-
                     samples: Int = 40, seed: UInt64 = 7,
                     sourceLocation: SourceLocation = #_sourceLocation,
                     _ f: ([Tensor]) -> Tensor) {
-    for t in inputs { t.requiresGrad = true; t.grad = nil }
+    for t in inputs {
+        precondition(t.isLeaf, "\(name): inputs must be leaf tensors (detach them first)")
+        t.requiresGrad = true
+        t.grad = nil
+    }
     let out = f(inputs)
     var rng = RandomGenerator(seed: seed)
     let direction = Tensor.randn(out.shape, using: &rng)

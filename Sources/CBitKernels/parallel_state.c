@@ -12,3 +12,10 @@ int bv_parallel_region_enter(void) {
 void bv_parallel_region_leave(int previous) { in_parallel_region = previous; }
 
 int bv_in_parallel_region(void) { return in_parallel_region; }
+
+// Thread-local autograd recording switch (on by default on every thread).
+static _Thread_local int grad_recording_disabled = 0;
+
+int bv_grad_mode_enabled(void) { return !grad_recording_disabled; }
+
+void bv_grad_mode_set(int enabled) { grad_recording_disabled = !enabled; }

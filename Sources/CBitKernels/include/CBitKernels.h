@@ -36,7 +36,7 @@ enum {
 /// Features of the running CPU (an OR of `BV_CPU_*`).
 uint32_t bv_cpu_features(void);
 
-// MARK: Parallel-region bookkeeping (thread-local)
+// MARK: Thread-local state (parallel regions, autograd recording)
 
 /// Marks the calling thread as running inside a parallel region; returns the previous mark.
 int bv_parallel_region_enter(void);
@@ -44,6 +44,11 @@ int bv_parallel_region_enter(void);
 void bv_parallel_region_leave(int previous);
 /// Non-zero while the calling thread runs inside a parallel region.
 int bv_in_parallel_region(void);
+
+/// Whether the calling thread records the autograd graph (thread-local, default on).
+int bv_grad_mode_enabled(void);
+/// Sets the calling thread's autograd recording switch.
+void bv_grad_mode_set(int enabled);
 
 // MARK: Vectorized float math
 

@@ -1,6 +1,0 @@
-import Testing
-import BitViTNN
-
-@Suite struct BitViTNNSmokeTests {
-    @Test func moduleLoads() {}
-}
