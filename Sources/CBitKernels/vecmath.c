@@ -146,26 +146,30 @@ void bv_layernorm_backward_f32(const float *x, const float *gamma, const float *
     for (ptrdiff_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols, *gr = dy + r * cols;
         float *dr = dx + r * cols;
-        float mu = mean[r], rs = rstd[r];
+        const float mu = mean[r], rs = rstd[r];
         // With x̂ = (x−μ)·rstd and ĝ = dy⊙γ: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)).
+        // dx holds ĝ temporarily so every loop is branch-free and vectorizes.
+        if (gamma) {
+            for (ptrdiff_t c = 0; c < cols; c++) dr[c] = gr[c] * gamma[c];
+        } else {
+            for (ptrdiff_t c = 0; c < cols; c++) dr[c] = gr[c];
+        }
         float sg = 0, sgx = 0;
         {
             BV_REASSOCIATE
             for (ptrdiff_t c = 0; c < cols; c++) {
-                float g = gamma ? gr[c] * gamma[c] : gr[c];
-                float xh = (xr[c] - mu) * rs;
-                sg += g;
-                sgx += g * xh;
+                sg += dr[c];
+                sgx += dr[c] * (xr[c] - mu);
             }
         }
         sg /= (float)cols;
-        sgx /= (float)cols;
-        for (ptrdiff_t c = 0; c < cols; c++) {
-            float g = gamma ? gr[c] * gamma[c] : gr[c];
-            float xh = (xr[c] - mu) * rs;
-            dr[c] = rs * (g - sg - xh * sgx);
-            if (dgamma) dgamma[c] += gr[c] * xh;
-            if (dbeta) dbeta[c] += gr[c];
+        sgx = sgx * rs / (float)cols;
+        for (ptrdiff_t c = 0; c < cols; c++) dr[c] = rs * (dr[c] - sg - (xr[c] - mu) * rs * sgx);
+        if (dgamma) {
+            for (ptrdiff_t c = 0; c < cols; c++) dgamma[c] += gr[c] * (xr[c] - mu) * rs;
+        }
+        if (dbeta) {
+            for (ptrdiff_t c = 0; c < cols; c++) dbeta[c] += gr[c];
         }
     }
 }
