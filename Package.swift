@@ -27,6 +27,9 @@ let package = Package(
                        providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        // TurboJPEG reports decode errors by return value (libjpeg's handler would exit()).
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
 
         // MARK: ISA-specific kernels (per-function target attributes, run-time dispatch)
         .target(name: "CBitKernels"),
@@ -37,7 +40,7 @@ let package = Package(
         .target(name: "BitViTQuant", dependencies: ["BitViTCore", "BitViTNN"]),
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),
         .target(name: "BitViTData", dependencies: [
-            "BitViTCore", "CZlib", "CJPEG", "CPNG",
+            "BitViTCore", "CZlib", "CTurboJPEG", "CPNG",
             .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "BitViTTrain", dependencies: [

@@ -1,6 +1,0 @@
-import Testing
-import BitViTQuant
-
-@Suite struct BitViTQuantSmokeTests {
-    @Test func moduleLoads() {}
-}

@@ -1,6 +1,0 @@
-import Testing
-import BitViTTrain
-
-@Suite struct BitViTTrainSmokeTests {
-    @Test func moduleLoads() {}
-}
