@@ -1,0 +1,73 @@
+import BitViTCore
+import CZlib
+import Foundation
+
+/// Whole-file gzip decompression with zlib.
+enum Gzip {
+    /// True when `bytes` start with the gzip magic `1F 8B`.
+    static func isCompressed(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
+    }
+
+    /// Reads a file, decompressing it when it is gzip, returning it unchanged otherwise.
+    static func readMaybeCompressed(_ url: URL) throws -> [UInt8] {
+        let bytes: [UInt8]
+        do {
+            bytes = [UInt8](try Data(contentsOf: url))
+        } catch {
+            throw BitViTError.io("\(url.path): cannot read the file (\(error.localizedDescription))")
+        }
+        return isCompressed(bytes) ? try decompress(bytes, file: url.path) : bytes
+    }
+
+    /// Inflates every gzip member of `bytes`; a truncated or corrupt stream throws naming `file`.
+    static func decompress(_ bytes: [UInt8], file: String) throws -> [UInt8] {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw BitViTError.io("\(file): cannot initialize zlib")
+        }
+        defer { inflateEnd(&stream) }
+        // The trailer's ISIZE (size mod 2³²) of the last member is a good first guess.
+        let sizeHint = bytes.count >= 4
+            ? Int(bytes[bytes.count - 4]) | Int(bytes[bytes.count - 3]) << 8
+                | Int(bytes[bytes.count - 2]) << 16 | Int(bytes[bytes.count - 1]) << 24
+            : 0
+        var output = [UInt8](repeating: 0, count: max(1 << 16, min(sizeHint, 1 << 31) + 1))
+        var produced = 0
+        try bytes.withUnsafeBufferPointer { input in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            stream.avail_in = UInt32(input.count)
+            while true {
+                if produced == output.count { output.append(contentsOf: repeatElement(0, count: output.count)) }
+                let status: Int32 = output.withUnsafeMutableBufferPointer { out in
+                    stream.next_out = out.baseAddress! + produced
+                    stream.avail_out = UInt32(min(out.count - produced, Int(UInt32.max)))
+                    let before = stream.avail_out
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    produced += Int(before - stream.avail_out)
+                    return status
+                }
+                switch status {
+                case Z_STREAM_END:
+                    // Concatenated members are legal gzip; anything else after the end is not.
+                    if stream.avail_in == 0 { return }
+                    guard stream.next_in[0] == 0x1F else {
+                        throw BitViTError.malformed(file: file, reason: "trailing garbage after the gzip data")
+                    }
+                    inflateReset(&stream)
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR where stream.avail_in == 0 && stream.avail_out > 0:
+                    throw BitViTError.malformed(file: file, reason: "truncated gzip data")
+                case Z_BUF_ERROR:
+                    continue
+                default:
+                    let detail = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
+                    throw BitViTError.malformed(file: file, reason: "corrupt gzip data: \(detail)")
+                }
+            }
+        }
+        output.removeSubrange(produced...)
+        return output
+    }
+}

@@ -1,0 +1,97 @@
+import BitViTCore
+import Foundation
+
+/// Reader for the IDX files of MNIST and Fashion-MNIST (gzip-compressed or raw).
+///
+/// Layout: big-endian 32-bit magic (2051 = `0x00000803` for unsigned-byte images of rank 3,
+/// 2049 = `0x00000801` for unsigned-byte labels of rank 1), then one big-endian 32-bit extent
+/// per axis (`count, rows, cols` or `count`), then the samples, row-major. Every field is
+/// checked, and a mismatch throws `BitViTError.malformed` naming the file.
+public enum IDXReader {
+    /// Magic number of an image file.
+    public static let imageMagic: UInt32 = 2051
+    /// Magic number of a label file.
+    public static let labelMagic: UInt32 = 2049
+
+    /// Images of an IDX file: `count` images of `rows × cols`, one byte per pixel, row-major.
+    public struct Images: Sendable {
+        public var count: Int
+        public var rows: Int
+        public var cols: Int
+        /// `count · rows · cols` pixel bytes.
+        public var pixels: [UInt8]
+    }
+
+    /// Reads an image file (magic 2051).
+    public static func readImages(_ url: URL) throws -> Images {
+        let bytes = try Gzip.readMaybeCompressed(url)
+        let extents = try header(bytes, file: url.path, magic: imageMagic, rank: 3)
+        let (count, rows, cols) = (extents[0], extents[1], extents[2])
+        guard rows > 0, cols > 0 else {
+            throw BitViTError.malformed(file: url.path, reason: "image size \(rows)×\(cols) is empty")
+        }
+        let pixels = try payload(bytes, file: url.path, headerSize: 16, expected: count * rows * cols)
+        return Images(count: count, rows: rows, cols: cols, pixels: pixels)
+    }
+
+    /// Reads a label file (magic 2049): one byte per sample.
+    public static func readLabels(_ url: URL) throws -> [UInt8] {
+        let bytes = try Gzip.readMaybeCompressed(url)
+        let extents = try header(bytes, file: url.path, magic: labelMagic, rank: 1)
+        return try payload(bytes, file: url.path, headerSize: 8, expected: extents[0])
+    }
+
+    /// Reads a matching pair of image and label files into an in-memory, one-channel data set.
+    ///
+    /// Throws `BitViTError.malformed` naming the offending file for a bad header, truncated or
+    /// oversized data, a count mismatch between the two files, or a label outside
+    /// `0..<classNames.count`.
+    public static func dataset(images imagesURL: URL, labels labelsURL: URL,
+                               classNames: [String]) throws -> InMemoryDataset {
+        let images = try readImages(imagesURL)
+        let labels = try readLabels(labelsURL)
+        guard labels.count == images.count else {
+            throw BitViTError.malformed(
+                file: labelsURL.path,
+                reason: "\(labels.count) labels, but \(imagesURL.lastPathComponent) holds \(images.count) images")
+        }
+        if let bad = labels.firstIndex(where: { Int($0) >= classNames.count }) {
+            throw BitViTError.malformed(
+                file: labelsURL.path,
+                reason: "label \(labels[bad]) of sample \(bad) is outside 0..<\(classNames.count) (the declared classes)")
+        }
+        return try InMemoryDataset(height: images.rows, width: images.cols, channels: 1,
+                                   pixels: images.pixels, labels: labels.map(Int.init),
+                                   classNames: classNames)
+    }
+
+    private static func header(_ bytes: [UInt8], file: String, magic: UInt32, rank: Int) throws -> [Int] {
+        let headerSize = 4 + 4 * rank
+        guard bytes.count >= headerSize else {
+            throw BitViTError.malformed(
+                file: file, reason: "truncated IDX header: \(bytes.count) bytes, expected at least \(headerSize)")
+        }
+        let found = bigEndianWord(bytes, at: 0)
+        guard found == magic else {
+            let kind = magic == imageMagic ? "an image" : "a label"
+            throw BitViTError.malformed(
+                file: file, reason: "bad IDX magic \(found), expected \(magic) for \(kind) file")
+        }
+        return (0..<rank).map { Int(bigEndianWord(bytes, at: 4 + 4 * $0)) }
+    }
+
+    private static func payload(_ bytes: [UInt8], file: String, headerSize: Int, expected: Int) throws -> [UInt8] {
+        let found = bytes.count - headerSize
+        guard found == expected else {
+            let problem = found < expected ? "truncated data" : "unexpected trailing data"
+            throw BitViTError.malformed(
+                file: file, reason: "\(problem): the header announces \(expected) bytes, the file has \(found)")
+        }
+        return Array(bytes[headerSize...])
+    }
+
+    private static func bigEndianWord(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16
+            | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
+    }
+}
