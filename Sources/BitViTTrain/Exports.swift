@@ -1,2 +1,3 @@
-// Importing BitViTTrain gives the models, layers and tensor engine too.
+// Importing BitViTTrain gives the models, layers, data pipeline and tensor engine too.
 @_exported import BitViTModels
+@_exported import BitViTData

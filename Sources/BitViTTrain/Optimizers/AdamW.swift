@@ -6,6 +6,7 @@ import CBitKernels
 ///
 /// `p ← p − lr·(m̂/(√v̂ + eps) + wd·p)` with bias-corrected moments. With all weight decays 0
 /// this is Adam. `gradientScale` (set by gradient clipping) multiplies every gradient first.
+/// State names follow PyTorch: `exp_avg.<param>`, `exp_avg_sq.<param>`, `step`.
 public final class AdamW: Optimizer {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, eps: Float
@@ -14,8 +15,7 @@ public final class AdamW: Optimizer {
     public private(set) var stepCount = 0
     /// Multiplier applied to the gradients of the next step (1 unless clipping).
     public var gradientScale: Float = 1
-    private var firstMoments: [ObjectIdentifier: Tensor] = [:]
-    private var secondMoments: [ObjectIdentifier: Tensor] = [:]
+    private let moments: ParameterStateStore
 
     public init(groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9,
                 beta2: Float = 0.999, eps: Float = 1e-8) {
@@ -24,12 +24,7 @@ public final class AdamW: Optimizer {
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
-        for g in groups {
-            for (_, p) in g.parameters {
-                firstMoments[ObjectIdentifier(p)] = Tensor.zeros(p.shape)
-                secondMoments[ObjectIdentifier(p)] = Tensor.zeros(p.shape)
-            }
-        }
+        moments = ParameterStateStore(kinds: ["exp_avg", "exp_avg_sq"], groups: groups)
     }
 
     /// One group with uniform weight decay.
@@ -43,48 +38,25 @@ public final class AdamW: Optimizer {
         stepCount += 1
         let c1 = 1 - Foundation.pow(beta1, Float(stepCount))
         let c2 = 1 - Foundation.pow(beta2, Float(stepCount))
-        var work: [(Tensor, Tensor, Tensor, Tensor, Float)] = []
-        for g in groups {
-            for (_, p) in g.parameters {
-                guard let grad = p.grad else { continue }
-                work.append((p, grad, firstMoments[ObjectIdentifier(p)]!, secondMoments[ObjectIdentifier(p)]!, g.weightDecay))
-            }
-        }
+        let work = parametersWithGradients().map { w in (w, moments.buffers(of: w.parameter)) }
         let (lr, b1, b2, e, s) = (learningRate, beta1, beta2, eps, gradientScale)
-        // Large tensors are split in chunks so both cores work on every parameter.
-        let chunk = 1 << 16
-        var tasks: [(Int, Int)] = []
-        for (i, w) in work.enumerated() {
-            for start in stride(from: 0, to: w.0.count, by: chunk) { tasks.append((i, start)) }
-        }
-        Parallel.forEach(tasks.count) { t in
-            let (i, start) = tasks[t]
-            let (p, g, m, v, wd) = work[i]
-            let n = Swift.min(chunk, p.count - start)
-            bv_adamw_step_f32(p.data + start, g.data + start, m.data + start, v.data + start, n,
-                              lr, b1, b2, e, wd, c1, c2, s)
+        forEachChunk(counts: work.map(\.0.parameter.count)) { i, r in
+            let (w, mv) = work[i]
+            let o = r.lowerBound
+            bv_adamw_step_f32(w.parameter.data + o, w.gradient.data + o, mv[0].data + o, mv[1].data + o,
+                              r.count, lr, b1, b2, e, w.weightDecay, c1, c2, s)
         }
     }
 
     public func state() -> [String: Tensor] {
         var s: [String: Tensor] = ["step": Tensor(Float(stepCount))]
-        for g in groups {
-            for (name, p) in g.parameters {
-                s["exp_avg." + name] = firstMoments[ObjectIdentifier(p)]!
-                s["exp_avg_sq." + name] = secondMoments[ObjectIdentifier(p)]!
-            }
-        }
+        moments.save(into: &s, groups: groups)
         return s
     }
 
     public func loadState(_ state: [String: Tensor]) throws {
-        guard let step = state["step"] else { throw BitViTError.missing("optimizer state 'step'") }
-        for g in groups {
-            for (name, p) in g.parameters {
-                try restore(state, "exp_avg." + name, into: firstMoments[ObjectIdentifier(p)]!)
-                try restore(state, "exp_avg_sq." + name, into: secondMoments[ObjectIdentifier(p)]!)
-            }
-        }
-        stepCount = Int(step.item())
+        let step = try restoredStepCount(state)
+        try moments.load(from: state, groups: groups)
+        stepCount = step
     }
 }

@@ -4,9 +4,18 @@ import BitViTModels
 ///
 /// Optimizers hold named parameter groups so that their per-parameter state (moments, momentum
 /// buffers) can be saved by name and restored exactly (`state()` / `loadState(_:)`).
+///
+/// Gradients are treated as immutable: clipping and loss scaling reach the update through
+/// `gradientScale`, which multiplies every gradient as the optimizer reads it.
 public protocol Optimizer: AnyObject {
     /// Base learning rate; schedules set it before every step.
     var learningRate: Float { get set }
+    /// Multiplier applied to the gradients of the next step (1 unless clipping).
+    var gradientScale: Float { get set }
+    /// The parameters this optimizer updates, with their hyper-parameters.
+    var groups: [ParameterGroup] { get }
+    /// Number of steps taken.
+    var stepCount: Int { get }
     /// Applies one update from the current gradients. Parameters without a gradient are skipped.
     func step()
     /// Per-parameter state by name (e.g. `exp_avg.blocks.0.attn.qkv.weight`) plus scalars.
@@ -51,5 +60,35 @@ extension Optimizer {
             throw BitViTError.shapeMismatch("optimizer state '\(key)': \(t.shape) vs \(target.shape)")
         }
         target.assign(t)
+    }
+
+    /// Reads the scalar step counter saved under `step`.
+    func restoredStepCount(_ state: [String: Tensor]) throws -> Int {
+        guard let step = state["step"], step.count == 1 else { throw BitViTError.missing("optimizer state 'step'") }
+        return Int(step.item())
+    }
+
+    /// Every parameter that has a gradient, with its group's weight decay.
+    func parametersWithGradients() -> [(name: String, parameter: Tensor, gradient: Tensor, weightDecay: Float)] {
+        var out: [(String, Tensor, Tensor, Float)] = []
+        for g in groups {
+            for (name, p) in g.parameters {
+                if let grad = p.grad { out.append((name, p, grad, g.weightDecay)) }
+            }
+        }
+        return out
+    }
+}
+
+/// Runs `body(item, range)` over chunks of every tensor so both cores work on each large
+/// parameter; each element is visited exactly once, so results do not depend on threading.
+func forEachChunk(counts: [Int], chunk: Int = 1 << 16, _ body: (Int, Range<Int>) -> Void) {
+    var tasks: [(Int, Int)] = []
+    for (i, n) in counts.enumerated() {
+        for start in stride(from: 0, to: n, by: chunk) { tasks.append((i, start)) }
+    }
+    Parallel.forEach(tasks.count) { t in
+        let (i, start) = tasks[t]
+        body(i, start..<Swift.min(start + chunk, counts[i]))
     }
 }

@@ -1,0 +1,64 @@
+import Foundation
+import BitViTModels
+
+/// A model whose stochastic layers (dropout, drop path) draw from one `RandomSource`; the
+/// trainer saves and restores that stream so a resumed run draws the same masks.
+/// New model families conform by exposing their source.
+public protocol RandomSourceOwner {
+    var random: RandomSource { get }
+}
+
+extension DeiT: RandomSourceOwner {}
+
+/// Everything besides tensors that a resumed run needs to continue exactly: the position in
+/// the data, the model's random stream, the partial sums of the epoch in progress and the
+/// best validation result so far. Stored as JSON in checkpoint metadata.
+public struct TrainingState: Codable, Equatable, Sendable {
+    /// Epoch of the next batch (0-based); equals the number of completed epochs at an epoch end.
+    public var epoch = 0
+    /// Index of the next batch inside `epoch`.
+    public var iteration = 0
+    /// Optimizer steps taken so far.
+    public var globalStep = 0
+    /// The model's `RandomSource` words, as hexadecimal strings (exact for 64-bit values).
+    public var modelRandom: [String] = []
+    /// Sums over the batches of the epoch in progress.
+    public var epochTotals = EpochTotals()
+    /// Best validation top-1 (fraction) so far and the epoch (1-based) that reached it.
+    public var bestTop1: Double?
+    public var bestEpoch: Int?
+    /// Training wall time so far, in seconds, over all sessions of the run.
+    public var elapsedSeconds = 0.0
+
+    public init() {}
+
+    static func hexWords(_ words: [UInt64]) -> [String] { words.map { String($0, radix: 16) } }
+
+    func randomWords() throws -> [UInt64] {
+        let words = modelRandom.compactMap { UInt64($0, radix: 16) }
+        guard words.count == 4, modelRandom.count == 4 else {
+            throw BitViTError.invalidArgument("training state has a malformed random state \(modelRandom)")
+        }
+        return words
+    }
+}
+
+/// Running sums over one epoch's training batches.
+public struct EpochTotals: Codable, Equatable, Sendable {
+    public var batches = 0
+    public var images = 0
+    /// Σ loss·batchSize (total loss) and the same per term.
+    public var weightedLoss = 0.0
+    public var weightedTerms: [String: Double] = [:]
+    /// Training-mode predictions that matched the label.
+    public var correct = 0
+    /// Seconds spent in training steps (data waiting included, evaluation excluded).
+    public var seconds = 0.0
+
+    public init() {}
+
+    public var meanLoss: Double { images > 0 ? weightedLoss / Double(images) : .nan }
+    public var top1: Double { images > 0 ? Double(correct) / Double(images) : .nan }
+    public var imagesPerSecond: Double { seconds > 0 ? Double(images) / seconds : 0 }
+    public var meanTerms: [String: Double] { weightedTerms.mapValues { images > 0 ? $0 / Double(images) : .nan } }
+}

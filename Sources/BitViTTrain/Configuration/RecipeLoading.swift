@@ -1,0 +1,111 @@
+import Foundation
+import BitViTCore
+import Yams
+
+extension TrainConfig {
+    /// Resolves a recipe: the defaults, then the recipe file (YAML or JSON, if given), then the
+    /// dotted `overrides` (`optimizer.lr=5e-4`) in order.
+    ///
+    /// Unknown fields, malformed values and invalid combinations raise `BitViTError` naming
+    /// the file (or override) and the field.
+    public static func resolve(recipe: URL? = nil, overrides: [String] = []) throws -> TrainConfig {
+        var text: String?
+        if let recipe {
+            do { text = try String(contentsOf: recipe, encoding: .utf8) } catch {
+                throw BitViTError.io("cannot read recipe \(recipe.path): \(error.localizedDescription)")
+            }
+        }
+        return try resolve(recipeText: text, source: recipe?.path ?? "recipe", overrides: overrides)
+    }
+
+    /// `resolve(recipe:overrides:)` for recipe text already in memory.
+    public static func resolve(recipeText: String?, source: String = "recipe", overrides: [String] = []) throws -> TrainConfig {
+        var tree = try TrainConfig().tree()
+        var given: [(path: String, origin: String)] = []
+        if let recipeText {
+            let recipe = ConfigTree.renamingKeys(try ConfigTree.parse(recipeText, source: source), camelCased)
+            if !ConfigTree.isNull(recipe) {
+                guard case .mapping = recipe else {
+                    throw BitViTError.malformed(file: source, reason: "a recipe is a mapping of sections (model, data, optimizer, …)")
+                }
+                given += ConfigTree.leafPaths(recipe).map { ($0, source) }
+                tree = ConfigTree.merge(tree, recipe)
+            }
+        }
+        for o in overrides {
+            let single = try ConfigTree.applying(override: o, to: Node([(Node, Node)]()))
+            let renamed = ConfigTree.renamingKeys(single, camelCased)
+            given += ConfigTree.leafPaths(renamed).map { ($0, "override '\(o)'") }
+            tree = ConfigTree.merge(tree, renamed)
+        }
+        let config = try decode(tree, source: source)
+        // Reject fields the schema does not have (Codable would silently ignore them).
+        let known = Set(ConfigTree.leafPaths(try config.tree()))
+        for (path, origin) in given where !known.contains(path) && !isUnderOpaqueMap(path) {
+            let parent = path.split(separator: ".").dropLast().joined(separator: ".")
+            let siblings = known.filter { parent.isEmpty ? !$0.contains(".") : $0.hasPrefix(parent + ".") }
+                .map { snakePath(String($0.dropFirst(parent.isEmpty ? 0 : parent.count + 1))) }
+                .map { $0.split(separator: ".").first.map(String.init) ?? $0 }
+            let choices = Array(Set(siblings)).sorted().joined(separator: ", ")
+            throw BitViTError.malformed(file: origin, reason: "unknown field '\(snakePath(path))'; known here: \(choices)")
+        }
+        try config.validate(source: source)
+        return config
+    }
+
+    /// The configuration as recipe YAML (`snake_case` keys), as `--dry-run` prints it and
+    /// checkpoints store it.
+    public func yaml() throws -> String {
+        try ConfigTree.yaml(ConfigTree.tidyingNumbers(ConfigTree.renamingKeys(tree(), snakeCased)))
+    }
+
+    /// The configuration as a `camelCase` tree.
+    func tree() throws -> Node {
+        try ConfigTree.parse(YAMLEncoder().encode(self), source: "configuration")
+    }
+
+    private static func decode(_ tree: Node, source: String) throws -> TrainConfig {
+        do {
+            return try YAMLDecoder().decode(TrainConfig.self, from: ConfigTree.yaml(tree))
+        } catch let error as DecodingError {
+            throw BitViTError.malformed(file: source, reason: describe(error))
+        }
+    }
+
+    private static func isUnderOpaqueMap(_ path: String) -> Bool {
+        path.split(separator: ".").dropLast().contains("options")
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func field(_ path: [CodingKey]) -> String {
+            snakePath(path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "."))
+        }
+        switch error {
+        case .typeMismatch(let type, let c):
+            return "field '\(field(c.codingPath))' should be \(readable(type)): \(c.debugDescription)"
+        case .valueNotFound(let type, let c):
+            return "field '\(field(c.codingPath))' needs a \(readable(type)) value"
+        case .keyNotFound(let key, let c):
+            return "field '\(field(c.codingPath + [key]))' is required"
+        case .dataCorrupted(let c):
+            return "field '\(field(c.codingPath))': \(c.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private static func readable(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: return "an integer"
+        case is Double.Type, is Float.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        default: return "\(type)"
+        }
+    }
+}
+
+/// `optimizer.weightDecay` → `optimizer.weight_decay`.
+func snakePath(_ path: String) -> String {
+    path.split(separator: ".").map { snakeCased(String($0)) }.joined(separator: ".")
+}

@@ -1,0 +1,153 @@
+import Foundation
+import BitViTModels
+
+/// A training run's complete, resolved configuration: what a recipe file plus command-line
+/// overrides decode to, what `--dry-run` prints and what checkpoints store.
+///
+/// Recipes spell the fields in `snake_case` (`weight_decay`); every field has a default, so a
+/// recipe lists only what it changes. The schema is documented in docs/training.md.
+public struct TrainConfig: Codable, Equatable, Sendable {
+    /// Run name; the run directory is `<training.output>/<name>` unless given explicitly.
+    public var name = "vit-mnist"
+    public var model = ModelSpec(name: "vit-mnist", classes: 10)
+    public var data = DataConfig()
+    public var optimizer = OptimizerConfig()
+    public var schedule = ScheduleConfig()
+    public var loss = LossConfig()
+    public var training = RunConfig()
+
+    public init() {}
+}
+
+/// Which images to train and validate on, and how to batch and augment them.
+public struct DataConfig: Codable, Equatable, Sendable {
+    /// `fashion-mnist`, `mnist` (IDX files), `cifar10` (image folder or binary batches) or
+    /// `image-folder` (`<root>/train/<class>/*`, `<root>/test/<class>/*`).
+    public var dataset = "fashion-mnist"
+    /// Data directory; nil uses the data set's standard location
+    /// (`/usr/share/datasets/fashion-mnist`, `../shared/datasets/cifar10-jpeg`).
+    public var root: String?
+    /// Training images per step.
+    public var batchSize = 128
+    /// Images per evaluation batch (nil: twice `batchSize`).
+    public var evalBatchSize: Int?
+    /// Train on the first `samplesPerClass` images of every class (GSB's limited-data setting);
+    /// nil uses the whole training split.
+    public var samplesPerClass: Int?
+    /// Training-time augmentation.
+    public var augmentation = AugmentationConfig()
+
+    public init() {}
+}
+
+/// Training-time augmentation (evaluation only normalizes). Zero/false/nil switches a step off.
+public struct AugmentationConfig: Codable, Equatable, Sendable {
+    /// Random crop after zero padding by this many pixels on each side (0: off).
+    public var randomCropPadding = 0
+    /// RandomResizedCrop scale range `[min, max]` (nil: off).
+    public var randomResizedCropScale: [Double]?
+    /// Horizontal flip with probability 0.5.
+    public var horizontalFlip = false
+    /// RandAugment operations per image (0: off) and magnitude (0…10).
+    public var randAugmentOps = 0
+    public var randAugmentMagnitude = 9.0
+    /// Random erasing probability (0: off).
+    public var randomErasing = 0.0
+    /// Mixup and CutMix Beta parameters (0: off) and the probability of mixing a batch.
+    public var mixup = 0.0
+    public var cutmix = 0.0
+    public var mixProbability = 1.0
+
+    public init() {}
+}
+
+/// The optimizer and its hyper-parameters.
+public struct OptimizerConfig: Codable, Equatable, Sendable {
+    /// `sgd`, `adam`, `adamw`, `lamb`, or `fusedlamb` (apex FusedLAMB: LAMB whose trust ratio
+    /// applies only to decayed groups, with gradient clipping at 1.0 unless set).
+    public var name = "adamw"
+    /// Base learning rate (after `lrBatchReference` scaling, if set).
+    public var lr = 1e-3
+    /// Linear scaling rule: when set, the learning rate is `lr · batchSize / lrBatchReference`
+    /// (DeiT/timm use 512).
+    public var lrBatchReference: Int?
+    public var weightDecay = 0.05
+    /// Apply weight decay to 0-d parameters too (timm 0.4.x, GSB's learnable scales).
+    public var decayScalars = false
+    public var betas = [0.9, 0.999]
+    public var eps = 1e-8
+    /// SGD momentum and Nesterov switch.
+    public var momentum = 0.9
+    public var nesterov = false
+    /// Global gradient-norm clipping threshold (nil: no clipping).
+    public var clipGradNorm: Double?
+
+    public init() {}
+}
+
+/// The learning-rate schedule (see `CosineSchedule` for the exact convention).
+public struct ScheduleConfig: Codable, Equatable, Sendable {
+    /// `cosine` or `constant`.
+    public var name = "cosine"
+    public var warmupEpochs = 0
+    public var warmupLr = 1e-6
+    public var minLr = 1e-5
+    /// `epoch` (timm's per-epoch stepping with its one-epoch lag) or `iteration`.
+    public var stepping = ScheduleStepping.epoch
+
+    public init() {}
+}
+
+/// The loss: classification, optional distillation, family-specific extras.
+public struct LossConfig: Codable, Equatable, Sendable {
+    public var labelSmoothing = 0.0
+    public var distillation = DistillationConfig()
+    /// Settings passed to the model family's extra loss terms (`LossTermProvider`).
+    public var options: [String: String] = [:]
+
+    public init() {}
+}
+
+/// Knowledge distillation from a frozen teacher.
+public struct DistillationConfig: Codable, Equatable, Sendable {
+    /// `none`; `hard` (DeiT: CE of the distillation head against the teacher's arg-max);
+    /// `soft` (τ²·KL of softened distributions); `distribution` (BHViT: CE against the teacher's
+    /// softmax, no label term when alpha is 1).
+    public var type = DistillationType.none
+    /// Weight of the distillation term; the label cross-entropy gets `1 − alpha`.
+    public var alpha = 0.5
+    /// Temperature τ of `soft`.
+    public var tau = 1.0
+    /// What `soft` divides the summed KL by: `numel` (B·C, DeiT) or `batch` (B).
+    public var reduction = SoftDistillationLoss.Reduction.numel
+    /// Teacher checkpoint (a BitViT checkpoint, or a timm-named safetensors file with
+    /// `teacherModel` describing its architecture).
+    public var teacher: String?
+    public var teacherModel: ModelSpec?
+
+    public init() {}
+}
+
+/// Kinds of distillation.
+public enum DistillationType: String, Codable, Sendable, CaseIterable {
+    case none, hard, soft, distribution
+}
+
+/// Run length, seeds, logging and checkpointing.
+public struct RunConfig: Codable, Equatable, Sendable {
+    public var epochs = 10
+    /// Seeds the model initialization, dropout/drop-path and the data order/augmentation.
+    public var seed = 0
+    /// Worker threads (nil: all cores, or `BITVIT_NUM_THREADS`).
+    public var threads: Int?
+    /// Validate every this many epochs (and always after the last).
+    public var evalEvery = 1
+    /// Also write a metrics line every this many steps (0: epoch lines only).
+    public var logEvery = 0
+    /// Also save `last.safetensors` every this many steps (0: at epoch ends only).
+    public var checkpointEvery = 0
+    /// Parent directory of run directories.
+    public var output = "runs"
+
+    public init() {}
+}

@@ -1,0 +1,19 @@
+import BitViTModels
+
+/// A frozen model that supervises the student: it runs in evaluation mode, without gradients,
+/// on the same augmented batch as the student (DeiT, gsb.md §5, qvit.md §5.1). A distilled
+/// teacher therefore returns the mean of its two heads.
+public final class Teacher {
+    public let model: any ImageClassifier
+
+    public init(model: any ImageClassifier) {
+        self.model = model
+        model.eval()
+        for p in model.parameters { p.requiresGrad = false }
+    }
+
+    /// Teacher logits `[B, classes]` for images `[B, C, H, W]`.
+    public func logits(_ images: Tensor) -> Tensor {
+        withNoGrad { model(images).logits }
+    }
+}

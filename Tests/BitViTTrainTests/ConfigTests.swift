@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import BitViTTrain
+
+@Suite struct ConfigTests {
+    let recipe = """
+        name: tiny
+        model:
+          name: vit-mnist
+          classes: 10
+          dim: 32
+          depth: 2
+        optimizer:
+          name: lamb
+          lr: 5e-4
+          weight_decay: 0
+          betas: [0.9, 0.95]
+        schedule:
+          warmup_epochs: 2
+        training:
+          epochs: 3
+        """
+
+    @Test func recipeOverridesDefaults() throws {
+        let c = try TrainConfig.resolve(recipeText: recipe)
+        #expect(c.name == "tiny")
+        #expect(c.model.dim == 32 && c.model.depth == 2 && c.model.heads == nil)
+        #expect(c.optimizer.name == "lamb" && c.optimizer.lr == 5e-4 && c.optimizer.betas == [0.9, 0.95])
+        #expect(c.schedule.warmupEpochs == 2 && c.schedule.name == "cosine")
+        #expect(c.training.epochs == 3)
+        #expect(c.data.batchSize == TrainConfig().data.batchSize, "unspecified fields keep their defaults")
+    }
+
+    @Test func dottedOverridesApplyInOrder() throws {
+        let c = try TrainConfig.resolve(recipeText: recipe, overrides: [
+            "optimizer.lr=1e-3", "training.epochs=7", "optimizer.clip_grad_norm=1.0",
+            "model.options.bits=2", "data.augmentation.horizontal_flip=true", "training.epochs=8",
+            "schedule.stepping=iteration",
+        ])
+        #expect(c.optimizer.lr == 1e-3)
+        #expect(c.training.epochs == 8)
+        #expect(c.optimizer.clipGradNorm == 1.0)
+        #expect(c.model.options == ["bits": "2"])
+        #expect(c.data.augmentation.horizontalFlip)
+        #expect(c.schedule.stepping == .iteration)
+    }
+
+    @Test func unknownFieldsAreRejectedWithTheirName() {
+        do {
+            _ = try TrainConfig.resolve(recipeText: recipe, overrides: ["optimizer.learning_rat=1"])
+            Issue.record("an unknown field was accepted")
+        } catch let error as BitViTError {
+            #expect("\(error)".contains("learning_rat"))
+            #expect("\(error)".contains("weight_decay"), "the message lists the known fields")
+        } catch { Issue.record("unexpected \(error)") }
+        #expect(throws: BitViTError.self) { try TrainConfig.resolve(recipeText: "optimizr:\n  lr: 1\n") }
+    }
+
+    @Test func badValuesNameTheField() {
+        for (override, field) in [("optimizer.lr=fast", "optimizer.lr"), ("optimizer.name=adamx", "optimizer.name"),
+                                  ("training.epochs=0", "training.epochs"), ("schedule.stepping=weekly", "schedule.stepping"),
+                                  ("loss.distillation.type=hard", "loss.distillation.teacher")] {
+            do {
+                _ = try TrainConfig.resolve(recipeText: recipe, overrides: [override])
+                Issue.record("\(override) was accepted")
+            } catch {
+                #expect("\(error)".contains(field), "\(override): \(error)")
+            }
+        }
+        #expect(throws: BitViTError.self) { try TrainConfig.resolve(recipeText: recipe, overrides: ["noequals"]) }
+    }
+
+    @Test func jsonRecipesWork() throws {
+        let c = try TrainConfig.resolve(recipeText: #"{"optimizer": {"name": "sgd", "momentum": 0.8, "nesterov": true}}"#)
+        #expect(c.optimizer.name == "sgd" && c.optimizer.momentum == 0.8 && c.optimizer.nesterov)
+    }
+
+    @Test func dryRunYAMLRoundTrips() throws {
+        let c = try TrainConfig.resolve(recipeText: recipe, overrides: ["loss.label_smoothing=0.1", "model.options.bits=1"])
+        let yaml = try c.yaml()
+        #expect(yaml.contains("label_smoothing: 0.1"))
+        #expect(yaml.contains("weight_decay"), "printed with snake_case keys")
+        #expect(try TrainConfig.resolve(recipeText: yaml) == c)
+    }
+
+    @Test func recipeFilesInTheRepositoryResolve() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../recipes")
+        let files = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+            .filter { ["yaml", "yml", "json"].contains($0.pathExtension) }
+        #expect(!files.isEmpty)
+        for f in files { _ = try TrainConfig.resolve(recipe: f) }
+    }
+
+    @Test func factoriesFollowTheRecipe() throws {
+        let c = try TrainConfig.resolve(recipeText: recipe, overrides: ["optimizer.name=fusedlamb", "data.batch_size=256",
+                                                                        "optimizer.lr_batch_reference=512"])
+        let model = try ModelZoo.make(c.model)
+        let optimizer = c.makeOptimizer(for: model)
+        #expect(optimizer is LAMB)
+        #expect(abs(optimizer.learningRate - 2.5e-4) < 1e-9, "linear scaling 5e-4·256/512")
+        #expect(c.gradientClipNorm == 1.0, "fusedlamb clips at 1 like apex")
+        let lr = c.makeSchedule().learningRate(at: TrainingProgress(epoch: 0, epochs: 3, iteration: 0, iterationsPerEpoch: 1))
+        #expect(lr == c.schedule.warmupLr)
+    }
+}

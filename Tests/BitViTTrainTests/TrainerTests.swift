@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import BitViTTrain
+
+/// Step losses of a run, read from its per-step metrics lines.
+private func stepLosses(_ dir: URL) throws -> [Double] {
+    try MetricsLog.read(dir.appendingPathComponent("metrics.jsonl")).filter { $0.type == "step" }.map(\.trainLoss)
+}
+
+@Suite(.serialized) struct TrainerTests {
+    let data = SyntheticBatches(count: 48, batchSize: 8)
+    let validation = SyntheticBatches(count: 16, batchSize: 8, seed: 99)
+
+    @Test func trainingLearnsAndWritesCheckpointsAndMetrics() throws {
+        let dir = try temporaryDirectory("fit")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = try tinyConfig(epochs: 8, overrides: ["training.log_every=4", "schedule.warmup_epochs=0"])
+        let trainer = try Trainer(config: config, trainData: data, validationData: validation, runDirectory: dir)
+        let summary = try trainer.fit()
+        #expect(summary.epochsCompleted == 8 && summary.steps == 48)
+        #expect((summary.finalTop1 ?? 0) > 0.5, "the synthetic classes are easy")
+        let records = try MetricsLog.read(dir.appendingPathComponent("metrics.jsonl"))
+        let epochLines = records.filter { $0.type == "epoch" }
+        #expect(epochLines.map(\.epoch) == Array(1...8))
+        #expect(epochLines.allSatisfy { $0.valTop1 != nil && $0.valTop5 != nil && $0.trainTop1 != nil })
+        #expect(epochLines.first!.trainLoss > epochLines.last!.trainLoss)
+        #expect(records.filter { $0.type == "step" }.map(\.step) == Array(stride(from: 4, through: 48, by: 4)))
+        // Every line is a JSON object with snake_case keys.
+        let text = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        for line in text.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["train_loss"] is NSNumber && object?["type"] is String && object?["elapsed_seconds"] != nil)
+        }
+        let last = try Checkpoint.load(dir.appendingPathComponent("last.safetensors"))
+        #expect(last.kind == "last" && last.state?.epoch == 8 && last.config == config)
+        #expect(last.modelTensors["blocks.1.attn.qkv.weight"] != nil, "timm names")
+        #expect(last.optimizerState["exp_avg.blocks.1.attn.qkv.weight"] != nil)
+        let best = try Checkpoint.load(dir.appendingPathComponent("best.safetensors"))
+        #expect(best.optimizerState.isEmpty && best.state?.bestTop1 == summary.bestTop1)
+        let rebuilt = try best.makeModel()
+        #expect(rebuilt.parameterCount == trainer.model.parameterCount)
+    }
+
+    /// Train N steps straight vs. k steps, save, reload into a fresh model and optimizer and
+    /// continue: every later loss must be bit-identical.
+    @Test(arguments: [5, 6, 13])
+    func resumeContinuesExactly(stopAfter k: Int) throws {
+        let straightDir = try temporaryDirectory("straight"), resumedDir = try temporaryDirectory("resumed")
+        defer { for d in [straightDir, resumedDir] { try? FileManager.default.removeItem(at: d) } }
+        let config = try tinyConfig(epochs: 3, overrides: ["training.log_every=1"])
+
+        let straight = try Trainer(config: config, trainData: data, validationData: validation, runDirectory: straightDir)
+        _ = try straight.fit()
+
+        let first = try Trainer(config: config, trainData: data, validationData: validation, runDirectory: resumedDir)
+        first.stopRequested = { first.state.globalStep == k }
+        let partial = try first.fit()
+        #expect(partial.interrupted && partial.steps == k)
+
+        let second = try Trainer(config: config, trainData: data, validationData: validation, runDirectory: resumedDir)
+        try second.resume(from: resumedDir.appendingPathComponent("last.safetensors"))
+        #expect(second.state.globalStep == k)
+        _ = try second.fit()
+
+        #expect(try stepLosses(resumedDir) == stepLosses(straightDir))
+        let a = try MetricsLog.read(straightDir.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
+        let b = try MetricsLog.read(resumedDir.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
+        #expect(a.map(\.trainLoss) == b.map(\.trainLoss) && a.map(\.valLoss) == b.map(\.valLoss))
+        for (name, t) in straight.model.stateDict() {
+            #expect(t.scalars == second.model.stateDict()[name]!.scalars, "\(name) after both runs")
+        }
+    }
+
+    @Test func nonFiniteLossStopsWithoutTouchingWeightsOrCheckpoint() throws {
+        let dir = try temporaryDirectory("nan")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var poisoned = data
+        poisoned.poisonBatch = 2
+        let config = try tinyConfig(epochs: 2)
+        let trainer = try Trainer(config: config, trainData: poisoned, validationData: nil, runDirectory: dir)
+        // The poison sits in batch 3 of every epoch, so the very first epoch fails.
+        do {
+            _ = try trainer.fit()
+            Issue.record("a NaN loss did not stop training")
+        } catch let error as BitViTError {
+            guard case .numerical(let message) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(message.contains("epoch 1/2, batch 3/6"))
+        }
+        #expect(trainer.state.globalStep == 2)
+        #expect(trainer.model.parameters.allSatisfy { $0.scalars.allSatisfy(\.isFinite) })
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("last.safetensors").path),
+                "nothing is saved from a failed epoch")
+    }
+
+    @Test func nonFiniteLossKeepsTheLastGoodCheckpoint() throws {
+        let dir = try temporaryDirectory("nan2")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = try tinyConfig(epochs: 2)
+        _ = try Trainer(config: config, trainData: data, validationData: nil, runDirectory: dir).fit()
+        let before = try Data(contentsOf: dir.appendingPathComponent("last.safetensors"))
+        var poisoned = data
+        poisoned.poisonBatch = 1
+        let again = try Trainer(config: try tinyConfig(epochs: 3), trainData: poisoned, validationData: nil, runDirectory: dir)
+        try again.resume(from: dir.appendingPathComponent("last.safetensors"))
+        #expect(throws: BitViTError.self) { try again.fit() }
+        #expect(try Data(contentsOf: dir.appendingPathComponent("last.safetensors")) == before)
+    }
+
+    @Test func resumingRejectsABestCheckpointAndAnotherModel() throws {
+        let dir = try temporaryDirectory("reject")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = try tinyConfig(epochs: 1)
+        _ = try Trainer(config: config, trainData: data, validationData: validation, runDirectory: dir).fit()
+        let t = try Trainer(config: config, trainData: data, validationData: validation, runDirectory: nil)
+        #expect(throws: BitViTError.self) { try t.resume(from: dir.appendingPathComponent("best.safetensors")) }
+        let other = try Trainer(config: try tinyConfig(epochs: 1, overrides: ["model.depth=1"]), trainData: data,
+                                validationData: nil, runDirectory: nil)
+        #expect(throws: BitViTError.self) { try other.resume(from: dir.appendingPathComponent("last.safetensors")) }
+    }
+
+    @Test func evaluationCountsTopKAndConfusion() throws {
+        let model = try ModelZoo.make(try tinyConfig().model)
+        let r = try Evaluator.evaluate(model, on: validation)
+        #expect(r.count == 16)
+        #expect(r.confusion.flatMap { $0 }.reduce(0, +) == 16)
+        #expect(r.confusion.map { $0.reduce(0, +) } == [4, 4, 4, 4])
+        let diagonal = (0..<4).map { r.confusion[$0][$0] }.reduce(0, +)
+        #expect(abs(r.top1 - Double(diagonal) / 16) < 1e-12)
+        #expect(r.top5 == 1, "with 4 classes every label is in the top 5")
+    }
+
+    @Test func topKOrdersByScore() {
+        let scores: [Float] = [0.1, 0.9, 0.5, 0.9, -1]
+        scores.withUnsafeBufferPointer { #expect(Evaluator.topK($0.baseAddress!, count: 5, k: 3) == [1, 3, 2]) }
+    }
+}
