@@ -1,0 +1,109 @@
+/// Group superposition binarization of the Value tensor, GSB_V (gsb.md §3.4): a sum of K
+/// signed binary groups with nested magnitude masks.
+///
+/// With `M = max(v)`, `m = min(v)` over the whole tensor (batch included) and thresholds
+/// `t_1 < … < t_{K−1}` (default 0.7, 0.9), group 1 covers every element and group k+1 the
+/// mask `T_k = [v > t_k·M] + [v < t_k·m]`. Forward:
+/// `y = Σ_k c_k·sgn(v·T_k) = sgn(v)·(c_1 + c_2·T_1 + …)`, with floored scales `c_k`
+/// (see `ElasticQuantizer`). K = 1 is the plain signed binarizer `c_1·sgn(v)`.
+///
+/// Backward, as the official code (gsb.md §3.4 quirk: outside `T_k`, `r_k = 0` so its window
+/// passes, and the input gradient there is never zero):
+/// `r_k = v·T_k/c_k`, `I_k = [|r_k| ≤ 1]`, `dv = dy·Σ_k I_k`,
+/// `dalpha_k = Σ dy·(sgn(v·T_k) − I_k·r_k)/√|T_k|` (`|T_0| = numel`; an empty mask gives 0).
+///
+/// Lazy initialization (`.whileScalesAreOne`), per band `B_k = T_{k−1} \ T_k`:
+/// `alpha_k = 2·Σ_{B_k}|v| / nnz(v on B_k)`, computed as differences of the masked sums as the
+/// official code does. On that first call only the scales are used as
+/// `alpha_k − Σ_{j<k} local_j` unless `subtractsOnFirstCall` is false.
+public final class GSBValueQuantizer: Quantizer {
+    let groups: GroupSuperposition
+
+    /// The learnable group scales `alpha1 … alphaK`, rank 0 each.
+    public var scales: [Tensor] { groups.scales }
+    public var thresholds: [Float] { groups.thresholds }
+
+    public init(groups count: Int = 3, thresholds: [Float]? = nil, subtractsOnFirstCall: Bool = true) {
+        groups = GroupSuperposition(groups: count, thresholds: thresholds ?? GSB.defaultThresholds(groups: count),
+                                    subtractsOnFirstCall: subtractsOnFirstCall)
+        super.init(scaleInitialization: .whileScalesAreOne)
+        groups.register(on: self)
+    }
+
+    public override func initializeScales(from v: Tensor) {
+        let (upper, lower) = boundsFor(v)
+        let k = groups.groups
+        // Σ|v·T_k| and nnz(v·T_k) for k = 0 (all elements) … K−1.
+        var absSum = [Double](repeating: 0, count: k + 1)
+        var nonZero = [Double](repeating: 0, count: k + 1)
+        let p = v.data
+        for i in 0..<v.count where p[i] != 0 {
+            let a = Double(Swift.abs(p[i]))
+            absSum[0] += a
+            nonZero[0] += 1
+            for g in 1..<k where inGroup(p[i], g - 1, upper, lower) {
+                absSum[g] += a
+                nonZero[g] += 1
+            }
+        }
+        var previous: Float = 1
+        for g in 0..<k {
+            let count = nonZero[g] - nonZero[g + 1]
+            // An empty band (NaN in the official code) keeps the previous group's value.
+            let value = count > 0 ? Float(2 * (absSum[g] - absSum[g + 1]) / count) : previous
+            groups.scales[g].data[0] = value
+            previous = value
+        }
+    }
+
+    public override func quantize(_ v: Tensor, initializing: Bool) -> Tensor {
+        let c = groups.effectiveScales(initializing: initializing)
+        let (upper, lower) = boundsFor(v)
+        let k = c.count
+        let src = v.data
+        let y = makeTensor(v.shape) { i in
+            let x = src[i]
+            var level = c[0]
+            for g in 1..<k where inGroup(x, g - 1, upper, lower) { level += c[g] }
+            return signum(x) * level
+        }
+        return Autograd.record(y, op: "gsbValue", inputs: [v] + groups.scales) { dy in
+            let x = v.data, g = dy.data
+            let dv = makeTensor(v.shape) { i in
+                var passes: Float = Swift.abs(x[i] / c[0]) <= 1 ? 1 : 0
+                for j in 1..<k {
+                    let masked = inGroup(x[i], j - 1, upper, lower) ? x[i] : 0
+                    if Swift.abs(masked / c[j]) <= 1 { passes += 1 }
+                }
+                return g[i] * passes
+            }
+            var scaleGrads: [Tensor?] = []
+            for j in 0..<k {
+                var members = 0.0
+                let sum = parallelSum(v.count) { i in
+                    let masked = j == 0 || inGroup(x[i], j - 1, upper, lower) ? x[i] : 0
+                    let r = masked / c[j]
+                    return Double(g[i]) * Double(signum(masked) - (Swift.abs(r) <= 1 ? r : 0))
+                }
+                if j == 0 {
+                    members = Double(v.count)
+                } else {
+                    members = parallelSum(v.count) { inGroup(x[$0], j - 1, upper, lower) ? 1 : 0 }
+                }
+                scaleGrads.append(Tensor(members > 0 ? Float(sum / members.squareRoot()) : 0))
+            }
+            return [dv] + scaleGrads
+        }
+    }
+
+    /// Fraction of elements inside group 1's window `|v| ≤ c_1`.
+    public override func straightThroughFraction(of v: Tensor) -> Double? {
+        let c = GSB.floored(groups.scales[0].item())
+        return parallelSum(v.count) { Swift.abs(v.data[$0] / c) <= 1 ? 1 : 0 } / Double(Swift.max(v.count, 1))
+    }
+
+    private func boundsFor(_ v: Tensor) -> (upper: [Float], lower: [Float]) {
+        let (hi, lo) = v.extremes
+        return groups.bounds(max: hi, min: lo)
+    }
+}

@@ -1,0 +1,44 @@
+/// Activation binarizer `y = sgn(x)` (sgn(0) = 0) with a choice of gradient estimator and no
+/// learnable parameters: the common baselines.
+///
+/// - `.clippedIdentity`: the straight-through estimator clipped to the window,
+///   `dx = dy·[|x| ≤ 1]` (BNN / XNOR-Net).
+/// - `.approxSign`: Bi-Real Net's piecewise-polynomial estimator,
+///   `dx = dy·(2 − 2|x|)·[|x| ≤ 1]` (BHViT's activation sign, bhvit.md §5).
+public final class SignQuantizer: Quantizer {
+    public enum Estimator: String, Sendable { case clippedIdentity, approxSign }
+    public let estimator: Estimator
+
+    public init(estimator: Estimator = .clippedIdentity) {
+        self.estimator = estimator
+        super.init()
+    }
+
+    public override func quantize(_ x: Tensor, initializing: Bool) -> Tensor {
+        Self.sign(x, estimator: estimator)
+    }
+
+    public override func straightThroughFraction(of x: Tensor) -> Double? {
+        parallelSum(x.count) { Swift.abs(x.data[$0]) <= 1 ? 1 : 0 } / Double(Swift.max(x.count, 1))
+    }
+
+    /// `sgn(x)` with the backward rule of `estimator`.
+    static func sign(_ x: Tensor, estimator: Estimator) -> Tensor {
+        let src = x.data
+        let y = makeTensor(x.shape) { signum(src[$0]) }
+        return Autograd.record(y, op: "sign.\(estimator.rawValue)", inputs: [x]) { dy in
+            let xv = x.data, g = dy.data
+            let dx: Tensor
+            switch estimator {
+            case .clippedIdentity:
+                dx = makeTensor(x.shape) { Swift.abs(xv[$0]) <= 1 ? g[$0] : 0 }
+            case .approxSign:
+                dx = makeTensor(x.shape) { i in
+                    let a = Swift.abs(xv[i])
+                    return a <= 1 ? g[i] * (2 - 2 * a) : 0
+                }
+            }
+            return [dx]
+        }
+    }
+}
