@@ -27,12 +27,14 @@ enum Gzip {
             throw BitViTError.io("\(file): cannot initialize zlib")
         }
         defer { inflateEnd(&stream) }
-        // The trailer's ISIZE (size mod 2³²) of the last member is a good first guess.
+        // The trailer's ISIZE (size mod 2³²) of the last member is a good first guess, unless
+        // the file is damaged: trust it only up to a plausible compression ratio.
         let sizeHint = bytes.count >= 4
             ? Int(bytes[bytes.count - 4]) | Int(bytes[bytes.count - 3]) << 8
                 | Int(bytes[bytes.count - 2]) << 16 | Int(bytes[bytes.count - 1]) << 24
             : 0
-        var output = [UInt8](repeating: 0, count: max(1 << 16, min(sizeHint, 1 << 31) + 1))
+        let plausible = sizeHint <= 16 * bytes.count ? sizeHint : 4 * bytes.count
+        var output = [UInt8](repeating: 0, count: max(1 << 16, plausible + 1))
         var produced = 0
         try bytes.withUnsafeBufferPointer { input in
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)

@@ -1,6 +1,0 @@
-import Testing
-import BitViTData
-
-@Suite struct BitViTDataSmokeTests {
-    @Test func moduleLoads() {}
-}
