@@ -7,7 +7,8 @@ struct BitViTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bitvit",
         abstract: "Train, compress and run 1-bit and low-bit Vision Transformers on the CPU.",
-        subcommands: [BenchCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, InfoCommand.self, PlotCommand.self, DemoCommand.self,
+                      BenchCommand.self])
 }
 
 /// Prints `value` as one line of JSON (keys sorted).

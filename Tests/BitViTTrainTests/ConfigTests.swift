@@ -103,3 +103,11 @@ import BitViTTrain
         #expect(lr == c.schedule.warmupLr)
     }
 }
+
+@Suite struct DemoRecipeTests {
+    @Test func embeddedDemoRecipeMatchesTheRecipeFile() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../recipes/vit-mnist.yaml")
+        #expect(try TrainConfig.demo() == TrainConfig.resolve(recipe: file))
+        #expect(try TrainConfig.demo().data.dataset == "fashion-mnist")
+    }
+}

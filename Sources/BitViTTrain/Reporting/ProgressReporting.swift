@@ -36,7 +36,7 @@ public final class ConsoleProgress: TrainingObserver {
     private let write: (String) -> Void
 
     public init(isTerminal: Bool = isatty(STDOUT_FILENO) != 0, lineInterval: Double = 15,
-                write: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
+                write: @escaping (String) -> Void = { fputs($0, stdout); fflush(stdout) }) {
         self.isTerminal = isTerminal
         self.lineInterval = lineInterval
         self.write = write

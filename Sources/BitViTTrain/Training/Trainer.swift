@@ -49,6 +49,8 @@ public final class Trainer {
     public private(set) var state = TrainingState()
     /// Learning rate of the most recent step.
     public private(set) var learningRate = 0.0
+    /// The most recent validation result of this session.
+    public private(set) var lastValidation: EvaluationResult?
     private var prepared = false
 
     public init(config: TrainConfig, model: any ImageClassifier, optimizer: any Optimizer,
@@ -183,7 +185,6 @@ public final class Trainer {
         guard batches > 0 else { throw BitViTError.invalidArgument("the training data yields no batch") }
         let metrics = metricsURL.map(MetricsLog.init)
         var sessionImages = 0, sessionSeconds = 0.0
-        var lastValidation: EvaluationResult?
         var interrupted = false
 
         epochLoop: while state.epoch < epochs {

@@ -1,0 +1,63 @@
+import Foundation
+import BitViTData
+
+/// A whole run as `bitvit train` and `bitvit demo` do it: thread count, data, trainer,
+/// optional resume, the run directory (`config.yaml`, `metrics.jsonl`, checkpoints, curves).
+public struct TrainingSession {
+    public var config: TrainConfig
+    /// The run directory (default `<training.output>/<name>`).
+    public var runDirectory: URL
+    public var observer: TrainingObserver?
+    /// Polled after every step; true saves `last.safetensors` and stops.
+    public var stopRequested: () -> Bool = { false }
+
+    public init(config: TrainConfig, runDirectory: URL? = nil, observer: TrainingObserver? = nil) {
+        self.config = config
+        self.runDirectory = runDirectory
+            ?? URL(fileURLWithPath: config.training.output).appendingPathComponent(config.name)
+        self.observer = observer
+    }
+
+    public var lastCheckpoint: URL { runDirectory.appendingPathComponent("last.safetensors") }
+
+    /// What `run` did.
+    public struct Outcome {
+        public var summary: TrainingSummary
+        public var classNames: [String]
+        /// Validation result after the last epoch (nil when interrupted or not validated).
+        public var finalEvaluation: EvaluationResult?
+        /// The curve files written at the end.
+        public var plots: [URL]
+    }
+
+    /// Trains (resuming from `resumeFrom` when given), then plots the curves.
+    ///
+    /// A fresh run refuses a directory that already holds `last.safetensors`, so a finished or
+    /// interrupted run is never overwritten by accident: resume it or choose another directory.
+    public func run(resumeFrom: URL? = nil) throws -> Outcome {
+        if let threads = config.training.threads { Parallel.threadCount = threads }
+        if resumeFrom == nil, FileManager.default.fileExists(atPath: lastCheckpoint.path) {
+            throw BitViTError.invalidArgument(
+                "\(runDirectory.path) already holds a run; resume it with --resume or pick another --run-dir")
+        }
+        let data = try TrainingData.make(config)
+        let trainer = try Trainer(config: config, trainData: data.train, validationData: data.validation,
+                                  runDirectory: runDirectory)
+        trainer.observer = observer
+        trainer.stopRequested = stopRequested
+        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        try AtomicFile.write(try config.yaml(), to: runDirectory.appendingPathComponent("config.yaml"))
+        if let resumeFrom { try trainer.resume(from: resumeFrom) }
+        observer?.note("training \(config.model.name) (\(trainer.model.parameterCount) parameters) on \(config.data.dataset): "
+                       + "\(data.train.sampleCount) training images, \(data.validation.sampleCount) test images, "
+                       + "\(config.training.epochs) epochs × \(data.train.batchesPerEpoch) batches of \(config.data.batchSize), "
+                       + "\(Parallel.threadCount) threads; run directory \(runDirectory.path)")
+        let summary = try trainer.fit()
+        var plots: [URL] = []
+        if let records = try? MetricsLog.read(runDirectory.appendingPathComponent("metrics.jsonl")), !records.isEmpty {
+            plots = try TrainingCurves(records: records, title: config.name).write(to: runDirectory)
+        }
+        return Outcome(summary: summary, classNames: data.classNames,
+                       finalEvaluation: summary.interrupted ? nil : trainer.lastValidation, plots: plots)
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import BitViTTrain
+import Foundation
+
+/// One step of the demo; later stages read what earlier ones left in the context.
+protocol DemoStage {
+    var title: String { get }
+    /// Runs the stage and returns the lines it adds to the final summary.
+    func run(_ context: inout DemoContext) throws -> [String]
+}
+
+/// What the demo's stages share.
+struct DemoContext {
+    var config: TrainConfig
+    var runDirectory: URL
+    var outcome: TrainingSession.Outcome?
+    var bestCheckpoint: URL?
+}
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "The main job on its embedded default: train a small ViT on Fashion-MNIST and summarize.",
+        discussion: """
+            Stages: check the data, train (recipe recipes/vit-mnist.yaml, embedded), evaluate the best \
+            checkpoint again from disk, summarize. Later stages (export, benchmark) plug into the same list.
+            """)
+
+    @OptionGroup var recipeOptions: RecipeOptions
+    @Option(help: "Epochs (overrides training.epochs).") var epochs: Int?
+    @Option(help: "Run directory (default: runs/demo-<date>-<time>).") var runDir: String?
+    @Option(help: "Worker threads.") var threads: Int?
+
+    func run() throws {
+        var overrides = recipeOptions.overrides
+        if let epochs { overrides.append("training.epochs=\(epochs)") }
+        if let threads { overrides.append("training.threads=\(threads)") }
+        let config = try TrainConfig.demo(overrides: overrides)
+        let stamp = DateFormatter()
+        stamp.dateFormat = "yyyyMMdd-HHmmss"
+        let directory = URL(fileURLWithPath: runDir ?? "runs/demo-\(stamp.string(from: Date()))")
+        var context = DemoContext(config: config, runDirectory: directory)
+        let stages: [any DemoStage] = [DataCheckStage(), TrainStage(), ReevaluateStage()]
+        let start = Date()
+        var summary: [String] = []
+        Interrupt.install()
+        for (i, stage) in stages.enumerated() {
+            print("\n== [\(i + 1)/\(stages.count)] \(stage.title)")
+            summary += try stage.run(&context)
+            if context.outcome?.summary.interrupted == true { break }
+        }
+        print("\n== Summary")
+        for line in summary { print("  " + line) }
+        print(String(format: "  total wall time      %.1f s", Date().timeIntervalSince(start)))
+    }
+}
+
+struct DataCheckStage: DemoStage {
+    let title = "Fashion-MNIST"
+
+    func run(_ context: inout DemoContext) throws -> [String] {
+        let dir = context.config.data.root ?? FashionMNIST.defaultDirectory.path
+        let file = URL(fileURLWithPath: dir).appendingPathComponent("train-images-idx3-ubyte.gz")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw BitViTError.missing("\(file.path): install the data with `bash scripts/setup` (Debian package dataset-fashion-mnist)")
+        }
+        print("data in \(dir)")
+        return []
+    }
+}
+
+struct TrainStage: DemoStage {
+    let title = "Train"
+
+    func run(_ context: inout DemoContext) throws -> [String] {
+        var session = TrainingSession(config: context.config, runDirectory: context.runDirectory, observer: ConsoleProgress())
+        session.stopRequested = { Interrupt.isRequested }
+        let outcome = try session.run()
+        context.outcome = outcome
+        let s = outcome.summary
+        context.bestCheckpoint = s.bestCheckpoint.map { URL(fileURLWithPath: $0) }
+        let c = context.config
+        var lines = [
+            "model                \(c.model.name): patch \(c.model.patchSize.map(String.init) ?? "preset"), "
+                + "width \(c.model.dim.map(String.init) ?? "preset"), depth \(c.model.depth.map(String.init) ?? "preset")",
+            "epochs               \(s.epochsCompleted) (\(s.steps) steps of \(c.data.batchSize) images)",
+            String(format: "test top-1           %.2f %%  (top-5 %.2f %%)", 100 * (s.finalTop1 ?? .nan), 100 * (s.finalTop5 ?? .nan)),
+            String(format: "training time        %.1f s at %.0f images/s", s.trainingSeconds, s.imagesPerSecond),
+        ]
+        if let last = s.lastCheckpoint { lines.append("last checkpoint      \(last)") }
+        if let best = s.bestCheckpoint { lines.append("best checkpoint      \(best)") }
+        lines += outcome.plots.map { "curves               \($0.path)" }
+        return lines
+    }
+}
+
+/// Loads the best checkpoint from disk into a fresh model and evaluates it again, which checks
+/// that what was saved is what was measured.
+struct ReevaluateStage: DemoStage {
+    let title = "Evaluate the best checkpoint from disk"
+
+    func run(_ context: inout DemoContext) throws -> [String] {
+        guard let url = context.bestCheckpoint else { return [] }
+        let checkpoint = try Checkpoint.load(url)
+        let model = try checkpoint.makeModel()
+        let data = try TrainingData.make(checkpoint.config ?? context.config)
+        let result = try Evaluator.evaluate(model, on: data.validation)
+        print(url.lastPathComponent + String(format: ": top-1 %.2f %%", 100 * result.top1))
+        print(confusionTable(result, classNames: data.classNames))
+        return [String(format: "best checkpoint top-1 %.2f %% (epoch %d, reloaded from disk)", 100 * result.top1,
+                       checkpoint.state?.bestEpoch ?? 0)]
+    }
+}
