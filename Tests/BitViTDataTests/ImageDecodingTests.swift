@@ -130,4 +130,20 @@ import Testing
         #expect(dataset.count == 5)
         expectError(naming: bad.path, mentioning: ["JPEG"]) { _ = try dataset.image(at: 0) }
     }
+
+    @Test func datasetSourceLoadsSplitFolders() throws {
+        let dir = try TemporaryDirectory()
+        let png = try Image(height: 2, width: 2, channels: 1, repeating: 9).pngData()
+        try dir.write(png, to: "train/cat/0.png")
+        try dir.write(png, to: "train/dog/0.png")
+        try dir.write(png, to: "train/dog/1.png")
+        try dir.write(png, to: "val/cat/0.png")
+        let source = DatasetSource.imageFolders(root: dir.url, channels: 1)
+        let train = try source.load(split: .train)
+        #expect(train.count == 3 && train.classNames == ["cat", "dog"] && train.labels == [0, 1, 1])
+        let test = try source.load(split: .test)
+        #expect(test.count == 1, "the test split falls back to val/")
+        #expect(try test.image(at: 0).channels == 1)
+        #expect(throws: BitViTError.self) { try DatasetSource.cifar10Binary(directory: dir.url).load(split: .test) }
+    }
 }
