@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "bv_bitkernels.h"
 
 #ifdef __cplusplus
 extern "C" {

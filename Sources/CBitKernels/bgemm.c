@@ -1,0 +1,134 @@
+// Binary GEMM driver: walks the output in (column group × row tile) order, builds the
+// per-column output transform once per column group, and calls the path's microkernel.
+//
+// Loop order, for the calling thread's rows [m0, m1) and columns [n0, n1):
+//   for each column group of up to NV panels (its B panels, whole K, stay in L1)
+//     for each row tile of MR rows
+//       for each plane-pair group (fused planes are summed inside the microkernel)
+//         microkernel → output transform into C (accumulating after the first group)
+// so every plane of the tile's operands comes from L1 after its first use.
+#include "bitkernels_internal.h"
+#include <string.h>
+
+typedef void (*btile_fn)(const bv_btile_in *, int, int, const bv_tile_out *);
+
+/// Pair groups held on the stack at once; more plane pairs run in several passes.
+enum { BV_MAX_PAIRS = 16 };
+/// L1 budget for one column group's B panels (all fused B planes), in bytes.
+enum { BV_L1_PANEL_BUDGET = 32 * 1024 };
+
+static int all_equal(const float *s, int n) {
+    if (!s) return 1;
+    for (int i = 1; i < n; i++) if (s[i] != s[0]) return 0;
+    return 1;
+}
+
+int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
+    path = bv_bgemm_resolve_path(path);
+    btile_fn tile;
+    int MR, NV;
+    switch (path) {
+    case BV_KPATH_AVX512: tile = bv_btile_avx512; MR = BV_AVX512_MR; NV = BV_AVX512_NV; break;
+    case BV_KPATH_AVX2: tile = bv_btile_avx2; MR = BV_AVX2_MR; NV = BV_AVX2_NV; break;
+    case BV_KPATH_NEON: tile = bv_btile_neon; MR = BV_NEON_MR; NV = BV_NEON_NV; break;
+    default: tile = bv_btile_scalar; MR = BV_SCALAR_MR; NV = BV_SCALAR_NV; break;
+    }
+    if (m0 >= m1 || n0 >= n1) return path;
+
+    // Product kind → inner op, popcount weight w, and where the constant part of dot lives.
+    int op, w = -2, row_base = 0, col_base_counts = 0;
+    switch (g->product) {
+    case BV_PROD_PM1_PM1: op = BV_OP_XOR; break;
+    case BV_PROD_TERNARY_PM1: op = BV_OP_XOR_MASKED; row_base = 1; break;
+    case BV_PROD_01_PM1: op = BV_OP_AND; row_base = 1; break;
+    case BV_PROD_PM1_01: op = BV_OP_AND; col_base_counts = 1; break;
+    default: op = BV_OP_AND; w = 1; break;  // BV_PROD_01_01
+    }
+
+    // Planes with equal scales are summed in registers (one "group"); otherwise one group each.
+    const int fuse_a = all_equal(g->a_scales, g->a_planes), fuse_b = all_equal(g->b_scales, g->b_planes);
+    const int pa = fuse_a ? g->a_planes : 1, pb = fuse_b ? g->b_planes : 1;
+    const int nga = g->a_planes / pa, ngb = g->b_planes / pb, npairs = nga * ngb;
+
+    const int k32 = (g->k + 31) / 32;
+    const ptrdiff_t panel_stride = (ptrdiff_t)BV_PANEL * g->b_panel_dwords;
+
+    // Column group width: NV panels unless the group's panels over the whole K would not fit
+    // the L1 budget (K stays whole; only the group narrows).
+    int nvg = NV;
+    while (nvg > 1 && (size_t)nvg * pb * k32 * 64 > BV_L1_PANEL_BUDGET) nvg--;
+    const int gw = nvg * BV_PANEL;
+
+    __attribute__((aligned(64))) float P[BV_MAX_PAIRS][BV_GROUP_MAX],
+        Q[BV_MAX_PAIRS][BV_GROUP_MAX], S[BV_MAX_PAIRS][BV_GROUP_MAX], B[BV_MAX_PAIRS][BV_GROUP_MAX];
+
+    for (int p0 = 0; p0 < npairs; p0 += BV_MAX_PAIRS) {
+        const int pn = bv_min(BV_MAX_PAIRS, npairs - p0);
+        for (int ng = n0; ng < n1; ng += gw) {
+            const int ncols = bv_min(gw, n1 - ng), nv = (ncols + BV_PANEL - 1) / BV_PANEL;
+
+            // Per-column transform of each pair group (see bv_tile_out).
+            for (int p = 0; p < pn; p++) {
+                const int ia = (p0 + p) / ngb * pa, jb = (p0 + p) % ngb * pb;
+                const float gp = g->scale * (g->a_scales ? g->a_scales[ia] : 1.0f)
+                               * (g->b_scales ? g->b_scales[jb] : 1.0f);
+                const int first = p0 + p == 0;
+                for (int j = 0; j < nv * BV_PANEL; j++) {
+                    if (j >= ncols) { P[p][j] = Q[p][j] = S[p][j] = B[p][j] = 0; continue; }
+                    const int n = ng + j;
+                    const float gs = gp * (g->col_scale ? g->col_scale[n] : 1.0f);
+                    float base = 0;
+                    if (g->product == BV_PROD_PM1_PM1) base = (float)pa * pb * g->k;
+                    if (col_base_counts) {
+                        int64_t cnt = 0;
+                        for (int q = 0; q < pb; q++) cnt += g->b_counts[(jb + q) * g->b_counts_plane_stride + n];
+                        base = (float)(pa * cnt);
+                    }
+                    const float bias = first && g->bias ? g->bias[n] : 0.0f;
+                    P[p][j] = (float)w * gs;
+                    Q[p][j] = gs * base + (g->row_scale ? 0.0f : bias);
+                    S[p][j] = gs;
+                    B[p][j] = bias;
+                }
+            }
+
+            for (int m = m0; m < m1; m += MR) {
+                const int mr = bv_min(MR, m1 - m);
+                for (int p = 0; p < pn; p++) {
+                    const int ia = (p0 + p) / ngb * pa, jb = (p0 + p) % ngb * pb;
+                    bv_btile_in in = {
+                        .op = op,
+                        .a = (const bv_u32a *)(g->a + ia * g->a_plane_stride + (ptrdiff_t)m * g->a_row_stride),
+                        .a_row_stride = 2 * g->a_row_stride,
+                        .a_plane_stride = 2 * g->a_plane_stride,
+                        .a_planes = pa,
+                        .a_mask = g->a_mask ? (const bv_u32a *)(g->a_mask + ia * g->a_plane_stride
+                                                               + (ptrdiff_t)m * g->a_row_stride) : NULL,
+                        .b = g->b + jb * g->b_plane_stride + (ptrdiff_t)(ng / BV_PANEL) * panel_stride,
+                        .b_panel_stride = panel_stride,
+                        .b_plane_stride = g->b_plane_stride,
+                        .b_planes = pb,
+                        .k32 = k32,
+                    };
+                    float U[BV_MR_MAX];
+                    if (row_base)
+                        for (int r = 0; r < mr; r++) {
+                            int64_t cnt = 0;
+                            for (int q = 0; q < pa; q++) cnt += g->a_counts[(ia + q) * g->a_counts_plane_stride + m + r];
+                            U[r] = (float)(pb * cnt);
+                        }
+                    bv_tile_out out = {
+                        .P = P[p], .Q = Q[p], .S = S[p], .B = B[p],
+                        .U = row_base ? U : NULL,
+                        .R = g->row_scale ? g->row_scale + m : NULL,
+                        .accumulate = p0 + p == 0 ? g->accumulate : 1,
+                        .c = g->c + (ptrdiff_t)m * g->ldc + ng, .c32 = NULL, .ldc = g->ldc,
+                        .ncols = ncols,
+                    };
+                    tile(&in, mr, nv, &out);
+                }
+            }
+        }
+    }
+    return path;
+}

@@ -1,0 +1,96 @@
+// AVX2 binary microkernel (no vector popcount instruction).
+//
+// Tile: MR rows × one 16-column panel (two ymm of 8 dword lanes). Popcount by nibble table:
+// the low and high nibble of every byte index a 16-entry table with vpshufb, giving per-byte
+// counts (≤ 8) that accumulate in bytes for up to 31 steps of K (≤ 248, no overflow) before
+// they are widened to dwords with vpmaddubsw + vpmaddwd (sum of the 4 bytes of each lane).
+#include "bitkernels_internal.h"
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+
+#define BV_TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+static inline __attribute__((always_inline)) BV_TARGET_AVX2
+__m256i popcount_bytes(__m256i x, __m256i lut, __m256i low4) {
+    __m256i lo = _mm256_and_si256(x, low4);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low4);
+    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+}
+
+static inline __attribute__((always_inline)) BV_TARGET_AVX2
+void btile2(const bv_btile_in *in, const bv_tile_out *o, const int op, const int mr) {
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __attribute__((aligned(32))) int32_t acc32[BV_AVX2_MR * BV_PANEL] = {0};
+    __m256i acc8[BV_AVX2_MR][2];
+
+    const ptrdiff_t as = in->a_row_stride;
+    for (int i = 0; i < in->a_planes; i++) {
+        const bv_u32a *a = in->a + i * in->a_plane_stride;
+        const bv_u32a *am = op == BV_OP_XOR_MASKED ? in->a_mask + i * in->a_plane_stride : a;
+        for (int j = 0; j < in->b_planes; j++) {
+            const uint32_t *b = in->b + j * in->b_plane_stride;
+            for (int d0 = 0; d0 < in->k32; d0 += 31) {
+                const int d1 = bv_min(in->k32, d0 + 31);
+                for (int r = 0; r < mr; r++) acc8[r][0] = acc8[r][1] = _mm256_setzero_si256();
+                for (int d = d0; d < d1; d++) {
+                    const __m256i b0 = _mm256_load_si256((const __m256i *)(b + d * BV_PANEL));
+                    const __m256i b1 = _mm256_load_si256((const __m256i *)(b + d * BV_PANEL + 8));
+                    for (int r = 0; r < mr; r++) {
+                        const __m256i av = _mm256_set1_epi32((int)a[r * as + d]);
+                        __m256i x0, x1;
+                        if (op == BV_OP_XOR) {
+                            x0 = _mm256_xor_si256(av, b0); x1 = _mm256_xor_si256(av, b1);
+                        } else if (op == BV_OP_AND) {
+                            x0 = _mm256_and_si256(av, b0); x1 = _mm256_and_si256(av, b1);
+                        } else {
+                            const __m256i mv = _mm256_set1_epi32((int)am[r * as + d]);
+                            x0 = _mm256_and_si256(_mm256_xor_si256(av, b0), mv);
+                            x1 = _mm256_and_si256(_mm256_xor_si256(av, b1), mv);
+                        }
+                        acc8[r][0] = _mm256_add_epi8(acc8[r][0], popcount_bytes(x0, lut, low4));
+                        acc8[r][1] = _mm256_add_epi8(acc8[r][1], popcount_bytes(x1, lut, low4));
+                    }
+                }
+                for (int r = 0; r < mr; r++)
+                    for (int h = 0; h < 2; h++) {
+                        __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(acc8[r][h], ones8), ones16);
+                        __m256i *dst = (__m256i *)(acc32 + r * BV_PANEL + 8 * h);
+                        _mm256_store_si256(dst, _mm256_add_epi32(_mm256_load_si256(dst), s));
+                    }
+            }
+        }
+    }
+    bv_tile_epilogue_generic(acc32, BV_PANEL, mr, o);
+}
+
+#define BV_MR_SWITCH2(OP)                      \
+    switch (mr) {                              \
+    case 1: btile2(in, o, OP, 1); break;       \
+    case 2: btile2(in, o, OP, 2); break;       \
+    case 3: btile2(in, o, OP, 3); break;       \
+    default: btile2(in, o, OP, 4); break;      \
+    }
+_Static_assert(BV_AVX2_MR == 4 && BV_AVX2_NV == 1, "update the switch with the tile size");
+
+BV_TARGET_AVX2 static void btile2_xor(const bv_btile_in *in, int mr, const bv_tile_out *o) { BV_MR_SWITCH2(BV_OP_XOR) }
+BV_TARGET_AVX2 static void btile2_and(const bv_btile_in *in, int mr, const bv_tile_out *o) { BV_MR_SWITCH2(BV_OP_AND) }
+BV_TARGET_AVX2 static void btile2_xor_masked(const bv_btile_in *in, int mr, const bv_tile_out *o) { BV_MR_SWITCH2(BV_OP_XOR_MASKED) }
+
+void bv_btile_avx2(const bv_btile_in *in, int mr, int nv, const bv_tile_out *o) {
+    (void)nv;
+    switch (in->op) {
+    case BV_OP_XOR: btile2_xor(in, mr, o); break;
+    case BV_OP_AND: btile2_and(in, mr, o); break;
+    default: btile2_xor_masked(in, mr, o); break;
+    }
+}
+
+#else
+void bv_btile_avx2(const bv_btile_in *in, int mr, int nv, const bv_tile_out *o) {
+    bv_btile_scalar(in, mr, nv, o);
+}
+#endif

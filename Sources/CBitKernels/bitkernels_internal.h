@@ -1,0 +1,119 @@
+// Internal: tile interfaces shared by the binary / int8 GEMM drivers and their per-ISA
+// microkernels. Not part of the public API (see include/bv_bitkernels.h).
+#ifndef BV_BITKERNELS_INTERNAL_H
+#define BV_BITKERNELS_INTERNAL_H
+
+#include "bv_bitkernels.h"
+#include <stdint.h>
+#include <stddef.h>
+
+// Reading the 64-bit packed words as 32-bit halves (little-endian: dword 2w is the low half of
+// word w) goes through this aliasing-safe type.
+typedef uint32_t bv_u32a __attribute__((may_alias));
+typedef uint64_t bv_u64a __attribute__((may_alias));
+
+/// Columns per weight panel (one zmm of dword lanes).
+#define BV_PANEL 16
+/// Widest column group a tile covers (4 panels = the AVX-512 tile's NR).
+#define BV_GROUP_MAX 64
+
+/// Inner operation of a binary tile, applied per 32-bit word before popcount.
+enum {
+    BV_OP_XOR = 0,         ///< a ^ b
+    BV_OP_AND = 1,         ///< a & b
+    BV_OP_XOR_MASKED = 2,  ///< (a ^ b) & mask_a   (one vpternlogd on AVX-512)
+};
+
+/// Inputs of one binary output tile: rows r < mr of A, panels v < nv of B.
+/// acc[r][c] = Σ_{i < a_planes} Σ_{j < b_planes} Σ_{d < k32} popcount(op(A_i[r][d], B_j[c][d]))
+typedef struct {
+    int op;                      ///< BV_OP_*
+    const bv_u32a *a;            ///< row 0 of plane 0 of the tile, as dwords
+    ptrdiff_t a_row_stride;      ///< dwords
+    ptrdiff_t a_plane_stride;    ///< dwords
+    int a_planes;
+    const bv_u32a *a_mask;       ///< BV_OP_XOR_MASKED only, same layout as `a`
+    const uint32_t *b;           ///< panel 0 of plane 0 of the tile's column group
+    ptrdiff_t b_panel_stride;    ///< dwords between consecutive panels (16 · panel dwords)
+    ptrdiff_t b_plane_stride;    ///< dwords
+    int b_planes;
+    int k32;                     ///< dwords of K processed (ceil(K/32))
+} bv_btile_in;
+
+/// Output transform of one tile, for rows r < mr and columns j < ncols of the group:
+///   t = P[j]·acc + Q[j]  (+ S[j]·U[r] when U)
+///   y = t                (R == NULL; the bias is folded into Q)
+///   y = R[r]·t + B[j]    (R != NULL)
+///   C[r][j] = y (+ C[r][j] when accumulate)
+/// With `c32` set the raw accumulators are stored there instead (int8 GEMM's s32 output).
+typedef struct {
+    const float *P, *Q, *S, *B;  ///< per column of the group (64-byte aligned, BV_GROUP_MAX)
+    const float *U, *R;          ///< per row of the tile, or NULL
+    int accumulate;
+    float *c;                    ///< C at (tile row 0, group column 0)
+    int32_t *c32;
+    ptrdiff_t ldc;
+    int ncols;                   ///< valid columns (≤ 16 · nv)
+} bv_tile_out;
+
+/// Inputs of one int8 output tile: acc[r][c] = Σ_{d < k4} Σ_{q<4} a[r][4d+q] · w[c][4d+q].
+typedef struct {
+    const uint8_t *a; ptrdiff_t lda;   ///< bytes
+    const int8_t *w;                   ///< panel 0 of the column group
+    ptrdiff_t w_panel_stride;          ///< bytes between panels (64 · k4)
+    int k4;
+} bv_itile_in;
+
+// Tile sizes per path (rows × panels).
+#define BV_AVX512_MR 6
+#define BV_AVX512_NV 4
+#define BV_AVX2_MR 4
+#define BV_AVX2_NV 1
+#define BV_SCALAR_MR 4
+#define BV_SCALAR_NV 1
+#define BV_NEON_MR 4
+#define BV_NEON_NV 1
+/// Largest MR of any path (sizes per-row scratch).
+#define BV_MR_MAX 8
+
+// Microkernels: 1 ≤ mr ≤ path MR, 1 ≤ nv ≤ path NV.
+void bv_btile_avx512(const bv_btile_in *in, int mr, int nv, const bv_tile_out *out);
+void bv_btile_avx2(const bv_btile_in *in, int mr, int nv, const bv_tile_out *out);
+void bv_btile_scalar(const bv_btile_in *in, int mr, int nv, const bv_tile_out *out);
+void bv_btile_neon(const bv_btile_in *in, int mr, int nv, const bv_tile_out *out);
+void bv_itile_avx512(const bv_itile_in *in, int mr, int nv, const bv_tile_out *out);
+void bv_itile_avx2(const bv_itile_in *in, int mr, int nv, const bv_tile_out *out);
+void bv_itile_scalar(const bv_itile_in *in, int mr, int nv, const bv_tile_out *out);
+
+// Packing helpers with per-ISA bodies.
+void bv_pack_signs_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k,
+                          const float *shift, uint64_t *bits, ptrdiff_t row_stride,
+                          uint64_t *mask, int32_t *row_counts);
+
+/// The transform applied to an int32 tile held in memory (acc[r*16*nv + c]); used by the
+/// scalar, AVX2 and NEON tiles. Plain C, vectorized by each file's target.
+static inline __attribute__((always_inline))
+void bv_tile_epilogue_generic(const int32_t *acc, int acc_stride, int mr, const bv_tile_out *o) {
+    for (int r = 0; r < mr; r++) {
+        const int32_t *ar = acc + (ptrdiff_t)r * acc_stride;
+        if (o->c32) {
+            int32_t *cr = o->c32 + (ptrdiff_t)r * o->ldc;
+            for (int j = 0; j < o->ncols; j++) cr[j] = ar[j];
+            continue;
+        }
+        float *cr = o->c + (ptrdiff_t)r * o->ldc;
+        float u = o->U ? o->U[r] : 0.0f, rs = o->R ? o->R[r] : 1.0f;
+        for (int j = 0; j < o->ncols; j++) {
+            float t = o->P[j] * (float)ar[j] + o->Q[j];
+            if (o->U) t += o->S[j] * u;
+            if (o->R) t = rs * t + o->B[j];
+            if (o->accumulate) t += cr[j];
+            cr[j] = t;
+        }
+    }
+}
+
+static inline int bv_min(int a, int b) { return a < b ? a : b; }
+static inline int bv_max(int a, int b) { return a > b ? a : b; }
+
+#endif

@@ -1,0 +1,189 @@
+// Packing float rows into bit planes, and bit / int8 matrices into GEMM panels.
+#include "bitkernels_internal.h"
+#include "bitpack_row.h"
+#include <string.h>
+
+static int words_for(int k) { return (k + 63) / 64; }
+
+static int use_avx512(int path) {
+    // The packers only have an AVX-512 fast path; every other path uses the scalar rows.
+    return bv_bgemm_resolve_path(path) == BV_KPATH_AVX512;
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target("avx512f")))
+void bv_pack_signs_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k,
+                          const float *shift, uint64_t *bits, ptrdiff_t row_stride,
+                          uint64_t *mask, int32_t *row_counts) {
+    const int words = words_for(k);
+    for (int r = 0; r < rows; r++) {
+        const int nnz = bv_pack_row_signs_avx512(x + r * x_row_stride, k, shift, bits + r * row_stride,
+                                                 words, mask ? mask + r * row_stride : NULL);
+        if (mask && row_counts) row_counts[r] = nnz;
+    }
+}
+
+__attribute__((target("avx512f")))
+static void pack_thresholds_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k,
+                                   const float *shift, const float *thresholds, int planes,
+                                   uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride,
+                                   int32_t *row_counts) {
+    const int words = words_for(k);
+    for (int p = 0; p < planes; p++)
+        for (int r = 0; r < rows; r++) {
+            const int c = bv_pack_row_threshold_avx512(x + r * x_row_stride, k, shift, thresholds[p],
+                                                       bits + p * plane_stride + r * row_stride, words);
+            if (row_counts) row_counts[(ptrdiff_t)p * rows + r] = c;
+        }
+}
+#endif
+
+void bv_pack_signs(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,
+                   int rows, int k, const float *shift,
+                   uint64_t *bits, ptrdiff_t row_stride,
+                   uint64_t *mask, int32_t *row_counts, int path) {
+#if defined(__x86_64__) && defined(__clang__)
+    if (x_k_stride == 1 && use_avx512(path)) {
+        bv_pack_signs_avx512(x, x_row_stride, rows, k, shift, bits, row_stride, mask, row_counts);
+        return;
+    }
+#endif
+    const int words = words_for(k);
+    for (int r = 0; r < rows; r++) {
+        const int nnz = bv_pack_row_signs_scalar(x + r * x_row_stride, x_k_stride, k, shift,
+                                                 bits + r * row_stride, words,
+                                                 mask ? mask + r * row_stride : NULL);
+        if (mask && row_counts) row_counts[r] = nnz;
+    }
+}
+
+void bv_pack_thresholds(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,
+                        int rows, int k, const float *shift,
+                        const float *thresholds, int planes,
+                        uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride,
+                        int32_t *row_counts, int path) {
+#if defined(__x86_64__) && defined(__clang__)
+    if (x_k_stride == 1 && use_avx512(path)) {
+        pack_thresholds_avx512(x, x_row_stride, rows, k, shift, thresholds, planes, bits, row_stride,
+                               plane_stride, row_counts);
+        return;
+    }
+#endif
+    const int words = words_for(k);
+    for (int p = 0; p < planes; p++)
+        for (int r = 0; r < rows; r++) {
+            const int c = bv_pack_row_threshold_scalar(x + r * x_row_stride, x_k_stride, k, shift,
+                                                       thresholds[p], bits + p * plane_stride + r * row_stride,
+                                                       words);
+            if (row_counts) row_counts[(ptrdiff_t)p * rows + r] = c;
+        }
+}
+
+void bv_pack_quantized_planes(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,
+                              int rows, int k, float alpha, float zero, int qmax, int encoding,
+                              uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride,
+                              int32_t *row_counts) {
+    int planes = 0;
+    if (encoding == BV_CODES_THERMOMETER) planes = qmax;
+    else while ((1 << planes) <= qmax) planes++;
+    const int words = words_for(k);
+    for (int r = 0; r < rows; r++) {
+        for (int p = 0; p < planes; p++) memset(bits + p * plane_stride + r * row_stride, 0, 8 * (size_t)words);
+        for (int j = 0; j < k; j++) {
+            // Division (not a reciprocal multiply) and rint (half to even) match PyTorch's
+            // round(x / alpha + zero) bit for bit.
+            float q = __builtin_rintf(x[r * x_row_stride + j * x_k_stride] / alpha + zero);
+            q = q < 0.0f ? 0.0f : (q > (float)qmax ? (float)qmax : q);
+            const int code = (int)q;
+            for (int p = 0; p < planes; p++) {
+                const int on = encoding == BV_CODES_THERMOMETER ? code > p : (code >> p) & 1;
+                bits[p * plane_stride + r * row_stride + j / 64] |= (uint64_t)on << (j % 64);
+            }
+        }
+        if (row_counts)
+            for (int p = 0; p < planes; p++) {
+                int c = 0;
+                for (int w = 0; w < words; w++) c += __builtin_popcountll(bits[p * plane_stride + r * row_stride + w]);
+                row_counts[(ptrdiff_t)p * rows + r] = c;
+            }
+    }
+}
+
+void bv_pack_gsb_signed_planes(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,
+                               int rows, int k, float t1_pos, float t1_neg,
+                               float t2_pos, float t2_neg,
+                               uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride) {
+    const int words = words_for(k);
+    for (int r = 0; r < rows; r++) {
+        uint64_t *s = bits + r * row_stride, *w1 = s + plane_stride, *w2 = s + 2 * plane_stride;
+        for (int w = 0; w < words; w++) {
+            uint64_t sw = 0, in1 = 0, in2 = 0;
+            const int j0 = 64 * w, j1 = bv_min(k, j0 + 64);
+            for (int j = j0; j < j1; j++) {
+                const float v = x[r * x_row_stride + j * x_k_stride];
+                sw |= (uint64_t)(v < 0.0f) << (j - j0);
+                in1 |= (uint64_t)(v > t1_pos || v < t1_neg) << (j - j0);
+                in2 |= (uint64_t)(v > t2_pos || v < t2_neg) << (j - j0);
+            }
+            // Outside a group the auxiliary plane carries −sgn(v): flip the sign bit there.
+            const uint64_t live = j1 - j0 == 64 ? ~0ull : (1ull << (j1 - j0)) - 1;
+            s[w] = sw;
+            w1[w] = (sw ^ ~in1) & live;
+            w2[w] = (sw ^ ~in2) & live;
+        }
+    }
+}
+
+void bv_row_popcounts(const uint64_t *bits, ptrdiff_t row_stride, int rows, int words, int32_t *counts) {
+    for (int r = 0; r < rows; r++) {
+        int c = 0;
+        for (int w = 0; w < words; w++) c += __builtin_popcountll(bits[r * row_stride + w]);
+        counts[r] = c;
+    }
+}
+
+void bv_pack_panels(const uint64_t *bits, ptrdiff_t row_stride, int rows, int words, uint32_t *panels) {
+    const int dwords = 2 * words, npanels = (rows + BV_PANEL - 1) / BV_PANEL;
+    for (int p = 0; p < npanels; p++) {
+        uint32_t *panel = panels + (ptrdiff_t)p * BV_PANEL * dwords;
+        for (int c = 0; c < BV_PANEL; c++) {
+            const int n = p * BV_PANEL + c;
+            const bv_u32a *row = n < rows ? (const bv_u32a *)(bits + n * row_stride) : NULL;
+            for (int d = 0; d < dwords; d++) panel[d * BV_PANEL + c] = row ? row[d] : 0;
+        }
+    }
+}
+
+void bv_pack_panels_s8(const int8_t *w, ptrdiff_t w_row_stride, int rows, int k,
+                       int8_t *panels, int32_t *col_sums) {
+    const int k4 = (k + 3) / 4, npanels = (rows + BV_PANEL - 1) / BV_PANEL;
+    for (int p = 0; p < npanels; p++) {
+        int8_t *panel = panels + (ptrdiff_t)p * 64 * k4;
+        for (int c = 0; c < BV_PANEL; c++) {
+            const int n = p * BV_PANEL + c;
+            int32_t sum = 0;
+            for (int d = 0; d < k4; d++)
+                for (int q = 0; q < 4; q++) {
+                    const int j = 4 * d + q;
+                    const int8_t v = n < rows && j < k ? w[n * w_row_stride + j] : 0;
+                    panel[d * 64 + 4 * c + q] = v;
+                    sum += v;
+                }
+            if (col_sums && n < rows) col_sums[n] = sum;
+        }
+    }
+}
+
+void bv_quantize_u8(const float *x, ptrdiff_t x_row_stride, int rows, int k,
+                    float alpha, float zero, int qmax, uint8_t *out, ptrdiff_t out_row_stride) {
+    const int kpad = (k + 3) / 4 * 4;
+    for (int r = 0; r < rows; r++) {
+        uint8_t *o = out + r * out_row_stride;
+        for (int j = 0; j < k; j++) {
+            float q = __builtin_rintf(x[r * x_row_stride + j] / alpha + zero);
+            q = q < 0.0f ? 0.0f : (q > (float)qmax ? (float)qmax : q);
+            o[j] = (uint8_t)q;
+        }
+        for (int j = k; j < kpad; j++) o[j] = 0;
+    }
+}

@@ -1,0 +1,58 @@
+// AVX2 int8 microkernel, exact for all u8 × s8 values.
+//
+// vpmaddubsw (u8 × s8 pairs → s16) saturates for large products (255·−128·2 < −32768), so the
+// activation bytes are split into nibbles: a = 16·hi + lo with hi, lo ≤ 15 keeps every pair
+// sum within ±3840. Each half goes through vpmaddubsw, then vpmaddwd sums pairs into the dword
+// lane of its column (×1 for lo, ×16 for hi). Tile: MR rows × one 16-column panel (2 ymm).
+#include "bitkernels_internal.h"
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+
+#define BV_TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+static inline __attribute__((always_inline)) BV_TARGET_AVX2
+void itile2(const bv_itile_in *in, const bv_tile_out *o, const int mr) {
+    const __m256i ones16 = _mm256_set1_epi16(1), sixteen16 = _mm256_set1_epi16(16);
+    __m256i acc[BV_AVX2_MR][2];
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (int d = 0; d < in->k4; d++) {
+        const __m256i w0 = _mm256_load_si256((const __m256i *)(in->w + d * 64));
+        const __m256i w1 = _mm256_load_si256((const __m256i *)(in->w + d * 64 + 32));
+        for (int r = 0; r < mr; r++) {
+            const uint32_t a = *(const bv_u32a *)(in->a + r * in->lda + 4 * d);
+            const __m256i lo = _mm256_set1_epi32((int)(a & 0x0F0F0F0Fu));
+            const __m256i hi = _mm256_set1_epi32((int)((a >> 4) & 0x0F0F0F0Fu));
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_add_epi32(
+                _mm256_madd_epi16(_mm256_maddubs_epi16(lo, w0), ones16),
+                _mm256_madd_epi16(_mm256_maddubs_epi16(hi, w0), sixteen16)));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_add_epi32(
+                _mm256_madd_epi16(_mm256_maddubs_epi16(lo, w1), ones16),
+                _mm256_madd_epi16(_mm256_maddubs_epi16(hi, w1), sixteen16)));
+        }
+    }
+    __attribute__((aligned(32))) int32_t acc32[BV_AVX2_MR * BV_PANEL];
+    for (int r = 0; r < mr; r++) {
+        _mm256_store_si256((__m256i *)(acc32 + r * BV_PANEL), acc[r][0]);
+        _mm256_store_si256((__m256i *)(acc32 + r * BV_PANEL + 8), acc[r][1]);
+    }
+    bv_tile_epilogue_generic(acc32, BV_PANEL, mr, o);
+}
+
+_Static_assert(BV_AVX2_MR == 4 && BV_AVX2_NV == 1, "update the switch with the tile size");
+
+BV_TARGET_AVX2 void bv_itile_avx2(const bv_itile_in *in, int mr, int nv, const bv_tile_out *o) {
+    (void)nv;
+    switch (mr) {
+    case 1: itile2(in, o, 1); break;
+    case 2: itile2(in, o, 2); break;
+    case 3: itile2(in, o, 3); break;
+    default: itile2(in, o, 4); break;
+    }
+}
+
+#else
+void bv_itile_avx2(const bv_itile_in *in, int mr, int nv, const bv_tile_out *o) {
+    bv_itile_scalar(in, mr, nv, o);
+}
+#endif

@@ -1,6 +1,0 @@
-import Testing
-import BitViTDeploy
-
-@Suite struct BitViTDeploySmokeTests {
-    @Test func moduleLoads() {}
-}
