@@ -1,0 +1,35 @@
+import BitViTCore
+
+/// How the Swift wrappers split a GEMM's M×N output across `Parallel`'s workers. K is never
+/// split: every worker reads whole rows of both operands, so no partial sums are combined.
+enum KernelWorkSplit {
+    /// Columns per microkernel group (4 panels of 16: the AVX-512 tile width).
+    static let columnGroup = 64
+
+    /// Calls `body(rows, columns)` for disjoint blocks covering M×N.
+    ///
+    /// - Output features (columns) are split in whole 64-column groups when they divide evenly
+    ///   over the workers or there are at least 4 groups per worker (the weights each worker
+    ///   streams are then disjoint); otherwise rows are split (e.g. attention with N = d = 64).
+    /// - Work below `minimumWorkPerThread` units per worker runs on the calling thread: waking a
+    ///   worker costs a few microseconds, comparable to a whole small binary GEMM.
+    static func run(m: Int, n: Int, work: Int, minimumWorkPerThread: Int,
+                    _ body: (Range<Int>, Range<Int>) -> Void) {
+        guard m > 0 && n > 0 else { return }
+        let parts = Parallel.isInsideRegion ? 1 : min(Parallel.threadCount, max(1, work / max(1, minimumWorkPerThread)))
+        if parts <= 1 { body(0..<m, 0..<n); return }
+        let groups = (n + columnGroup - 1) / columnGroup
+        if groups >= parts && (groups % parts == 0 || groups >= 4 * parts) {
+            Parallel.forPartitions(parts) { p in
+                let g0 = groups * p / parts, g1 = groups * (p + 1) / parts
+                if g0 < g1 { body(0..<m, (g0 * columnGroup)..<min(n, g1 * columnGroup)) }
+            }
+        } else {
+            let rowParts = min(parts, m)
+            Parallel.forPartitions(rowParts) { p in
+                let r0 = m * p / rowParts, r1 = m * (p + 1) / rowParts
+                if r0 < r1 { body(r0..<r1, 0..<n) }
+            }
+        }
+    }
+}
