@@ -1,2 +1,2 @@
-// Importing BitViTModels gives the layers and the tensor engine too.
-@_exported import BitViTNN
+// Importing BitViTModels gives the quantizers, layers and the tensor engine too.
+@_exported import BitViTQuant

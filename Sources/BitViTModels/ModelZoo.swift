@@ -63,13 +63,47 @@ public struct ModelSpec: Codable, Equatable, Sendable {
 
 public enum ModelZoo {
     /// Every model name `make(_:)` accepts.
-    public static var names: [String] { ViTConfig.presets.keys.sorted() }
+    public static var names: [String] {
+        let vit = ViTConfig.presets.keys.sorted(), swin = SwinConfig.presets.keys.sorted()
+        return vit + swin + vit.map { "gsb-" + $0 } + (vit + swin).map { "qvit-" + $0 } + (vit + swin).map { "w1a1-" + $0 }
+    }
 
     /// Builds the model `spec` describes, initialized from `seed`.
+    ///
+    /// Families (options in `spec.options`, see docs/quantization.md):
+    /// - `<vit preset>`: full-precision DeiT;
+    /// - `<swin preset>`: full-precision Swin (options `depths`, `heads`, `window`);
+    /// - `gsb-<vit preset>`: GSB, options `stage` (1 or 2, default 2), `groups` (3),
+    ///   `thresholds` ("0.7,0.9"), `first_call_subtract` (true);
+    /// - `qvit-<vit or swin preset>`: Q-ViT, options `bits` (2, 3, 4 or 8; default 4), `irm` (true);
+    /// - `w1a1-<vit or swin preset>`: plain binary baseline, option `estimator`
+    ///   (`ste` or `approxsign`, default `ste`).
+    /// DeiT-based quantized families default to the distilled architecture.
     public static func make(_ spec: ModelSpec, seed: UInt64 = 0) throws -> any ImageClassifier {
-        if ViTConfig.presets[spec.name] != nil {
+        let (family, preset) = spec.family
+        switch family {
+        case .deit:
             return try DeiT(spec.vitConfig(), seed: seed)
+        case .swin:
+            return try SwinTransformer(spec.swinConfig(base: preset, extraOptions: []), seed: seed)
+        case .gsb:
+            return try GSBDeiT(spec.gsbConfig(base: preset), options: spec.gsbOptions(), seed: seed)
+        case .qvit:
+            let scheme = try spec.qvitScheme()
+            if SwinConfig.presets[preset] != nil {
+                return try SwinTransformer(spec.swinConfig(base: preset, extraOptions: ["bits", "irm"]), scheme: scheme, seed: seed)
+            }
+            try spec.requireOptions(["bits", "irm"])
+            return try QuantizedDeiT(spec.distilledVitConfig(base: preset), scheme: scheme, seed: seed)
+        case .binaryBaseline:
+            let scheme = try spec.binaryBaselineScheme()
+            if SwinConfig.presets[preset] != nil {
+                return try SwinTransformer(spec.swinConfig(base: preset, extraOptions: ["estimator"]), scheme: scheme, seed: seed)
+            }
+            try spec.requireOptions(["estimator"])
+            return try QuantizedDeiT(spec.distilledVitConfig(base: preset), scheme: scheme, seed: seed)
+        case nil:
+            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         }
-        throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
     }
 }
