@@ -77,11 +77,11 @@ func confusionTable(_ result: EvaluationResult, classNames: [String]) -> String 
         return c >= n ? s : (left ? String(repeating: " ", count: n - c) + s : s + String(repeating: " ", count: n - c))
     }
     var lines = ["confusion matrix (rows: true class, columns: predicted class)"]
-    lines.append(pad("", nameWidth + 2, left: false) + (0..<k).map { pad("[\($0)]", width) }.joined() + pad("recall", 9))
+    lines.append(pad("", nameWidth + 5, left: false) + (0..<k).map { pad("[\($0)]", width) }.joined() + pad("recall", 9))
     for (i, row) in result.confusion.enumerated() {
         let name = i < classNames.count ? cut(classNames[i], nameWidth) : "\(i)"
         let recall = result.perClassAccuracy[i]
-        lines.append(pad("[\(i)]", 5, left: false) + pad(name, nameWidth - 3, left: false)
+        lines.append(pad("[\(i)]", 5, left: false) + pad(name, nameWidth, left: false)
                      + row.map { pad(String($0), width) }.joined() + pad(String(format: "%.1f%%", 100 * recall), 9))
     }
     return lines.joined(separator: "\n")

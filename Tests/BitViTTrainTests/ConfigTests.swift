@@ -111,3 +111,18 @@ import BitViTTrain
         #expect(try TrainConfig.demo().data.dataset == "fashion-mnist")
     }
 }
+
+@Suite struct SchemaTests {
+    @Test func optionalFieldsAreKnownEvenWhenUnset() throws {
+        for o in ["optimizer.lr_batch_reference=512", "data.samples_per_class=5", "training.threads=2",
+                  "loss.distillation.teacher_model={name: deit-tiny, classes: 10}", "model.drop_path_rate=0.1"] {
+            #expect(throws: Never.self, "\(o)") { _ = try TrainConfig.resolve(recipeText: nil, overrides: [o]) }
+        }
+        do {
+            _ = try TrainConfig.resolve(recipeText: nil, overrides: ["optimizer.lrr=3"])
+            Issue.record("accepted an unknown field")
+        } catch {
+            #expect("\(error)".contains("lr_batch_reference"), "unset optional fields are listed as known")
+        }
+    }
+}

@@ -8,7 +8,7 @@ extension TrainConfig {
         model:
           name: vit-mnist          # preset: 28×28 grayscale, 10 classes
           patch_size: 7            # 16 patches: 4× fewer tokens than the preset's patch 4
-          dim: 96
+          dim: 128
           depth: 4
           heads: 4
           mlp_ratio: 2
@@ -16,8 +16,7 @@ extension TrainConfig {
           dataset: fashion-mnist   # /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist)
           batch_size: 128
           augmentation:
-            random_crop_padding: 2
-            horizontal_flip: true
+            horizontal_flip: true    # no random crop: width 96 with 2-pixel crops reached 87.2 %
         optimizer:
           name: adamw
           lr: 2e-3

@@ -38,9 +38,13 @@ extension TrainConfig {
             given += ConfigTree.leafPaths(renamed).map { ($0, "override '\(o)'") }
             tree = ConfigTree.merge(tree, renamed)
         }
+        // A teacher description given without `options` gets the empty map the schema requires.
+        if ConfigTree.node(at: "loss.distillation.teacherModel", in: tree) != nil {
+            tree = ConfigTree.merge(try ConfigTree.parse("loss: {distillation: {teacherModel: {options: {}}}}", source: source), tree)
+        }
         let config = try decode(tree, source: source)
         // Reject fields the schema does not have (Codable would silently ignore them).
-        let known = Set(ConfigTree.leafPaths(try config.tree()))
+        let known = Set(ConfigTree.leafPaths(try schemaTemplate.tree()))
         for (path, origin) in given where !known.contains(path) && !isUnderOpaqueMap(path) {
             let parent = path.split(separator: ".").dropLast().joined(separator: ".")
             let siblings = known.filter { parent.isEmpty ? !$0.contains(".") : $0.hasPrefix(parent + ".") }
@@ -57,6 +61,24 @@ extension TrainConfig {
     /// checkpoints store it.
     public func yaml() throws -> String {
         try ConfigTree.yaml(ConfigTree.tidyingNumbers(ConfigTree.renamingKeys(tree(), snakeCased)))
+    }
+
+    /// A configuration with every optional field set, whose tree lists every field of the schema.
+    static var schemaTemplate: TrainConfig {
+        var t = TrainConfig()
+        let fullSpec = ModelSpec(name: "x", classes: 1, imageSize: 1, patchSize: 1, inChannels: 1, dim: 1, depth: 1, heads: 1,
+                                 mlpRatio: 1, distilled: false, dropRate: 0, dropPathRate: 0)
+        t.model = fullSpec
+        t.data.root = "x"
+        t.data.evalBatchSize = 1
+        t.data.samplesPerClass = 1
+        t.data.augmentation.randomResizedCropScale = [1]
+        t.optimizer.lrBatchReference = 1
+        t.optimizer.clipGradNorm = 1
+        t.loss.distillation.teacher = "x"
+        t.loss.distillation.teacherModel = fullSpec
+        t.training.threads = 1
+        return t
     }
 
     /// The configuration as a `camelCase` tree.

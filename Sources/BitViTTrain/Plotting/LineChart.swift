@@ -60,6 +60,22 @@ public struct LineChart {
         return String(format: "%.\(decimals)f", value == 0 ? 0 : value)
     }
 
+    /// Whether the legend goes in the lower right corner: when the data in the right part of
+    /// the plot lie mostly in its upper half (rising accuracy curves), so it covers no curve.
+    var legendAtBottom: Bool {
+        let a = axes
+        let xCut = a.x.lowerBound + 0.6 * (a.x.upperBound - a.x.lowerBound)
+        let ys = series.flatMap { $0.points }.filter { $0.x >= xCut && $0.y.isFinite }
+            .map { ($0.y - a.y.lowerBound) / (a.y.upperBound - a.y.lowerBound) }
+        guard !ys.isEmpty else { return false }
+        return ys.reduce(0, +) / Double(ys.count) > 0.5
+    }
+
+    /// Legend box size in pixels (text 12 px per character, a 24 px line sample, padding).
+    var legendSize: (width: Double, height: Double) {
+        (Double(series.map(\.name.count).max() ?? 0) * 12 + 46, Double(series.count) * 18 + 10)
+    }
+
     /// The plot area inside a panel of `width × height`: left, top, right, bottom margins.
     static let margins = (left: 100.0, top: 40.0, right: 20.0, bottom: 56.0)
 }
@@ -93,10 +109,13 @@ extension LineChart {
             out += "<polyline points=\"\(points)\" fill=\"none\" stroke=\"\(s.color.hex)\" stroke-width=\"2\"\(dash)/>\n"
             if s.points.count == 1 { out += "<circle cx=\"\(f(px(s.points[0].x)))\" cy=\"\(f(py(s.points[0].y)))\" r=\"3\" fill=\"\(s.color.hex)\"/>\n" }
         }
+        let (lw, lh) = legendSize
+        let (lx, ly0) = (right - lw - 8, legendAtBottom ? bottom - lh - 8 : top + 8)
+        out += "<rect x=\"\(f(lx))\" y=\"\(f(ly0))\" width=\"\(f(lw))\" height=\"\(f(lh))\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#bbb\"/>\n"
         for (i, s) in series.enumerated() {
-            let ly = top + 14 + Double(i) * 18
-            out += "<line x1=\"\(f(right - 150))\" y1=\"\(f(ly - 4))\" x2=\"\(f(right - 126))\" y2=\"\(f(ly - 4))\" stroke=\"\(s.color.hex)\" stroke-width=\"3\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "")/>\n"
-            out += "<text x=\"\(f(right - 120))\" y=\"\(f(ly))\" font-size=\"12\">\(escape(s.name))</text>\n"
+            let ly = ly0 + 19 + Double(i) * 18
+            out += "<line x1=\"\(f(lx + 8))\" y1=\"\(f(ly - 4))\" x2=\"\(f(lx + 32))\" y2=\"\(f(ly - 4))\" stroke=\"\(s.color.hex)\" stroke-width=\"3\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "")/>\n"
+            out += "<text x=\"\(f(lx + 38))\" y=\"\(f(ly))\" font-size=\"12\">\(escape(s.name))</text>\n"
         }
         return out + "</g>\n"
     }
@@ -135,12 +154,19 @@ extension LineChart {
                 canvas.polyline(points, color: s.color, thickness: 2)
             }
         }
+        let (lw, lh) = legendSize
+        let (lx, ly0) = (right - lw - 8, legendAtBottom ? bottom - lh - 8 : top + 8)
+        canvas.fill(x: Int(lx), y: Int(ly0), width: Int(lw), height: Int(lh), color: .white)
+        for (x0, y0, x1, y1) in [(lx, ly0, lx + lw, ly0), (lx + lw, ly0, lx + lw, ly0 + lh),
+                                 (lx, ly0 + lh, lx + lw, ly0 + lh), (lx, ly0, lx, ly0 + lh)] {
+            canvas.line(x0, y0, x1, y1, color: RGB(187, 187, 187))
+        }
         for (i, s) in series.enumerated() {
-            let ly = top + 14 + Double(i) * 18
-            if s.dashed { dashedLine(&canvas, (right - 150, ly - 4), (right - 126, ly - 4), color: s.color) } else {
-                canvas.line(right - 150, ly - 4, right - 126, ly - 4, color: s.color, thickness: 3)
+            let ly = ly0 + 14 + Double(i) * 18
+            if s.dashed { dashedLine(&canvas, (lx + 8, ly), (lx + 32, ly), color: s.color) } else {
+                canvas.line(lx + 8, ly, lx + 32, ly, color: s.color, thickness: 3)
             }
-            canvas.text(s.name, x: Int(right) - 120, y: Int(ly) - 9, color: ink)
+            canvas.text(s.name, x: Int(lx) + 38, y: Int(ly) - 7, color: ink)
         }
     }
 
