@@ -118,6 +118,30 @@ private func stepLosses(_ dir: URL) throws -> [Double] {
         #expect(throws: BitViTError.self) { try other.resume(from: dir.appendingPathComponent("last.safetensors")) }
     }
 
+    @Test func hardDistillationFromAFrozenTeacherCheckpoint() throws {
+        let teacherDir = try temporaryDirectory("teacher"), studentDir = try temporaryDirectory("student")
+        defer { for d in [teacherDir, studentDir] { try? FileManager.default.removeItem(at: d) } }
+        _ = try Trainer(config: try tinyConfig(epochs: 1), trainData: data, validationData: nil, runDirectory: teacherDir).fit()
+        let config = try tinyConfig(epochs: 1, overrides: [
+            "model.distilled=true", "loss.distillation.type=hard",
+            "loss.distillation.teacher=\(teacherDir.appendingPathComponent("last.safetensors").path)", "training.log_every=1",
+        ])
+        let trainer = try Trainer(config: config, trainData: data, validationData: validation, runDirectory: studentDir)
+        let teacher = try #require(trainer.teacher)
+        #expect(!teacher.model.isTraining, "the teacher runs in evaluation mode")
+        let before = teacher.model.parameters.map(\.scalars)
+        _ = try trainer.fit()
+        #expect(teacher.model.parameters.map(\.scalars) == before, "the teacher is frozen")
+        #expect(teacher.model.parameters.allSatisfy { $0.grad == nil })
+        let steps = try MetricsLog.read(studentDir.appendingPathComponent("metrics.jsonl")).filter { $0.type == "step" }
+        #expect(steps.count == 6)
+        for s in steps {
+            let terms = try #require(s.lossTerms)
+            #expect(Set(terms.keys) == ["ce", "distill"])
+            #expect(abs(s.trainLoss - 0.5 * (terms["ce"]! + terms["distill"]!)) < 1e-5, "0.5·CE + 0.5·CE(dist, teacher)")
+        }
+    }
+
     @Test func evaluationCountsTopKAndConfusion() throws {
         let model = try ModelZoo.make(try tinyConfig().model)
         let r = try Evaluator.evaluate(model, on: validation)
