@@ -22,18 +22,7 @@ public final class HardDistillationLoss: LossTerm {
         guard teacher.shape == student.shape else {
             throw BitViTError.shapeMismatch("teacher logits \(teacher.shape) vs student \(student.shape)")
         }
-        return Tensor.crossEntropy(logits: student, labels: Self.argmax(teacher))
-    }
-
-    /// Row-wise arg-max of `[B, C]` logits (the first maximum on ties, like `torch.argmax`).
-    public static func argmax(_ logits: Tensor) -> [Int] {
-        let (b, c) = (logits.shape[0], logits.shape[1])
-        return (0..<b).map { i in
-            let row = logits.data + i * c
-            var best = 0
-            for j in 1..<c where row[j] > row[best] { best = j }
-            return best
-        }
+        return Tensor.crossEntropy(logits: student, labels: Evaluator.predictions(teacher))
     }
 }
 

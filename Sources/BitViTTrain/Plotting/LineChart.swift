@@ -139,12 +139,12 @@ extension LineChart {
         for t in a.xTicks {
             canvas.line(px(t).rounded() + 0.5, top, px(t).rounded() + 0.5, bottom, color: RGB(240, 240, 240))
             let label = Self.label(t, step: xStep)
-            canvas.text(label, x: Int(px(t)) - RasterCanvas.textWidth(label) / 2, y: Int(bottom) + 8, color: ink)
+            canvas.text(label, x: Int(px(t)) - RasterCanvas.textWidth(label) / 2, y: Int(bottom) + 12, color: ink)
         }
         for (x0, y0, x1, y1) in [(left, top, right, top), (right, top, right, bottom), (left, bottom, right, bottom), (left, top, left, bottom)] {
             canvas.line(x0, y0, x1, y1, color: RGB(68, 68, 68))
         }
-        canvas.text(xLabel, x: Int((left + right) / 2) - RasterCanvas.textWidth(xLabel) / 2, y: Int(bottom) + 32, color: ink)
+        canvas.text(xLabel, x: Int((left + right) / 2) - RasterCanvas.textWidth(xLabel) / 2, y: Int(bottom) + 34, color: ink)
         canvas.text(yLabel, x: ox + 10, y: Int((top + bottom) / 2) + RasterCanvas.textWidth(yLabel) / 2, color: ink, vertical: true)
         for s in series {
             let points = s.points.filter { $0.y.isFinite }.map { (px($0.x), py($0.y)) }

@@ -56,6 +56,17 @@ public enum Evaluator {
                                 top5: Double(top5) / Double(count), confusion: confusion)
     }
 
+    /// Row-wise arg-max of `[B, C]` logits (the first maximum on ties, like `torch.argmax`).
+    public static func predictions(_ logits: Tensor) -> [Int] {
+        let (b, c) = (logits.shape[0], logits.shape[1])
+        return (0..<b).map { i in
+            let row = logits.data + i * c
+            var best = 0
+            for j in 1..<c where row[j] > row[best] { best = j }
+            return best
+        }
+    }
+
     /// Indices of the `k` largest of `count` scores, largest first (lower index first on ties).
     public static func topK(_ scores: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
         var best: [Int] = []

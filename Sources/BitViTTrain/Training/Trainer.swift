@@ -159,7 +159,7 @@ public final class Trainer {
         guard norm.isFinite else { throw nonFinite("the gradient norm is \(norm)", at: progress) }
         optimizer.gradientScale = config.gradientClipNorm.map { GradientClipping.scale(maxNorm: $0, globalNorm: norm) } ?? 1
         optimizer.step()
-        let predictions = HardDistillationLoss.argmax(output.logits)
+        let predictions = Evaluator.predictions(output.logits)
         let correct = zip(predictions, batch.labels).filter { $0 == $1 }.count
         return StepResult(loss: loss, parts: evaluation.parts, correct: correct, gradientNorm: norm,
                           learningRate: learningRate)
