@@ -34,6 +34,8 @@ import Testing
         let dir = try TemporaryDirectory()
         let header = try dir.write([0, 0, 8, 3, 0, 0], to: "tiny-images")
         expectError(naming: header.path, mentioning: ["truncated IDX header"]) { _ = try IDXReader.readImages(header) }
+        let huge = try dir.write([0, 0, 8, 3] + [UInt8](repeating: 0xFF, count: 12) + [1, 2, 3], to: "huge-images")
+        expectError(naming: huge.path, mentioning: ["implausible"]) { _ = try IDXReader.readImages(huge) }
         let gz = FileBuilder.gzip(FileBuilder.idxImages(count: 3, rows: 2, cols: 4, pixels: pixels))
         let cut = try dir.write(Array(gz.prefix(gz.count - 20)), to: "cut.gz")
         expectError(naming: cut.path, mentioning: ["gzip"]) { _ = try IDXReader.readImages(cut) }

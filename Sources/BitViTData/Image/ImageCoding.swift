@@ -14,6 +14,10 @@ public enum ImageFileFormat: String, Sendable {
 }
 
 extension Image {
+    /// The largest image the decoders accept (2²⁸ pixels), so a damaged header cannot demand
+    /// gigabytes of memory.
+    public static let maximumDecodedPixels = 1 << 28
+
     /// Decodes a JPEG or PNG file (the format comes from its signature, not its name) and converts
     /// it to `channels` (1, 3, or nil to keep the file's own 1 or 3).
     ///

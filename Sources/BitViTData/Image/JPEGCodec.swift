@@ -22,8 +22,8 @@ enum JPEGCodec {
                                 &width, &height, &subsampling, &colorspace)
         }
         if headerStatus != 0 { throw failure(handle, file: file, stage: "header") }
-        guard width > 0, height > 0 else {
-            throw BitViTError.malformed(file: file, reason: "JPEG has an empty size \(width)×\(height)")
+        guard width > 0, height > 0, Int(width) * Int(height) <= Image.maximumDecodedPixels else {
+            throw BitViTError.malformed(file: file, reason: "JPEG size \(width)×\(height) is empty or too large")
         }
         let (pixelFormat, channels): (TJPF, Int)
         switch Int(colorspace) {

@@ -29,7 +29,7 @@ enum PNGCodec {
         image.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
         let readChannels = (isColor ? 3 : 1) + (hasAlpha ? 1 : 0)
         let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue < 1 << 30 else {
+        guard width > 0, height > 0, width * height <= Image.maximumDecodedPixels else {
             throw BitViTError.malformed(file: file, reason: "PNG size \(width)×\(height) is empty or too large")
         }
         var pixels = [UInt8](repeating: 0, count: width * height * readChannels)

@@ -30,7 +30,12 @@ public enum IDXReader {
         guard rows > 0, cols > 0 else {
             throw BitViTError.malformed(file: url.path, reason: "image size \(rows)×\(cols) is empty")
         }
-        let pixels = try payload(bytes, file: url.path, headerSize: 16, expected: count * rows * cols)
+        let (plane, overflow1) = rows.multipliedReportingOverflow(by: cols)
+        let (total, overflow2) = count.multipliedReportingOverflow(by: plane)
+        guard !overflow1, !overflow2 else {
+            throw BitViTError.malformed(file: url.path, reason: "implausible header: \(count) images of \(rows)×\(cols)")
+        }
+        let pixels = try payload(bytes, file: url.path, headerSize: 16, expected: total)
         return Images(count: count, rows: rows, cols: cols, pixels: pixels)
     }
 

@@ -29,52 +29,51 @@ extension Image {
     public func warped(by matrix: AffineMatrix, interpolation: Interpolation, fill: [UInt8]) -> Image {
         var out = [UInt8](repeating: 0, count: pixels.count)
         let w = width, h = height, ch = channels
-        var values = [Double](repeating: 0, count: ch)
+        let fillValues = (0..<ch).map { fill.isEmpty ? UInt8(0) : fill[$0 % fill.count] }
+        @inline(__always) func clampX(_ x: Int) -> Int { min(max(x, 0), w - 1) * ch }
+        @inline(__always) func clampY(_ y: Int) -> Int { min(max(y, 0), h - 1) * w * ch }
+        @inline(__always) func store(_ v: Double) -> UInt8 { v <= 0 ? 0 : v >= 255 ? 255 : UInt8(v) }
         pixels.withUnsafeBufferPointer { src in
-            @inline(__always) func sample(_ x: Int, _ y: Int, _ c: Int) -> Double {
-                Double(src[(min(max(y, 0), h - 1) * w + min(max(x, 0), w - 1)) * ch + c])
-            }
-            for y in 0..<h {
-                for x in 0..<w {
-                    let px = Double(x) + 0.5, py = Double(y) + 0.5
-                    let xin = matrix.a * px + matrix.b * py + matrix.c
-                    let yin = matrix.d * px + matrix.e * py + matrix.f
-                    let d = (y * w + x) * ch
-                    let inside = xin >= 0 && xin < Double(w) && yin >= 0 && yin < Double(h)
-                    guard inside else {
-                        for c in 0..<ch { out[d + c] = fill.isEmpty ? 0 : fill[c % fill.count] }
-                        continue
-                    }
-                    switch interpolation {
-                    case .nearest:
-                        let sx = Int(xin), sy = Int(yin)
-                        for c in 0..<ch { values[c] = sample(sx, sy, c) }
-                    case .bilinear:
-                        let fx = xin - 0.5, fy = yin - 0.5
-                        let x0 = Int(fx.rounded(.down)), y0 = Int(fy.rounded(.down))
-                        let dx = fx - Double(x0), dy = fy - Double(y0)
-                        for c in 0..<ch {
-                            let top = sample(x0, y0, c) + (sample(x0 + 1, y0, c) - sample(x0, y0, c)) * dx
-                            let bottom = sample(x0, y0 + 1, c) + (sample(x0 + 1, y0 + 1, c) - sample(x0, y0 + 1, c)) * dx
-                            values[c] = top + (bottom - top) * dy
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let px = Double(x) + 0.5, py = Double(y) + 0.5
+                        let xin = matrix.a * px + matrix.b * py + matrix.c
+                        let yin = matrix.d * px + matrix.e * py + matrix.f
+                        let d = (y * w + x) * ch
+                        guard xin >= 0 && xin < Double(w) && yin >= 0 && yin < Double(h) else {
+                            for c in 0..<ch { dst[d + c] = fillValues[c] }
+                            continue
                         }
-                    case .bicubic:
-                        let fx = xin - 0.5, fy = yin - 0.5
-                        let x0 = Int(fx.rounded(.down)) - 1, y0 = Int(fy.rounded(.down)) - 1
-                        let dx = fx - Double(x0 + 1), dy = fy - Double(y0 + 1)
-                        for c in 0..<ch {
-                            var rows = (0.0, 0.0, 0.0, 0.0)
-                            func row(_ r: Int) -> Double {
-                                cubic(sample(x0, y0 + r, c), sample(x0 + 1, y0 + r, c),
-                                      sample(x0 + 2, y0 + r, c), sample(x0 + 3, y0 + r, c), dx)
+                        switch interpolation {
+                        case .nearest:
+                            let s = clampY(Int(yin)) + clampX(Int(xin))
+                            for c in 0..<ch { dst[d + c] = src[s + c] }
+                        case .bilinear:
+                            let fx = xin - 0.5, fy = yin - 0.5
+                            let x0 = Int(fx.rounded(.down)), y0 = Int(fy.rounded(.down))
+                            let dx = fx - Double(x0), dy = fy - Double(y0)
+                            let (c0, c1) = (clampX(x0), clampX(x0 + 1)), (r0, r1) = (clampY(y0), clampY(y0 + 1))
+                            for c in 0..<ch {
+                                let a = Double(src[r0 + c0 + c]), b = Double(src[r0 + c1 + c])
+                                let e = Double(src[r1 + c0 + c]), f = Double(src[r1 + c1 + c])
+                                let top = a + (b - a) * dx, bottom = e + (f - e) * dx
+                                dst[d + c] = store(top + (bottom - top) * dy)
                             }
-                            rows = (row(0), row(1), row(2), row(3))
-                            values[c] = cubic(rows.0, rows.1, rows.2, rows.3, dy)
+                        case .bicubic:
+                            let fx = xin - 0.5, fy = yin - 0.5
+                            let x0 = Int(fx.rounded(.down)), y0 = Int(fy.rounded(.down))
+                            let dx = fx - Double(x0), dy = fy - Double(y0)
+                            let cols = (clampX(x0 - 1), clampX(x0), clampX(x0 + 1), clampX(x0 + 2))
+                            let rows = (clampY(y0 - 1), clampY(y0), clampY(y0 + 1), clampY(y0 + 2))
+                            for c in 0..<ch {
+                                @inline(__always) func line(_ r: Int) -> Double {
+                                    cubic(Double(src[r + cols.0 + c]), Double(src[r + cols.1 + c]),
+                                          Double(src[r + cols.2 + c]), Double(src[r + cols.3 + c]), dx)
+                                }
+                                dst[d + c] = store(cubic(line(rows.0), line(rows.1), line(rows.2), line(rows.3), dy))
+                            }
                         }
-                    }
-                    for c in 0..<ch {
-                        let v = values[c]
-                        out[d + c] = v <= 0 ? 0 : v >= 255 ? 255 : UInt8(v)
                     }
                 }
             }

@@ -45,25 +45,36 @@ extension Image {
         let outHeight = horizontally ? height : weights.outputSize
         let outWidth = horizontally ? weights.outputSize : width
         var out = [UInt8](repeating: 0, count: outHeight * outWidth * channels)
-        let half = 1 << (ResampleWeights.precisionBits - 1)
+        let bits = ResampleWeights.precisionBits, half = 1 << (bits - 1)
+        let ch = channels, rowLength = width * channels
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for o in 0..<weights.outputSize {
-                    let first = weights.first[o]
-                    let taps = weights.taps(of: o)
-                    let lines = horizontally ? height : width
-                    for line in 0..<lines {
-                        for c in 0..<channels {
-                            var sum = half
-                            for (k, w) in taps.enumerated() {
-                                let i = first + k
-                                let s = horizontally ? (line * width + i) * channels + c : (i * width + line) * channels + c
-                                sum += Int(src[s]) * w
+                if horizontally {
+                    for y in 0..<height {
+                        let row = src.baseAddress! + y * rowLength
+                        for o in 0..<weights.outputSize {
+                            let taps = weights.taps(of: o), first = weights.first[o]
+                            for c in 0..<ch {
+                                var sum = half
+                                var s = row + first * ch + c
+                                for w in taps { sum += Int(s.pointee) * w; s += ch }
+                                dst[(y * outWidth + o) * ch + c] = UInt8(clamping: sum >> bits)
                             }
-                            let value = sum >> ResampleWeights.precisionBits
-                            let d = horizontally ? (line * outWidth + o) * channels + c : (o * outWidth + line) * channels + c
-                            dst[d] = UInt8(clamping: value)
                         }
+                    }
+                } else {
+                    // Whole rows at a time: contiguous reads, one accumulator per sample of the row.
+                    var sums = [Int](repeating: 0, count: rowLength)
+                    for o in 0..<weights.outputSize {
+                        for i in 0..<rowLength { sums[i] = half }
+                        var sourceRow = weights.first[o]
+                        for w in weights.taps(of: o) {
+                            let row = src.baseAddress! + sourceRow * rowLength
+                            for i in 0..<rowLength { sums[i] += Int(row[i]) * w }
+                            sourceRow += 1
+                        }
+                        let target = dst.baseAddress! + o * rowLength
+                        for i in 0..<rowLength { target[i] = UInt8(clamping: sums[i] >> bits) }
                     }
                 }
             }
