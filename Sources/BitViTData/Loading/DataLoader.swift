@@ -26,7 +26,9 @@ public struct DataLoader: Sequence {
     public let shuffle: Bool
     /// Whether an incomplete last batch is skipped.
     public let dropLast: Bool
+    /// Seed of every random decision (order, augmentation, mixup).
     public let seed: UInt64
+    /// Epoch number: a new order and new augmentations per epoch.
     public let epoch: Int
     /// Batch-level mixup/cutmix; when set every batch carries soft `targets`.
     public var mixup: Mixup?

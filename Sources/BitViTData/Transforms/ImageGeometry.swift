@@ -51,6 +51,7 @@ extension Image {
 public struct RandomCrop: ImageTransform {
     public var height: Int
     public var width: Int
+    /// Pixels of `fill` added on every side before cropping.
     public var padding: Int
     public var fill: UInt8
 
@@ -158,7 +159,9 @@ public struct Resize: ImageTransform {
 public struct RandomResizedCrop: ImageTransform {
     public var height: Int
     public var width: Int
+    /// Window area as a fraction of the image area.
     public var scale: ClosedRange<Double>
+    /// Window aspect ratio, width / height.
     public var ratio: ClosedRange<Double>
     public var interpolation: Interpolation
 

@@ -12,12 +12,19 @@ import Foundation
 /// `λ·smooth(y) + (1−λ)·smooth(flip(y))` with `smooth` giving `1 − s + s/K` to the label and
 /// `s/K` elsewhere, so every row sums to 1. An unmixed batch gets λ = 1 (smoothed one-hots).
 public struct Mixup: Sendable {
+    /// Beta parameter of mixup's λ (0: no mixup).
     public var mixupAlpha: Double
+    /// Beta parameter of cutmix's λ (0: no cutmix unless `cutmixMinMax` is set).
     public var cutmixAlpha: Double
+    /// Cutmix box sides as fractions of the image sides, instead of deriving them from λ.
     public var cutmixMinMax: ClosedRange<Double>?
+    /// Probability that a batch is mixed at all.
     public var probability: Double
+    /// Probability of cutmix rather than mixup when both are enabled.
     public var switchProbability: Double
+    /// Whether cutmix's λ is reset to the fraction of the image left unpasted.
     public var correctLambda: Bool
+    /// Label smoothing `s` of the soft targets.
     public var labelSmoothing: Double
 
     public init(mixupAlpha: Double = 0.8, cutmixAlpha: Double = 1.0, cutmixMinMax: ClosedRange<Double>? = nil,

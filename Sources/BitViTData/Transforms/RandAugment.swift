@@ -51,6 +51,7 @@ public struct RandAugment: ImageTransform {
     /// The level scale: magnitude 10 is the strongest standard setting (timm's `_LEVEL_DENOM`).
     public static let levelDenominator = 10.0
 
+    /// The operations drawn from.
     public var operations: [Operation]
     /// Operations per image (`n`, default 2).
     public var layerCount: Int

@@ -17,12 +17,17 @@ public struct RandomErasing: NormalizedImageTransform {
         case perPixel = "pixel"
     }
 
+    /// Probability that an image gets any box.
     public var probability: Double
+    /// Box area bounds as fractions of the image area (before dividing among `count` boxes).
     public var minArea: Double
     public var maxArea: Double
+    /// Box aspect ratio (height / width) bounds, sampled log-uniformly.
     public var minAspect: Double
     public var maxAspect: Double
+    /// What fills a box.
     public var mode: Mode
+    /// Number of boxes, uniform in `minCount...maxCount`.
     public var minCount: Int
     public var maxCount: Int
 
