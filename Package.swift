@@ -15,7 +15,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
-        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // MARK: System libraries
@@ -23,8 +22,6 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
-                       providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         // TurboJPEG reports decode errors by return value (libjpeg's handler would exit()).
@@ -41,7 +38,6 @@ let package = Package(
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),
         .target(name: "BitViTData", dependencies: [
             "BitViTCore", "CZlib", "CTurboJPEG", "CPNG",
-            .product(name: "DequeModule", package: "swift-collections"),
         ]),
         .target(name: "BitViTTrain", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "CPNG", "CZlib",
