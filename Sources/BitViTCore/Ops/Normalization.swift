@@ -52,6 +52,10 @@ extension Tensor {
                           runningMean: Tensor?, runningVariance: Tensor?,
                           training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
         let a = normalizeAxis(channelAxis, rank: rank)
+        if a == rank - 1 {
+            return batchNormChannelsLast(weight: weight, bias: bias, runningMean: runningMean,
+                                         runningVariance: runningVariance, training: training, momentum: momentum, eps: eps)
+        }
         let c = shape[a]
         var statShape = [Int](repeating: 1, count: rank)
         statShape[a] = c

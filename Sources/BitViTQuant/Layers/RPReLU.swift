@@ -20,33 +20,9 @@ public final class RPReLU: Module, Layer {
         parameter("move2", move2)
     }
 
-    /// `x`: `[..., channels]` → same shape.
+    /// `x`: `[..., channels]` → same shape (the fused `Tensor.rprelu` kernel).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let channels = move1.count
-        precondition(x.shape.last == channels, "RPReLU: \(channels) channels for \(x.shape)")
-        let (m1, a, m2) = (move1.scalars, slope.scalars, move2.scalars)
-        let src = x.data
-        let y = makeTensor(x.shape) { i in
-            let c = i % channels
-            let u = src[i] - m1[c]
-            return (u > 0 ? u : a[c] * u) + m2[c]
-        }
-        return Autograd.record(y, op: "rprelu", inputs: [x, move1, slope, move2]) { dy in
-            let xv = x.data, g = dy.data
-            let dx = makeTensor(x.shape) { i in
-                let c = i % channels
-                return xv[i] - m1[c] > 0 ? g[i] : a[c] * g[i]
-            }
-            let slopeTerms = makeTensor(x.shape) { i in
-                let u = xv[i] - m1[i % channels]
-                return u > 0 ? 0 : g[i] * u
-            }
-            let layout = ChannelLayout(shape: x.shape, axis: -1)
-            let dslope = layout.sumPerChannel(slopeTerms).map { Float($0) }
-            let dmove1 = layout.sumPerChannel(dx).map { -Float($0) }
-            let dmove2 = layout.sumPerChannel(dy).map { Float($0) }
-            return [dx, Tensor(shape: [channels], scalars: dmove1), Tensor(shape: [channels], scalars: dslope),
-                    Tensor(shape: [channels], scalars: dmove2)]
-        }
+        precondition(x.shape.last == move1.count, "RPReLU: \(move1.count) channels for \(x.shape)")
+        return x.rprelu(move1: move1, slope: slope, move2: move2)
     }
 }

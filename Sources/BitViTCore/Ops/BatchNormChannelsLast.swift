@@ -1,0 +1,100 @@
+// Fused batch normalization over the last axis (token tensors [B, N, C]: BHViT's "BatchNormT",
+// Swin/Q-ViT channels-last maps): statistics, normalization and the affine transform in one
+// pass each way, with the same semantics as the composed general path in `batchNorm`.
+
+extension Tensor {
+    /// `batchNorm` with `channelAxis` = last; see `batchNorm(channelAxis:…)` for the contract.
+    func batchNormChannelsLast(weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVariance: Tensor?,
+                               training: Bool, momentum: Float, eps: Float) -> Tensor {
+        let c = shape.last ?? 1, n = count / Swift.max(c, 1)
+        let rows = ChannelRowSums(rows: n, channels: c)
+        let x = data
+        // Per-channel rows: mean, 1/√(σ² + eps), γ, β (a tensor, so the backward keeps it alive).
+        let stats = Tensor(uninitialized: [4, c])
+        let mean = stats.data, rstd = stats.data + c, gamma = stats.data + 2 * c, beta = stats.data + 3 * c
+        if training {
+            precondition(n > 1 || rank == 1, "batchNorm in training needs more than one value per channel, got \(shape)")
+            let first = rows(quantities: 1) { range, acc in
+                for row in range { let xr = x + row * c; for k in 0..<c { acc[k] += Double(xr[k]) } }
+            }
+            for k in 0..<c { mean[k] = Float(first[k] / Double(n)) }
+            let second = rows(quantities: 1) { range, acc in
+                for row in range {
+                    let xr = x + row * c
+                    for k in 0..<c { let d = Double(xr[k] - mean[k]); acc[k] += d * d }
+                }
+            }
+            for k in 0..<c {
+                let variance = second[k] / Double(n)
+                rstd[k] = 1 / (Float(variance) + eps).squareRoot()
+                if let runningMean, let runningVariance {
+                    let unbiased = Float(n) / Float(Swift.max(n - 1, 1))
+                    runningMean.data[k] = (1 - momentum) * runningMean.data[k] + momentum * mean[k]
+                    runningVariance.data[k] = (1 - momentum) * runningVariance.data[k] + momentum * Float(variance) * unbiased
+                }
+            }
+        } else {
+            guard let runningMean, let runningVariance else {
+                preconditionFailure("batchNorm in evaluation needs running statistics")
+            }
+            for k in 0..<c {
+                mean[k] = runningMean.data[k]
+                rstd[k] = 1 / (runningVariance.data[k] + eps).squareRoot()
+            }
+        }
+        for k in 0..<c {
+            gamma[k] = weight?.data[k] ?? 1
+            beta[k] = bias?.data[k] ?? 0
+        }
+        let out = Tensor(uninitialized: shape)
+        let y = out.data
+        rows.forEachRange { r in
+            for row in r {
+                let xr = x + row * c, yr = y + row * c
+                for k in 0..<c { yr[k] = (xr[k] - mean[k]) * rstd[k] * gamma[k] + beta[k] }
+            }
+        }
+        let inputs = [self] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
+        return Autograd.record(out, op: "batchNorm", inputs: inputs) { g in
+            let x = self.data, pg = g.data
+            let mean = stats.data, rstd = stats.data + c, gamma = stats.data + 2 * c
+            // Σg and Σg·x̂ per channel, x̂ = (x − mean)·rstd.
+            let sums = rows(quantities: 2) { range, acc in
+                for row in range {
+                    let xr = x + row * c, gr = pg + row * c
+                    for k in 0..<c {
+                        acc[k] += Double(gr[k])
+                        acc[c + k] += Double(gr[k] * (xr[k] - mean[k]) * rstd[k])
+                    }
+                }
+            }
+            var dx: Tensor?
+            if self.requiresGrad {
+                let result = Tensor(uninitialized: self.shape)
+                let d = result.data
+                // Training: dx = γ·rstd·(g − Σg/n − x̂·Σ(g·x̂)/n); evaluation: dx = γ·rstd·g.
+                let coefficients = Tensor(uninitialized: [3, c])
+                let meanG = coefficients.data, meanGX = coefficients.data + c, scale = coefficients.data + 2 * c
+                for k in 0..<c {
+                    meanG[k] = training ? Float(sums[k] / Double(n)) : 0
+                    meanGX[k] = training ? Float(sums[c + k] / Double(n)) : 0
+                    scale[k] = gamma[k] * rstd[k]
+                }
+                rows.forEachRange { r in
+                    for row in r {
+                        let xr = x + row * c, gr = pg + row * c, dr = d + row * c
+                        for k in 0..<c {
+                            let xhat = (xr[k] - mean[k]) * rstd[k]
+                            dr[k] = scale[k] * (gr[k] - meanG[k] - xhat * meanGX[k])
+                        }
+                    }
+                }
+                dx = result
+            }
+            var grads: [Tensor?] = [dx]
+            if weight != nil { grads.append(Tensor(shape: [c], scalars: (0..<c).map { Float(sums[c + $0]) })) }
+            if bias != nil { grads.append(Tensor(shape: [c], scalars: (0..<c).map { Float(sums[$0]) })) }
+            return grads
+        }
+    }
+}

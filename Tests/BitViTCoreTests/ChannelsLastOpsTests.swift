@@ -1,0 +1,58 @@
+import BitViTCore
+import BitViTTestSupport
+import Testing
+
+/// The fused channels-last ops: `channelAffine`, `rprelu`, and batch normalization over the
+/// last axis, which must agree with the general (composed) path on the same data.
+@Suite struct ChannelsLastOpsTests {
+    @Test func channelAffineGradients() {
+        checkGradients("channelAffine", inputs: [randomTensor([3, 4, 6], seed: 1), randomTensor([6], seed: 2),
+                                                 randomTensor([6], seed: 3)]) {
+            $0[0].channelAffine(scale: $0[1], shift: $0[2])
+        }
+    }
+
+    @Test func rpreluGradientsAwayFromTheKink() {
+        let move1 = randomTensor([5], seed: 2, scale: 0.3)
+        // Keep u = x − move1 at least 0.05 from 0 so central differences do not straddle the kink.
+        let x = (randomTensor([4, 3, 5], seed: 1).map { $0 + ($0 >= 0 ? 0.05 : -0.05) } + move1).detached()
+        checkGradients("rprelu", inputs: [x, move1, randomTensor([5], seed: 3, scale: 0.2), randomTensor([5], seed: 4)],
+                       step: 1e-3) {
+            $0[0].rprelu(move1: $0[1], slope: $0[2], move2: $0[3])
+        }
+    }
+
+    @Test func rpreluValues() {
+        let x = Tensor(shape: [1, 2], scalars: [0.5, 0.5])
+        let y = x.rprelu(move1: Tensor(shape: [2], scalars: [0.25, 1]), slope: Tensor(shape: [2], scalars: [0.1, 0.1]),
+                         move2: Tensor(shape: [2], scalars: [1, 2]))
+        assertClose(y.scalars, [0.25 + 1, -0.05 + 2], "u > 0 passes, u < 0 is scaled")
+    }
+
+    /// The fused kernel on `[B, N, C]` against the general path on the same values laid out
+    /// `[B, C, N]`: outputs, running statistics and all gradients, in training and evaluation.
+    @Test(arguments: [true, false])
+    func batchNormMatchesTheGeneralPath(training: Bool) {
+        let x = randomTensor([3, 7, 4], seed: 5, scale: 2) + 0.5
+        let g = randomTensor([3, 7, 4], seed: 6)
+        func run(channelsLast: Bool) -> (y: [Float], dx: [Float], dw: [Float], db: [Float], stats: [Float]) {
+            let input = (channelsLast ? x : x.permuted([0, 2, 1])).detached()
+            input.requiresGrad = true
+            let w = randomTensor([4], seed: 7), b = randomTensor([4], seed: 8)
+            w.requiresGrad = true
+            b.requiresGrad = true
+            let rm = Tensor(shape: [4], repeating: 0.3), rv = Tensor(shape: [4], repeating: 1.5)
+            let y = input.batchNorm(channelAxis: channelsLast ? -1 : 1, weight: w, bias: b, runningMean: rm,
+                                    runningVariance: rv, training: training)
+            y.backward(channelsLast ? g : g.permuted([0, 2, 1]))
+            let back = { (t: Tensor) in channelsLast ? t.scalars : t.permuted([0, 2, 1]).scalars }
+            return (back(y), back(input.grad!), w.grad!.scalars, b.grad!.scalars, rm.scalars + rv.scalars)
+        }
+        let fused = run(channelsLast: true), general = run(channelsLast: false)
+        assertClose(fused.y, general.y, "output")
+        assertClose(fused.dx, general.dx, atol: 1e-5, rtol: 1e-3, "dx")
+        assertClose(fused.dw, general.dw, "dweight")
+        assertClose(fused.db, general.db, "dbias")
+        assertClose(fused.stats, general.stats, "running statistics")
+    }
+}
