@@ -9,6 +9,7 @@ public protocol RandomSourceOwner {
 }
 
 extension DeiT: RandomSourceOwner {}
+extension BHViT: RandomSourceOwner {}
 
 /// Everything besides tensors that a resumed run needs to continue exactly: the position in
 /// the data, the model's random stream, the partial sums of the epoch in progress and the

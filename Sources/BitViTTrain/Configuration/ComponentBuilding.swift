@@ -55,6 +55,7 @@ extension TrainConfig {
             terms = [WeightedLossTerm(ce, weight: 1 - d.alpha), WeightedLossTerm(TeacherCrossEntropyLoss(), weight: d.alpha)]
         }
         if let provider = model as? LossTermProvider {
+            terms = try provider.reweightedRecipeTerms(terms, options: loss.options, epochs: training.epochs)
             terms += try provider.auxiliaryLossTerms(options: loss.options, epochs: training.epochs)
         }
         return TrainingObjective(terms: terms)

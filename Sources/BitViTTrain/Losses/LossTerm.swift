@@ -84,6 +84,15 @@ public protocol LossTermProvider {
     /// Extra terms for a run; `options` are the recipe's `loss.options` (family-specific
     /// settings such as a coefficient), `epochs` the run length.
     func auxiliaryLossTerms(options: [String: String], epochs: Int) throws -> [WeightedLossTerm]
+    /// The recipe's terms (cross-entropy, distillation) reweighted for the family's objective,
+    /// before the auxiliary terms are appended; e.g. BHViT's paper form lowers the label term
+    /// while its regularizer is active. The default keeps them.
+    func reweightedRecipeTerms(_ terms: [WeightedLossTerm], options: [String: String], epochs: Int) throws -> [WeightedLossTerm]
+}
+
+extension LossTermProvider {
+    public func reweightedRecipeTerms(_ terms: [WeightedLossTerm], options: [String: String],
+                                      epochs: Int) throws -> [WeightedLossTerm] { terms }
 }
 
 /// The training loss: a weighted sum of terms.
