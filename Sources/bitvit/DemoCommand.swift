@@ -103,8 +103,8 @@ struct ReevaluateStage: DemoStage {
         guard let url = context.bestCheckpoint else { return [] }
         let checkpoint = try Checkpoint.load(url)
         let model = try checkpoint.makeModel()
-        let data = try TrainingData.make(checkpoint.config ?? context.config)
-        let result = try Evaluator.evaluate(model, on: data.validation)
+        let data = try TrainingData.evaluationData(checkpoint.config ?? context.config)
+        let result = try Evaluator.evaluate(model, on: data.source)
         print(url.lastPathComponent + String(format: ": top-1 %.2f %%", 100 * result.top1))
         print(confusionTable(result, classNames: data.classNames))
         return [String(format: "best checkpoint top-1 %.2f %% (epoch %d, reloaded from disk)", 100 * result.top1,

@@ -47,9 +47,9 @@ struct EvalCommand: ParsableCommand {
         if let batchSize { config.data.evalBatchSize = batchSize }
         let loaded = try Checkpoint.load(url, modelSpec: fallback)
         let model = try loaded.makeModel()
-        let data = try TrainingData.make(config)
+        let data = try TrainingData.evaluationData(config)
         let start = Date()
-        let result = try Evaluator.evaluate(model, on: data.validation)
+        let result = try Evaluator.evaluate(model, on: data.source)
         let seconds = Date().timeIntervalSince(start)
         if json {
             try printJSON(Report(checkpoint: checkpoint, dataset: config.data.dataset, images: result.count, top1: result.top1,

@@ -68,65 +68,73 @@ public struct TrainingData {
     /// Loads the data set (test split for validation), builds the augmentation pipeline and
     /// checks that images and classes fit `config.model`.
     public static func make(_ config: TrainConfig) throws -> TrainingData {
-        let model = try config.model.vitConfig()
-        let (trainSet, testSet) = try datasets(config.data, channels: model.inChannels)
-        guard trainSet.classCount == model.classes else {
-            throw BitViTError.invalidArgument(
-                "data set '\(config.data.dataset)' has \(trainSet.classCount) classes, model.classes is \(model.classes)")
+        let source = try datasetSource(config)
+        let trainSet = try source.load(split: .train)
+        let (validation, classNames) = try evaluationData(config, source: source)
+        guard trainSet.classNames == classNames else {
+            throw BitViTError.invalidArgument("data set '\(config.data.dataset)': the train and test splits have different classes")
         }
         var trainData: any ImageDataset = trainSet
         if let k = config.data.samplesPerClass { trainData = try trainSet.firstPerClass(k) }
-        let normalization = normalization(config.data.dataset)
-        let seed = UInt64(config.training.seed)
         let a = config.data.augmentation
         var mixup: Mixup?
         if a.mixup > 0 || a.cutmix > 0 {
             mixup = Mixup(mixupAlpha: a.mixup, cutmixAlpha: a.cutmix, probability: a.mixProbability,
                           labelSmoothing: config.loss.labelSmoothing)
         }
-        let train = LoaderBatchSource(dataset: trainData, transform: try trainingTransform(config, normalization: normalization),
-                                      batchSize: config.data.batchSize, shuffle: true, dropLast: true, seed: seed, mixup: mixup)
-        let validation = LoaderBatchSource(dataset: testSet, transform: evaluationTransform(config, normalization: normalization),
-                                           batchSize: config.data.evalBatchSize ?? 2 * config.data.batchSize,
-                                           shuffle: false, dropLast: false, seed: seed)
+        let transform = try trainingTransform(config, normalization: normalization(config.data.dataset))
+        let train = LoaderBatchSource(dataset: trainData, transform: transform, batchSize: config.data.batchSize,
+                                      shuffle: true, dropLast: true, seed: UInt64(config.training.seed), mixup: mixup)
         guard train.batchesPerEpoch > 0 else {
             throw BitViTError.invalidArgument("\(trainData.count) training images make no full batch of \(config.data.batchSize)")
         }
-        return TrainingData(train: train, validation: validation, classNames: trainSet.classNames)
+        return TrainingData(train: train, validation: validation, classNames: classNames)
     }
 
-    /// The training and test splits of `data.dataset`.
-    static func datasets(_ data: DataConfig, channels: Int) throws -> (train: any ImageDataset, test: any ImageDataset) {
+    /// The test split alone (what `bitvit eval` needs), with its class names.
+    public static func evaluationData(_ config: TrainConfig) throws -> (source: LoaderBatchSource, classNames: [String]) {
+        try evaluationData(config, source: try datasetSource(config))
+    }
+
+    private static func evaluationData(_ config: TrainConfig, source: DatasetSource) throws
+        -> (source: LoaderBatchSource, classNames: [String]) {
+        let testSet = try source.load(split: .test)
+        let classes = try config.model.vitConfig().classes
+        guard testSet.classCount == classes else {
+            throw BitViTError.invalidArgument(
+                "data set '\(config.data.dataset)' has \(testSet.classCount) classes, model.classes is \(classes)")
+        }
+        let batchSize = config.data.evalBatchSize ?? 2 * config.data.batchSize
+        let validation = LoaderBatchSource(dataset: testSet, transform: evaluationTransform(config, normalization: normalization(config.data.dataset)),
+                                           batchSize: batchSize, shuffle: false, dropLast: false,
+                                           seed: UInt64(config.training.seed))
+        return (validation, testSet.classNames)
+    }
+
+    /// The location and layout `data.dataset` and `data.root` name. Image folders decode each
+    /// image once and keep it (CIFAR-10 JPEG: about 150 MB for both splits).
+    public static func datasetSource(_ config: TrainConfig) throws -> DatasetSource {
+        let data = config.data
+        let channels = try config.model.vitConfig().inChannels
+        let root = data.root.map { URL(fileURLWithPath: $0) }
         switch data.dataset {
         case "fashion-mnist":
-            let dir = data.root.map { URL(fileURLWithPath: $0) } ?? FashionMNIST.defaultDirectory
-            return (try FashionMNIST.load(split: .train, directory: dir), try FashionMNIST.load(split: .test, directory: dir))
+            return .fashionMNIST(directory: root ?? FashionMNIST.defaultDirectory)
         case "mnist":
-            guard let root = data.root else { throw BitViTError.invalidArgument("data.root is required for mnist") }
-            let dir = URL(fileURLWithPath: root)
-            return (try MNIST.load(split: .train, directory: dir), try MNIST.load(split: .test, directory: dir))
+            guard let root else { throw BitViTError.invalidArgument("data.root is required for mnist") }
+            return .mnist(directory: root)
         case "cifar10":
-            let dir = URL(fileURLWithPath: data.root ?? "../shared/datasets/cifar10-jpeg")
+            let dir = root ?? URL(fileURLWithPath: "../shared/datasets/cifar10-jpeg")
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("data_batch_1.bin").path) {
-                return (try CIFARReader.cifar10(directory: dir, split: .train), try CIFARReader.cifar10(directory: dir, split: .test))
+                return .cifar10Binary(directory: dir)
             }
-            return try imageFolders(dir, channels: channels)
+            return .imageFolders(root: dir, channels: channels, cachesDecodedImages: true)
         case "image-folder":
-            guard let root = data.root else { throw BitViTError.invalidArgument("data.root is required for image-folder") }
-            return try imageFolders(URL(fileURLWithPath: root), channels: channels)
+            guard let root else { throw BitViTError.invalidArgument("data.root is required for image-folder") }
+            return .imageFolders(root: root, channels: channels, cachesDecodedImages: true)
         default:
             throw BitViTError.invalidArgument("data.dataset '\(data.dataset)' is unknown; use one of \(datasetNames.joined(separator: ", "))")
         }
-    }
-
-    /// `root/train/<class>/*` and `root/test/<class>/*`, decoded once and cached.
-    private static func imageFolders(_ root: URL, channels: Int) throws -> (train: any ImageDataset, test: any ImageDataset) {
-        let train = try ImageFolderDataset(root: root.appendingPathComponent("train"), channels: channels, cachesDecodedImages: true)
-        let test = try ImageFolderDataset(root: root.appendingPathComponent("test"), channels: channels, cachesDecodedImages: true)
-        guard train.classNames == test.classNames else {
-            throw BitViTError.malformed(file: root.path, reason: "train/ and test/ have different class folders")
-        }
-        return (train, test)
     }
 
     static func normalization(_ dataset: String) -> Normalization {
