@@ -85,29 +85,30 @@ void bv_itile_avx512(const bv_itile_in *in, int mr, int nv, const bv_tile_out *o
 void bv_itile_avx2(const bv_itile_in *in, int mr, int nv, const bv_tile_out *out);
 void bv_itile_scalar(const bv_itile_in *in, int mr, int nv, const bv_tile_out *out);
 
-// Packing helpers with per-ISA bodies.
-void bv_pack_signs_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k,
-                          const float *shift, uint64_t *bits, ptrdiff_t row_stride,
-                          uint64_t *mask, int32_t *row_counts);
 
-/// The transform applied to an int32 tile held in memory (acc[r*16*nv + c]); used by the
-/// scalar, AVX2 and NEON tiles. Plain C, vectorized by each file's target.
+/// The transform applied to an int32 tile held in memory (acc[r*acc_stride + c]); used by the
+/// scalar, AVX2 and NEON tiles. Plain C, vectorized by each file's target. The fields of `o`
+/// are copied to restrict-qualified locals so the C stores cannot force reloads.
 static inline __attribute__((always_inline))
 void bv_tile_epilogue_generic(const int32_t *acc, int acc_stride, int mr, const bv_tile_out *o) {
+    const float *restrict P = o->P, *restrict Q = o->Q, *restrict S = o->S, *restrict B = o->B;
+    const float *restrict U = o->U, *restrict R = o->R;
+    const int ncols = o->ncols, accumulate = o->accumulate;
+    const ptrdiff_t ldc = o->ldc;
     for (int r = 0; r < mr; r++) {
-        const int32_t *ar = acc + (ptrdiff_t)r * acc_stride;
+        const int32_t *restrict ar = acc + (ptrdiff_t)r * acc_stride;
         if (o->c32) {
-            int32_t *cr = o->c32 + (ptrdiff_t)r * o->ldc;
-            for (int j = 0; j < o->ncols; j++) cr[j] = ar[j];
+            int32_t *restrict cr = o->c32 + (ptrdiff_t)r * ldc;
+            for (int j = 0; j < ncols; j++) cr[j] = ar[j];
             continue;
         }
-        float *cr = o->c + (ptrdiff_t)r * o->ldc;
-        float u = o->U ? o->U[r] : 0.0f, rs = o->R ? o->R[r] : 1.0f;
-        for (int j = 0; j < o->ncols; j++) {
-            float t = o->P[j] * (float)ar[j] + o->Q[j];
-            if (o->U) t += o->S[j] * u;
-            if (o->R) t = rs * t + o->B[j];
-            if (o->accumulate) t += cr[j];
+        float *restrict cr = o->c + (ptrdiff_t)r * ldc;
+        const float u = U ? U[r] : 0.0f, rs = R ? R[r] : 1.0f;
+        for (int j = 0; j < ncols; j++) {
+            float t = P[j] * (float)ar[j] + Q[j];
+            if (U) t += S[j] * u;
+            if (R) t = rs * t + B[j];
+            if (accumulate) t += cr[j];
             cr[j] = t;
         }
     }

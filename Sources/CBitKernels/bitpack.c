@@ -5,49 +5,67 @@
 
 static int words_for(int k) { return (k + 63) / 64; }
 
-static int use_avx512(int path) {
-    // The packers only have an AVX-512 fast path; every other path uses the scalar rows.
-    return bv_bgemm_resolve_path(path) == BV_KPATH_AVX512;
-}
-
 #if defined(__x86_64__) && defined(__clang__)
+// One function per ISA so the row packer inlines with its target's instructions.
 __attribute__((target("avx512f")))
-void bv_pack_signs_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k,
-                          const float *shift, uint64_t *bits, ptrdiff_t row_stride,
-                          uint64_t *mask, int32_t *row_counts) {
+static void pack_rows_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *shift,
+                             float threshold, int is_sign, uint64_t *bits, ptrdiff_t row_stride,
+                             uint64_t *mask, int32_t *row_counts) {
     const int words = words_for(k);
     for (int r = 0; r < rows; r++) {
-        const int nnz = bv_pack_row_signs_avx512(x + r * x_row_stride, k, shift, bits + r * row_stride,
-                                                 words, mask ? mask + r * row_stride : NULL);
-        if (mask && row_counts) row_counts[r] = nnz;
+        const int c = is_sign
+            ? bv_pack_row_avx512(x + r * x_row_stride, k, shift, 0.0f, 1, bits + r * row_stride, words,
+                                 mask ? mask + r * row_stride : NULL)
+            : bv_pack_row_avx512(x + r * x_row_stride, k, shift, threshold, 0, bits + r * row_stride, words, NULL);
+        if (row_counts) row_counts[r] = c;
     }
 }
 
-__attribute__((target("avx512f")))
-static void pack_thresholds_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k,
-                                   const float *shift, const float *thresholds, int planes,
-                                   uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride,
-                                   int32_t *row_counts) {
+__attribute__((target("avx2")))
+static void pack_rows_avx2(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *shift,
+                           float threshold, int is_sign, uint64_t *bits, ptrdiff_t row_stride,
+                           uint64_t *mask, int32_t *row_counts) {
     const int words = words_for(k);
-    for (int p = 0; p < planes; p++)
-        for (int r = 0; r < rows; r++) {
-            const int c = bv_pack_row_threshold_avx512(x + r * x_row_stride, k, shift, thresholds[p],
-                                                       bits + p * plane_stride + r * row_stride, words);
-            if (row_counts) row_counts[(ptrdiff_t)p * rows + r] = c;
-        }
+    for (int r = 0; r < rows; r++) {
+        const int c = is_sign
+            ? bv_pack_row_avx2(x + r * x_row_stride, k, shift, 0.0f, 1, bits + r * row_stride, words,
+                               mask ? mask + r * row_stride : NULL)
+            : bv_pack_row_avx2(x + r * x_row_stride, k, shift, threshold, 0, bits + r * row_stride, words, NULL);
+        if (row_counts) row_counts[r] = c;
+    }
 }
 #endif
+
+/// Packs contiguous rows with the SIMD row packer of `path`; returns 0 when there is none (the
+/// caller then uses the scalar rows).
+static int pack_rows_simd(int path, const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride, int rows, int k,
+                          const float *shift, float threshold, int is_sign, uint64_t *bits, ptrdiff_t row_stride,
+                          uint64_t *mask, int32_t *row_counts) {
+#if defined(__x86_64__) && defined(__clang__)
+    if (x_k_stride != 1) return 0;
+    switch (bv_bgemm_resolve_path(path)) {
+    case BV_KPATH_AVX512:
+        pack_rows_avx512(x, x_row_stride, rows, k, shift, threshold, is_sign, bits, row_stride, mask, row_counts);
+        return 1;
+    case BV_KPATH_AVX2:
+        pack_rows_avx2(x, x_row_stride, rows, k, shift, threshold, is_sign, bits, row_stride, mask, row_counts);
+        return 1;
+    default: return 0;
+    }
+#else
+    (void)path; (void)x; (void)x_row_stride; (void)x_k_stride; (void)rows; (void)k; (void)shift; (void)threshold;
+    (void)is_sign; (void)bits; (void)row_stride; (void)mask; (void)row_counts;
+    return 0;
+#endif
+}
 
 void bv_pack_signs(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,
                    int rows, int k, const float *shift,
                    uint64_t *bits, ptrdiff_t row_stride,
                    uint64_t *mask, int32_t *row_counts, int path) {
-#if defined(__x86_64__) && defined(__clang__)
-    if (x_k_stride == 1 && use_avx512(path)) {
-        bv_pack_signs_avx512(x, x_row_stride, rows, k, shift, bits, row_stride, mask, row_counts);
+    if (pack_rows_simd(path, x, x_row_stride, x_k_stride, rows, k, shift, 0.0f, 1, bits, row_stride, mask,
+                       mask ? row_counts : NULL))
         return;
-    }
-#endif
     const int words = words_for(k);
     for (int r = 0; r < rows; r++) {
         const int nnz = bv_pack_row_signs_scalar(x + r * x_row_stride, x_k_stride, k, shift,
@@ -62,21 +80,18 @@ void bv_pack_thresholds(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_st
                         const float *thresholds, int planes,
                         uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride,
                         int32_t *row_counts, int path) {
-#if defined(__x86_64__) && defined(__clang__)
-    if (x_k_stride == 1 && use_avx512(path)) {
-        pack_thresholds_avx512(x, x_row_stride, rows, k, shift, thresholds, planes, bits, row_stride,
-                               plane_stride, row_counts);
-        return;
-    }
-#endif
     const int words = words_for(k);
-    for (int p = 0; p < planes; p++)
+    for (int p = 0; p < planes; p++) {
+        int32_t *counts = row_counts ? row_counts + (ptrdiff_t)p * rows : NULL;
+        if (pack_rows_simd(path, x, x_row_stride, x_k_stride, rows, k, shift, thresholds[p], 0,
+                           bits + p * plane_stride, row_stride, NULL, counts))
+            continue;
         for (int r = 0; r < rows; r++) {
             const int c = bv_pack_row_threshold_scalar(x + r * x_row_stride, x_k_stride, k, shift,
-                                                       thresholds[p], bits + p * plane_stride + r * row_stride,
-                                                       words);
-            if (row_counts) row_counts[(ptrdiff_t)p * rows + r] = c;
+                                                       thresholds[p], bits + p * plane_stride + r * row_stride, words);
+            if (counts) counts[r] = c;
         }
+    }
 }
 
 void bv_pack_quantized_planes(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,

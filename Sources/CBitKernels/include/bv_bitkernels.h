@@ -214,8 +214,9 @@ void bv_im2col_2x2s2(const uint64_t *in, const uint64_t *in_mask, ptrdiff_t in_r
 
 // MARK: Machine ceilings (register-resident loops, one thread)
 
-/// Peak rates measured by register-resident instruction loops on the calling thread
-/// (0 where the CPU lacks the instructions).
+/// Peak rates measured by register-resident instruction loops on the calling thread, timed in
+/// thread CPU time so that other processes sharing the core do not lower them (0 where the CPU
+/// lacks the instructions).
 typedef struct {
     double fma512_mac_per_s;       ///< vfmadd231ps zmm, FP32 multiply-adds per second
     double fma256_mac_per_s;       ///< vfmadd231ps ymm
