@@ -2,7 +2,7 @@ import BitViTQuant
 
 /// The model families `ModelZoo` builds, recognized from a spec's name.
 enum ModelFamily {
-    case deit, swin, gsb, qvit, binaryBaseline
+    case deit, swin, gsb, qvit, binaryBaseline, bhvit
 }
 
 extension ModelSpec {
@@ -11,6 +11,7 @@ extension ModelSpec {
     var family: (ModelFamily?, String) {
         if ViTConfig.presets[name] != nil { return (.deit, name) }
         if SwinConfig.presets[name] != nil { return (.swin, name) }
+        if BHViTConfig.presets[name] != nil { return (.bhvit, name) }
         let prefixes: [(String, ModelFamily, Bool)] = [("gsb-", .gsb, false), ("qvit-", .qvit, true), ("w1a1-", .binaryBaseline, true)]
         for (prefix, family, allowsSwin) in prefixes where name.hasPrefix(prefix) {
             let base = String(name.dropFirst(prefix.count))

@@ -66,6 +66,7 @@ public enum ModelZoo {
     public static var names: [String] {
         let vit = ViTConfig.presets.keys.sorted(), swin = SwinConfig.presets.keys.sorted()
         return vit + swin + vit.map { "gsb-" + $0 } + (vit + swin).map { "qvit-" + $0 } + (vit + swin).map { "w1a1-" + $0 }
+            + BHViTConfig.presets.keys.sorted()
     }
 
     /// Builds the model `spec` describes, initialized from `seed`.
@@ -77,7 +78,9 @@ public enum ModelZoo {
     ///   `thresholds` ("0.7,0.9"), `first_call_subtract` (true);
     /// - `qvit-<vit or swin preset>`: Q-ViT, options `bits` (2, 3, 4 or 8; default 4), `irm` (true);
     /// - `w1a1-<vit or swin preset>`: plain binary baseline, option `estimator`
-    ///   (`ste` or `approxsign`, default `ste`).
+    ///   (`ste` or `approxsign`, default `ste`);
+    /// - `bhvit-tiny`, `bhvit-small`, `bhvit-tiny-cifar`: BHViT, options `downsampling`
+    ///   (`fp`, `binary`), `shift`, `attention` (`qd`, `fp`), `recu` (see docs/bhvit.md).
     /// DeiT-based quantized families default to the distilled architecture.
     public static func make(_ spec: ModelSpec, seed: UInt64 = 0) throws -> any ImageClassifier {
         let (family, preset) = spec.family
@@ -102,6 +105,8 @@ public enum ModelZoo {
             }
             try spec.requireOptions(["estimator"])
             return try QuantizedDeiT(spec.distilledVitConfig(base: preset), scheme: scheme, seed: seed)
+        case .bhvit:
+            return try BHViT(spec: spec, seed: seed)
         case nil:
             throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         }

@@ -71,6 +71,10 @@ import Testing
 
         let defaults = try BHViTConfig(spec: ModelSpec(name: "bhvit-small", classes: 1000))
         #expect(defaults == .small)
+        let zoo = try ModelZoo.make(ModelSpec(name: "bhvit-tiny", classes: 10, options: ["downsampling": "binary", "depths": "1,1,2,1"]))
+        #expect(zoo is BHViT && ModelZoo.names.contains("bhvit-tiny-cifar"))
+        #expect((zoo as? BHViT)?.config.stages.map(\.depth) == [1, 1, 2, 1])
+        #expect(throws: BitViTError.self) { try BHViTConfig(spec: ModelSpec(name: "bhvit-tiny", classes: 10, options: ["depths": "2,2"])) }
         #expect(throws: BitViTError.self) { try BHViTConfig(spec: ModelSpec(name: "bhvit-tiny", classes: 10, options: ["shifts": "false"])) }
         #expect(throws: BitViTError.self) { try BHViTConfig(spec: ModelSpec(name: "bhvit-tiny", classes: 10, options: ["attention": "gsb"])) }
         #expect(throws: BitViTError.self) { try BHViTConfig(spec: ModelSpec(name: "bhvit-tiny", classes: 10, depth: 3)) }

@@ -1,20 +1,20 @@
 import BitViTCore
 
 extension BHViTConfig {
-    /// Model-spec options a BHViT accepts, with their values (first = default).
-    public static let options: [String: [String]] = [
-        "downsampling": ["fp", "binary"],
-        "shift": ["true", "false"],
-        "attention": ["qd", "fp"],
-        "recu": ["false", "true"],
-    ]
+    /// The model-spec options a BHViT accepts (see `init(spec:)`).
+    public static let optionNames: Set<String> = ["downsampling", "shift", "attention", "recu", "depths"]
 
     /// The configuration `spec` describes: the preset `spec.name` (`bhvit-tiny`, `bhvit-small`,
     /// `bhvit-tiny-cifar`) with `spec.classes`, `spec.dropPathRate` and the options
-    /// `downsampling` (`fp`: the † models, default; `binary`), `shift` (`true`/`false`: the six
-    /// shift branches), `attention` (`qd`: QD-quantized probabilities, default; `fp`: plain
-    /// softmax) and `recu` (`false`/`true`). The ViT geometry fields of `ModelSpec` (image
-    /// size, patch size, width, depth, heads, MLP ratio, tokens, dropout) do not apply.
+    ///
+    /// - `downsampling`: `fp` (the † models, default) or `binary`;
+    /// - `shift`: the six shift branches (`true`, default; `false` for the ablation);
+    /// - `attention`: `qd` (QD-quantized probabilities, default) or `fp` (plain softmax);
+    /// - `recu`: ReCU's estimator in the binary linear layers (`false`, default);
+    /// - `depths`: blocks per stage, e.g. `"2,2,6,2"` (default: the preset's).
+    ///
+    /// The ViT geometry fields of `ModelSpec` (image size, patch size, width, depth, heads, MLP
+    /// ratio, distillation token, dropout) do not apply and are rejected.
     public init(spec: ModelSpec) throws {
         guard var c = Self.presets[spec.name] else {
             throw BitViTError.invalidArgument("unknown BHViT preset '\(spec.name)'; known: \(Self.presets.keys.sorted().joined(separator: ", "))")
@@ -26,22 +26,31 @@ extension BHViTConfig {
             ("drop_rate", (spec.dropRate ?? 0) != 0),
         ]
         if let field = unsupported.first(where: { $0.1 })?.0 {
-            throw BitViTError.invalidArgument("model.\(field) does not apply to \(spec.name): BHViT presets fix their geometry")
+            throw BitViTError.invalidArgument("model.\(field) does not apply to \(spec.name): BHViT presets fix their geometry (options: \(Self.optionNames.sorted().joined(separator: ", ")))")
         }
-        for (key, value) in spec.options {
-            guard let allowed = Self.options[key] else {
-                throw BitViTError.invalidArgument("unknown BHViT option '\(key)'; known: \(Self.options.keys.sorted().joined(separator: ", "))")
-            }
-            guard allowed.contains(value) else {
-                throw BitViTError.invalidArgument("BHViT option \(key)=\(value): expected one of \(allowed.joined(separator: ", "))")
-            }
-        }
+        try spec.requireOptions(Self.optionNames)
         c.classes = spec.classes
         if let rate = spec.dropPathRate { c.dropPathRate = rate }
-        if let v = spec.options["downsampling"] { c.downsampling = BHViTDownsampling(rawValue: v)! }
-        if let v = spec.options["shift"] { c.shiftBranches = v == "true" }
-        if let v = spec.options["attention"] { c.attentionProbabilities = BHViTAttentionProbabilities(rawValue: v)! }
-        if let v = spec.options["recu"] { c.recu = v == "true" }
+        if let text = spec.options["downsampling"] {
+            guard let v = BHViTDownsampling(rawValue: text) else {
+                throw BitViTError.invalidArgument("model '\(spec.name)': option downsampling='\(text)' is not fp or binary")
+            }
+            c.downsampling = v
+        }
+        if let text = spec.options["attention"] {
+            guard let v = BHViTAttentionProbabilities(rawValue: text) else {
+                throw BitViTError.invalidArgument("model '\(spec.name)': option attention='\(text)' is not qd or fp")
+            }
+            c.attentionProbabilities = v
+        }
+        c.shiftBranches = try spec.boolOption("shift", default: c.shiftBranches)
+        c.recu = try spec.boolOption("recu", default: c.recu)
+        if let depths = try spec.listOption("depths", { Int($0) }) {
+            guard depths.count == c.stages.count else {
+                throw BitViTError.invalidArgument("model '\(spec.name)': option depths needs \(c.stages.count) values, got \(depths.count)")
+            }
+            for (i, d) in depths.enumerated() { c.stages[i].depth = d }
+        }
         try c.validate()
         self = c
     }
