@@ -44,6 +44,17 @@ struct BenchBinaryGEMM: ParsableCommand {
         var with_packing_ratio: Double?
     }
 
+    /// One thread timed in thread CPU time: the kernel's rate on a core, against the ceiling.
+    struct CoreRow: Encodable {
+        var label: String
+        var m: Int, n: Int, k: Int
+        var kernel: String
+        /// Binary (or int8) multiply-accumulates per second of thread CPU time.
+        var gmac_per_s: Double
+        /// gmac_per_s over the measured register-resident ceiling of the same instructions.
+        var fraction_of_ceiling: Double
+    }
+
     struct Report: Encodable {
         /// 1-minute load average before and after the run (other processes share the cores).
         var load_average: [Double]
@@ -59,6 +70,7 @@ struct BenchBinaryGEMM: ParsableCommand {
         var binary_min_ratio: Double
         var multi_plane: [Row]
         var int8: [Row]
+        var single_core: [CoreRow]
     }
 
     func run() throws {
@@ -106,6 +118,12 @@ struct BenchBinaryGEMM: ParsableCommand {
         lines.append(String(format: "  minimum binary/sgemm ratio: %.1f×", r.binary_min_ratio))
         table("multi-plane:", r.multi_plane)
         table("int8 (u8×s8→s32):", r.int8)
+        lines.append("one thread, thread CPU time (kernel rate on a core vs its ceiling):")
+        for row in r.single_core {
+            lines.append(row.label.padding(toLength: 26, withPad: " ", startingAt: 0)
+                + String(format: " M=%-4d N=%-5d K=%-5d %@ %6.0f GMAC/s  %3.0f%% of ceiling",
+                         row.m, row.n, row.k, row.kernel, row.gmac_per_s, 100 * row.fraction_of_ceiling))
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -140,6 +158,25 @@ struct BinaryGEMMBench {
             elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         } while elapsed < seconds
         return elapsed / Double(n)
+    }
+
+    /// Median over `rounds` of the thread CPU seconds per call of `body` (one thread).
+    func cpuTime(_ body: () -> Void) -> Double {
+        func now() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + 1e-9 * Double(t.tv_nsec)
+        }
+        body()
+        var samples: [Double] = []
+        for _ in 0..<rounds {
+            var n = 0
+            let start = now()
+            var elapsed = 0.0
+            repeat { body(); n += 1; elapsed = now() - start } while elapsed < seconds
+            samples.append(elapsed / Double(n))
+        }
+        return Self.median(samples)
     }
 
     static func median(_ xs: [Double]) -> Double {
@@ -259,10 +296,39 @@ struct BinaryGEMMBench {
             int8.append(row(label, m: mm, n: n, k: k, kernel: "int8", sgemm: sg, t: o[0]))
         }
 
+        // Kernel rate per core, free of scheduling noise: one thread, thread CPU time.
+        var single: [BenchBinaryGEMM.CoreRow] = []
+        let savedThreads = Parallel.threadCount
+        Parallel.threadCount = 1
+        for s in Self.deitSmall + [("K = 8192", 384, 8192)] {
+            let x = Tensor.randn([m, s.k], using: &rng), w = Tensor.randn([s.n, s.k], using: &rng)
+            let pa = BinaryPack.signs(x.data, rows: m, k: s.k, path: path), pw = PackedBinaryWeights(signsOf: w)
+            let out = Tensor(uninitialized: [m, s.n])
+            let p = path
+            let t = cpuTime { _ = BinaryGEMM.multiply(pa, pw, into: out.data, path: p) }
+            let rate = Double(m * s.n * s.k) / t / 1e9
+            single.append(BenchBinaryGEMM.CoreRow(label: s.0, m: m, n: s.n, k: s.k, kernel: "W1A1", gmac_per_s: rate,
+                                                  fraction_of_ceiling: rate / max(ceilings.popcnt512_gbmac_per_s, 1e-9)))
+        }
+        for s in Self.deitSmall {
+            let qa = QuantizedInt8Matrix(codes: (0..<(m * s.k)).map { _ in UInt8(rng.nextInt(below: 256)) }, rows: m, k: s.k)
+            let qw = (0..<(s.n * s.k)).map { _ in Int8(rng.nextInt(below: 256) - 128) }.withUnsafeBufferPointer {
+                PackedInt8Weights(codes: $0.baseAddress!, rows: s.n, k: s.k)
+            }
+            let out = Tensor(uninitialized: [m, s.n])
+            let p = path
+            let t = cpuTime { _ = Int8GEMM.multiply(qa, qw, into: out.data, path: p) }
+            let rate = Double(m * s.n * s.k) / t / 1e9
+            single.append(BenchBinaryGEMM.CoreRow(label: s.label, m: m, n: s.n, k: s.k, kernel: "int8", gmac_per_s: rate,
+                                                  fraction_of_ceiling: rate / max(ceilings.vnni512_gmac_per_s, 1e-9)))
+        }
+        Parallel.threadCount = savedThreads
+
         return BenchBinaryGEMM.Report(
             load_average: [], path: BinaryKernels.resolve(path).description, int8_path: BinaryKernels.resolveInt8(path).description,
             threads: Parallel.threadCount, blas_core: BLAS.coreName, blas_selection: BLAS.coreSelection,
             rounds: rounds, seconds_per_measurement: seconds, ceilings: ceilings,
-            binary: binary, binary_min_ratio: binary.map(\.ratio).min() ?? 0, multi_plane: multi, int8: int8)
+            binary: binary, binary_min_ratio: binary.map(\.ratio).min() ?? 0, multi_plane: multi, int8: int8,
+            single_core: single)
     }
 }
