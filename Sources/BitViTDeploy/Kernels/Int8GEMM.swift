@@ -6,9 +6,11 @@ import CBitKernels
 ///
 ///     C[m, n] = scale · a.scale · rowScale[m] · α_n · Σ_k (a[m, k] − z_m) · w[n, k] + bias[n]   (+ C)
 ///
-/// Used for 8-bit patch embeddings and heads and for Q-ViT's 2/3/4-bit layers: at 4×4 bits
-/// (and at 2×2 on this class of CPU) widening the codes to int8 and using vpdpbusd is faster
-/// than decomposing them into bit planes (docs/deployment.md has the measurement).
+/// Used for 8-bit patch embeddings and heads and for Q-ViT's 2/3/4-bit layers. Measured on
+/// the development machine (docs/deployment.md): at 4×4 bits widening the codes to int8 and
+/// using vpdpbusd is about 4× faster than 16 binary plane products; at 2×2 bits the two are
+/// within 5–30% (int8 ahead), so the plane form (`BinaryPack.codePlanes` + `BinaryGEMM`)
+/// remains available for CPUs without VNNI.
 /// C is row-major M×N with row stride `ldc` (default N).
 public enum Int8GEMM {
     /// MACs per worker below which a product stays on one thread.
