@@ -56,3 +56,21 @@ import Testing
         assertClose(fused.stats, general.stats, "running statistics")
     }
 }
+
+/// The channel-group maps behind BHViT's MLP shortcuts.
+@Suite struct ChannelGroupTests {
+    @Test func tilingRepeatsTheWholeVector() {
+        let x = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        #expect(x.tiledChannels(2).scalars == [1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6])
+        checkGradients("tiledChannels", inputs: [randomTensor([2, 3, 4], seed: 1)]) { $0[0].tiledChannels(3) }
+    }
+
+    @Test func groupMeansAverageContiguousGroups() {
+        let x = Tensor(shape: [1, 6], scalars: [1, 2, 3, 4, 5, 6])
+        #expect(x.groupMeanChannels(2).scalars == [1.5, 3.5, 5.5])
+        #expect(x.groupMeanChannels(3).scalars == [2, 5])
+        // Not the inverse of tiling: tiling then averaging pairs mixes neighbouring channels.
+        #expect(Tensor(shape: [1, 2], scalars: [1, 3]).tiledChannels(2).groupMeanChannels(2).scalars == [2, 2])
+        checkGradients("groupMeanChannels", inputs: [randomTensor([2, 3, 8], seed: 2)]) { $0[0].groupMeanChannels(4) }
+    }
+}

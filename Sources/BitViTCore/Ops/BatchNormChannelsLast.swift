@@ -15,13 +15,13 @@ extension Tensor {
         if training {
             precondition(n > 1 || rank == 1, "batchNorm in training needs more than one value per channel, got \(shape)")
             let first = rows(quantities: 1) { range, acc in
-                for row in range { let xr = x + row * c; for k in 0..<c { acc[k] += Double(xr[k]) } }
+                for row in range { let xr = x + row * c; for k in 0..<c { acc[k] += xr[k] } }
             }
             for k in 0..<c { mean[k] = Float(first[k] / Double(n)) }
             let second = rows(quantities: 1) { range, acc in
                 for row in range {
                     let xr = x + row * c
-                    for k in 0..<c { let d = Double(xr[k] - mean[k]); acc[k] += d * d }
+                    for k in 0..<c { let d = xr[k] - mean[k]; acc[k] += d * d }
                 }
             }
             for k in 0..<c {
@@ -63,8 +63,8 @@ extension Tensor {
                 for row in range {
                     let xr = x + row * c, gr = pg + row * c
                     for k in 0..<c {
-                        acc[k] += Double(gr[k])
-                        acc[c + k] += Double(gr[k] * (xr[k] - mean[k]) * rstd[k])
+                        acc[k] += gr[k]
+                        acc[c + k] += gr[k] * (xr[k] - mean[k]) * rstd[k]
                     }
                 }
             }

@@ -2,16 +2,18 @@
 // whose parameters get per-channel gradients. One pass forward and one or two passes backward,
 // instead of a chain of broadcast ops with their reductions.
 
-/// Per-channel sums over the rows of a `[rows, channels]` view, accumulated in double
-/// precision per worker thread and combined afterwards.
+/// Per-channel sums over the rows of a `[rows, channels]` view. Each worker accumulates
+/// blocks of `blockRows` rows in float (vectorizable), then adds each block's sums into double
+/// accumulators, so long columns keep double precision.
 struct ChannelRowSums {
     let rows: Int
     let channels: Int
+    static let blockRows = 32
 
-    /// Calls `body(rowRange, accumulators)` on disjoint row ranges; `accumulators` holds
-    /// `quantities·channels` zeroed doubles (quantity q of channel c at `q·channels + c`).
-    /// Returns the sums over all ranges in the same layout.
-    func callAsFunction(quantities: Int, _ body: (Range<Int>, UnsafeMutablePointer<Double>) -> Void) -> [Double] {
+    /// Calls `body(rowRange, accumulators)` on disjoint blocks of rows; `accumulators` holds
+    /// `quantities·channels` zeroed floats (quantity q of channel c at `q·channels + c`) to add
+    /// the block's terms into. Returns the sums over all rows in the same layout.
+    func callAsFunction(quantities: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> [Double] {
         let width = quantities * channels
         let parts = Swift.max(1, Swift.min(Parallel.threadCount, rows * channels / elementwiseGrain, rows))
         let partials = UnsafeMutablePointer<Double>.allocate(capacity: parts * width)
@@ -19,7 +21,14 @@ struct ChannelRowSums {
         partials.initialize(repeating: 0, count: parts * width)
         Parallel.forPartitions(parts) { p in
             let lo = rows * p / parts, hi = rows * (p + 1) / parts
-            if lo < hi { body(lo..<hi, partials + p * width) }
+            let block = UnsafeMutablePointer<Float>.allocate(capacity: width)
+            defer { block.deallocate() }
+            let total = partials + p * width
+            for start in stride(from: lo, to: hi, by: Self.blockRows) {
+                block.initialize(repeating: 0, count: width)
+                body(start..<Swift.min(start + Self.blockRows, hi), block)
+                for i in 0..<width { total[i] += Double(block[i]) }
+            }
         }
         var total = [Double](repeating: 0, count: width)
         for p in 0..<parts { for i in 0..<width { total[i] += partials[p * width + i] } }
@@ -56,13 +65,37 @@ extension Tensor {
                     let xr = x + row * c, gr = pg + row * c, dr = d + row * c
                     for k in 0..<c {
                         dr[k] = gr[k] * s[k]
-                        acc[k] += Double(gr[k] * xr[k])
-                        acc[c + k] += Double(gr[k])
+                        acc[k] += gr[k] * xr[k]
+                        acc[c + k] += gr[k]
                     }
                 }
             }
             return [dx, Tensor(shape: [c], scalars: sums[0..<c].map { Float($0) }),
                     Tensor(shape: [c], scalars: sums[c..<(2 * c)].map { Float($0) })]
+        }
+    }
+
+    /// `x + bias` with a per-channel `bias` `[C]` on the last axis (a learnable threshold before a
+    /// sign, a per-channel shift). Gradients: `dx = g` (shared, no copy), `dbias = Σ g`.
+    public func addingChannelBias(_ bias: Tensor) -> Tensor {
+        let c = shape.last ?? 1
+        precondition(bias.shape == [c], "addingChannelBias: bias \(bias.shape) for input \(shape)")
+        let rows = ChannelRowSums(rows: count / Swift.max(c, 1), channels: c)
+        let out = Tensor(uninitialized: shape)
+        let x = data, y = out.data, b = bias.data
+        rows.forEachRange { r in
+            for row in r {
+                let xr = x + row * c, yr = y + row * c
+                for k in 0..<c { yr[k] = xr[k] + b[k] }
+            }
+        }
+        return Autograd.record(out, op: "addChannelBias", inputs: [self, bias]) { g in
+            guard bias.requiresGrad else { return [g, nil] }
+            let pg = g.data
+            let sums = rows(quantities: 1) { range, acc in
+                for row in range { let gr = pg + row * c; for k in 0..<c { acc[k] += gr[k] } }
+            }
+            return [g, Tensor(shape: [c], scalars: sums.map { Float($0) })]
         }
     }
 
@@ -79,9 +112,10 @@ extension Tensor {
         rows.forEachRange { r in
             for row in r {
                 let xr = x + row * c, yr = y + row * c
+                // Branch-free (max/min), so the loop does not stall on the sign of u.
                 for k in 0..<c {
                     let u = xr[k] - m1[k]
-                    yr[k] = (u > 0 ? u : a[k] * u) + m2[k]
+                    yr[k] = (Swift.max(u, 0) + a[k] * Swift.min(u, 0)) + m2[k]
                 }
             }
         }
@@ -93,12 +127,12 @@ extension Tensor {
                     let xr = x + row * c, gr = pg + row * c, dr = d + row * c
                     for k in 0..<c {
                         let u = xr[k] - m1[k]
-                        let positive = u > 0
-                        let dxk = positive ? gr[k] : a[k] * gr[k]
+                        let step: Float = u > 0 ? 1 : 0
+                        let dxk = gr[k] * (step + (1 - step) * a[k])
                         dr[k] = dxk
-                        acc[k] += Double(dxk)
-                        acc[c + k] += positive ? 0 : Double(gr[k] * u)
-                        acc[2 * c + k] += Double(gr[k])
+                        acc[k] += dxk
+                        acc[c + k] += gr[k] * Swift.min(u, 0)
+                        acc[2 * c + k] += gr[k]
                     }
                 }
             }

@@ -119,7 +119,7 @@ public final class MSGDCMixer: Module, Layer {
 
     public func callAsFunction(_ u: Tensor) -> Tensor {
         let c = u.shape[2]
-        let z = (u + move.bias.reshaped([c])).tokensToMap(side: side)
+        let z = u.addingChannelBias(move.bias.reshaped([c])).tokensToMap(side: side)
         var sum: Tensor?
         for (conv, act) in zip(convolutions, activations) {
             let branch = act(conv(z).mapToTokens())

@@ -28,8 +28,7 @@ public final class BinaryMLPExpansion: Module, Layer {
     }
 
     public func callAsFunction(_ u: Tensor) -> Tensor {
-        let tiled = Tensor.concatenate(Array(repeating: u, count: ratio), axis: -1)
-        return rprelu(norm(dense(u + move)) + tiled)
+        rprelu(norm(dense(u.addingChannelBias(move))) + u.tiledChannels(ratio))
     }
 }
 
@@ -67,8 +66,6 @@ public final class BinaryMLPContraction: Module, Layer {
     }
 
     public func callAsFunction(_ h: Tensor) -> Tensor {
-        let wide = h.shape[h.rank - 1]
-        let groupMean = h.reshaped(Array(h.shape.dropLast()) + [wide / ratio, ratio]).mean(axis: -1)
-        return dropPath(layerscale(rprelu(norm(dense(h + move)) + groupMean)))
+        dropPath(layerscale(rprelu(norm(dense(h.addingChannelBias(move))) + h.groupMeanChannels(ratio))))
     }
 }

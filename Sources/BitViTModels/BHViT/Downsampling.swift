@@ -75,8 +75,7 @@ public final class BinaryDownsampling: Module, Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let u = norm0(x).tokensToMap(side: side)
         let pooled = u.avgPool2d(kernel: (2, 2)).mapToTokens()
-        let copies = proj.weight.shape[0] / pooled.shape[2]
-        let residual = Tensor.concatenate(Array(repeating: pooled, count: copies), axis: -1)
+        let residual = pooled.tiledChannels(proj.weight.shape[0] / pooled.shape[2])
         return rprelu(norm(proj(u + move).mapToTokens()) + residual) + positionEmbeddings
     }
 }

@@ -46,8 +46,8 @@ public final class MSMHASelfAttention: Module, Layer {
 
         /// The mixed (real-valued) layer `M` and its binarization `S`.
         func callAsFunction(_ t: Tensor) -> (mixed: Tensor, binary: Tensor) {
-            let mixed = rprelu(norm(linear(t + move)) + t)
-            return (mixed, sign(mixed + move2))
+            let mixed = rprelu(norm(linear(t.addingChannelBias(move))) + t)
+            return (mixed, sign(mixed.addingChannelBias(move2)))
         }
     }
 
@@ -130,7 +130,7 @@ public final class MSMHAOutput: Module, Layer {
     }
 
     public func callAsFunction(_ a: Tensor) -> Tensor {
-        layerscale(rprelu(norm(dense(a + move)) + a))
+        layerscale(rprelu(norm(dense(a.addingChannelBias(move))) + a))
     }
 }
 

@@ -79,18 +79,19 @@ public final class QDAttentionQuantizer: Quantizer {
                 zeroTerms.withUnsafeMutableBufferPointer { zt in
                     Parallel.forEach(blocks, minimumPerThread: Swift.max(1, elementwiseGrain / Swift.max(inner, 1))) { b in
                         let h = b % heads, a = step[h], z = zero[h]
-                        var sa = 0.0, sz = 0.0
+                        // Branch-free: `inside` is a 0/1 mask; float sums per block of T·T.
+                        var sa: Float = 0, sz: Float = 0
                         for i in (b * inner)..<((b + 1) * inner) {
                             let ratio = xv[i] / a
                             let r = roundHalfEven(ratio + z)
-                            let inside = r >= 0 && r <= qp
-                            d[i] = inside ? g[i] : 0
+                            let inside: Float = (r >= 0 ? 1 : 0) * (r <= qp ? 1 : 0)
+                            d[i] = g[i] * inside
                             let q = Swift.min(Swift.max(r, 0), qp)
-                            sa += Double(g[i]) * Double(inside ? q - ratio : q)
-                            if inside { sz += Double(g[i]) * Double(a) }
+                            sa += g[i] * (q - inside * ratio)
+                            sz += g[i] * inside
                         }
-                        st[b] = sa
-                        zt[b] = sz
+                        st[b] = Double(sa)
+                        zt[b] = Double(sz) * Double(a)
                     }
                 }
             }

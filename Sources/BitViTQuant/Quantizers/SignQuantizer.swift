@@ -25,17 +25,22 @@ public final class SignQuantizer: Quantizer {
     /// `sgn(x)` with the backward rule of `estimator`.
     static func sign(_ x: Tensor, estimator: Estimator) -> Tensor {
         let src = x.data
-        let y = makeTensor(x.shape) { signum(src[$0]) }
+        let y = Tensor(uninitialized: x.shape)
+        let dst = y.data
+        Parallel.forRanges(x.count, minimumPerThread: elementwiseGrain) { r in
+            for i in r { dst[i] = signum(src[i]) }
+        }
         return Autograd.record(y, op: "sign.\(estimator.rawValue)", inputs: [x]) { dy in
-            let xv = x.data, g = dy.data
-            let dx: Tensor
-            switch estimator {
-            case .clippedIdentity:
-                dx = makeTensor(x.shape) { Swift.abs(xv[$0]) <= 1 ? g[$0] : 0 }
-            case .approxSign:
-                dx = makeTensor(x.shape) { i in
-                    let a = Swift.abs(xv[i])
-                    return a <= 1 ? g[i] * (2 - 2 * a) : 0
+            let dx = Tensor(uninitialized: x.shape)
+            let xv = x.data, g = dy.data, d = dx.data
+            // Branch-free forms of the windows (the sign of x is unpredictable, so branches
+            // stall): 2 − 2|x| is negative exactly outside |x| ≤ 1.
+            Parallel.forRanges(x.count, minimumPerThread: elementwiseGrain) { r in
+                switch estimator {
+                case .clippedIdentity:
+                    for i in r { d[i] = g[i] * (Swift.abs(xv[i]) <= 1 ? 1 : 0) }
+                case .approxSign:
+                    for i in r { d[i] = g[i] * Swift.max(2 - 2 * Swift.abs(xv[i]), 0) }
                 }
             }
             return [dx]

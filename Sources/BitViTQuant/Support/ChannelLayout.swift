@@ -121,6 +121,6 @@ func makeTensor(_ shape: [Int], _ value: (Int) -> Float) -> Tensor {
 @inline(__always)
 func roundHalfEven(_ x: Float) -> Float { x.rounded(.toNearestOrEven) }
 
-/// sgn with sgn(0) = 0.
+/// sgn with sgn(0) = 0 (branch-free: a difference of two comparisons).
 @inline(__always)
-func signum(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+func signum(_ x: Float) -> Float { (x > 0 ? 1 : 0) - (x < 0 ? 1 : 0) }
