@@ -69,6 +69,35 @@ public enum ModelZoo {
             + BHViTConfig.presets.keys.sorted()
     }
 
+    /// What a data pipeline needs to know about the model `spec` describes: the side of its
+    /// square input images, their channels, and its classes. No weights are allocated.
+    public static func inputGeometry(_ spec: ModelSpec) throws -> (imageSize: Int, inChannels: Int, classes: Int) {
+        let (family, preset) = spec.family
+        switch family {
+        case .bhvit:
+            let c = try BHViTConfig(spec: spec)
+            return (c.imageSize, c.inChannels, c.classes)
+        case nil:
+            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
+        default:
+            if let swin = SwinConfig.presets[preset] {
+                return (spec.imageSize ?? swin.imageSize, spec.inChannels ?? swin.inChannels, spec.classes)
+            }
+            let c = try spec.vitConfig(base: preset)
+            return (c.imageSize, c.inChannels, c.classes)
+        }
+    }
+
+    /// Throws if `spec` does not describe a model `make(_:)` can build. DeiT and BHViT specs are
+    /// checked without allocating weights; the other families are built once.
+    public static func validate(_ spec: ModelSpec) throws {
+        switch spec.family.0 {
+        case .deit: _ = try spec.vitConfig()
+        case .bhvit: _ = try BHViTConfig(spec: spec)
+        default: _ = try make(spec)
+        }
+    }
+
     /// Builds the model `spec` describes, initialized from `seed`.
     ///
     /// Families (options in `spec.options`, see docs/quantization.md):

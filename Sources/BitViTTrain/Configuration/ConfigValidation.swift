@@ -16,7 +16,7 @@ extension TrainConfig {
         guard ModelZoo.names.contains(model.name) else {
             throw fail("model.name", "is '\(model.name)'; known models: \(ModelZoo.names.joined(separator: ", "))")
         }
-        do { _ = try model.vitConfig() } catch { throw fail("model", "describes an invalid model: \(error)") }
+        do { try ModelZoo.validate(model) } catch { throw fail("model", "describes an invalid model: \(error)") }
         guard data.batchSize > 0 else { throw fail("data.batch_size", "must be positive") }
         if let e = data.evalBatchSize, e <= 0 { throw fail("data.eval_batch_size", "must be positive") }
         if let k = data.samplesPerClass, k <= 0 { throw fail("data.samples_per_class", "must be positive") }

@@ -99,7 +99,7 @@ public struct TrainingData {
     private static func evaluationData(_ config: TrainConfig, source: DatasetSource) throws
         -> (source: LoaderBatchSource, classNames: [String]) {
         let testSet = try source.load(split: .test)
-        let classes = try config.model.vitConfig().classes
+        let classes = try ModelZoo.inputGeometry(config.model).classes
         guard testSet.classCount == classes else {
             throw BitViTError.invalidArgument(
                 "data set '\(config.data.dataset)' has \(testSet.classCount) classes, model.classes is \(classes)")
@@ -115,7 +115,7 @@ public struct TrainingData {
     /// image once and keep it (CIFAR-10 JPEG: about 150 MB for both splits).
     public static func datasetSource(_ config: TrainConfig) throws -> DatasetSource {
         let data = config.data
-        let channels = try config.model.vitConfig().inChannels
+        let channels = try ModelZoo.inputGeometry(config.model).inChannels
         let root = data.root.map { URL(fileURLWithPath: $0) }
         switch data.dataset {
         case "fashion-mnist":
@@ -149,7 +149,7 @@ public struct TrainingData {
     /// Resize (when the data's size differs from the model's) → random crop with padding →
     /// flip → RandAugment → normalize → random erasing, each only when configured.
     static func trainingTransform(_ config: TrainConfig, normalization: Normalization) throws -> TransformPipeline {
-        let size = try config.model.vitConfig().imageSize
+        let size = try ModelZoo.inputGeometry(config.model).imageSize
         let a = config.data.augmentation
         var steps: [any ImageTransform] = []
         if let scale = a.randomResizedCropScale {
@@ -173,7 +173,7 @@ public struct TrainingData {
 
     /// Resize to the model's size (a no-op at native size) and normalize.
     static func evaluationTransform(_ config: TrainConfig, normalization: Normalization) -> TransformPipeline {
-        let size = (try? config.model.vitConfig().imageSize) ?? 0
+        let size = (try? ModelZoo.inputGeometry(config.model).imageSize) ?? 0
         return TransformPipeline([ResizeToModel(size: size)], normalization: normalization)
     }
 }
