@@ -59,7 +59,7 @@ public final class QuantizerProbe {
         var s = statistics[name] ?? Statistics()
         s.calls += 1
         s.elements += input.count
-        s.absoluteSum += parallelSum(input.count) { Double(Swift.abs(input.data[$0])) }
+        s.absoluteSum += input.meanAbsolute * Double(input.count)
         if let inside = quantizer.straightThroughFraction(of: input) {
             s.outsideWindow = (s.outsideWindow ?? 0) + (1 - inside) * Double(input.count)
         }

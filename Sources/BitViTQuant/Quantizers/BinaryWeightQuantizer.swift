@@ -16,14 +16,18 @@ public final class BinaryWeightQuantizer: Quantizer {
 
     public override func quantize(_ w: Tensor, initializing: Bool) -> Tensor {
         let layout = ChannelLayout(shape: w.shape, axis: scaling == .perTensor ? nil : 0)
-        let n = Double(layout.elementsPerChannel)
-        let scale = layout.meanAbsolutePerChannel(w).map { Float($0) }
-        let center = layout.sumPerChannel(w).map { Float($0 / n) }
-        let src = w.data
-        let y = makeTensor(w.shape) { i in
-            let c = layout.channel(of: i)
-            return scale[c] * signum(src[i] - center[c])
-        }
+        let perGroup = Float(layout.elementsPerChannel)
+        let scale = withNoGrad { layout.channelSums(w.abs()) / perGroup }
+        let center = withNoGrad { layout.channelSums(w) / perGroup }
+        let y = Tensor(uninitialized: w.shape)
+        layout.run(BinaryWeightForward(w: w.data, y: y.data, scale: scale.data, center: center.data))
         return Autograd.record(y, op: "binaryWeight", inputs: [w]) { dy in [dy] }
     }
+}
+
+/// `y = m_c·sgn(w − e_c)`.
+private struct BinaryWeightForward: ChannelKernel {
+    let w: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let scale: UnsafeMutablePointer<Float>, center: UnsafeMutablePointer<Float>
+    @inline(__always) func apply(_ i: Int, _ c: Int) { y[i] = scale[c] * signum(w[i] - center[c]) }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// GSB's per-tensor "elastic" LSQ quantizer with one learnable scalar step `alpha`
 /// (gsb.md §3.2, §3.3, §3.6). Three configurations are used:
 ///
@@ -48,49 +46,82 @@ public final class ElasticQuantizer: Quantizer {
     private var isSign: Bool { signed && bits == 1 }
 
     public override func initializeScales(from x: Tensor) {
-        let meanAbs = parallelSum(x.count) { Double(Swift.abs(x.data[$0])) } / Double(Swift.max(x.count, 1))
-        alpha.data[0] = Float((signed ? 2 : 4) * meanAbs / Double(qp).squareRoot())
+        alpha.data[0] = Float((signed ? 2 : 4) * x.meanAbsolute / Double(qp).squareRoot())
     }
 
     public override func quantize(_ x: Tensor, initializing: Bool) -> Tensor {
         let c = GSB.floored(alpha.item())
-        let (qn, qp, isSign) = (qn, qp, isSign)
-        let src = x.data
-        let y = makeTensor(x.shape) { i in
-            isSign ? c * signum(src[i]) : c * Swift.min(Swift.max(roundHalfEven(src[i] / c), qn), qp)
+        let layout = ChannelLayout(shape: x.shape, axis: nil)
+        let y = Tensor(uninitialized: x.shape)
+        if isSign {
+            layout.run(SignForward(x: x.data, y: y.data, c: c))
+        } else {
+            layout.run(LevelsForward(x: x.data, y: y.data, c: c, qn: qn, qp: qp))
         }
+        let (qn, qp, isSign) = (qn, qp, isSign)
         let gradScale = 1 / (Double(x.count) * Double(qp)).squareRoot()
         return Autograd.record(y, op: "elasticQuantizer", inputs: [x, alpha]) { dy in
-            let xv = x.data, g = dy.data
-            let dx = makeTensor(x.shape) { i in
-                let r = xv[i] / c
-                let inside = isSign ? Swift.abs(r) <= 1 : (r >= qn && r <= qp)
-                return inside ? g[i] : 0
+            let dx = Tensor(uninitialized: x.shape), terms = Tensor(uninitialized: x.shape)
+            if isSign {
+                layout.run(SignBackward(x: x.data, g: dy.data, dx: dx.data, terms: terms.data, c: c))
+            } else {
+                layout.run(LevelsBackward(x: x.data, g: dy.data, dx: dx.data, terms: terms.data, c: c, qn: qn, qp: qp))
             }
-            let stepSum = parallelSum(x.count) { i in
-                let r = xv[i] / c
-                let term: Float
-                if isSign {
-                    term = signum(xv[i]) - (Swift.abs(r) <= 1 ? r : 0)
-                } else if r < qn {
-                    term = qn
-                } else if r > qp {
-                    term = qp
-                } else {
-                    term = roundHalfEven(r) - r
-                }
-                return Double(g[i]) * Double(term)
-            }
-            return [dx, Tensor(Float(stepSum * gradScale))]
+            return [dx, Tensor(Float(Double(terms.sum().item()) * gradScale))]
         }
     }
 
     public override func straightThroughFraction(of x: Tensor) -> Double? {
         let c = GSB.floored(alpha.item())
-        let inside = parallelSum(x.count) { i in
-            let r = x.data[i] / c
-            return (isSign ? Swift.abs(r) <= 1 : (r >= qn && r <= qp)) ? 1 : 0
+        let (qn, qp, isSign) = (qn, qp, isSign)
+        return x.fraction { v in
+            let r = v / c
+            return isSign ? Swift.abs(r) <= 1 : (r >= qn && r <= qp)
         }
-        return inside / Double(Swift.max(x.count, 1))
+    }
+}
+
+/// `y = c·sgn(x)`.
+private struct SignForward: ChannelKernel {
+    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let c: Float
+    @inline(__always) func apply(_ i: Int, _ channel: Int) { y[i] = c * signum(x[i]) }
+}
+
+/// `y = c·clamp(round(x/c), Qn, Qp)` (clamped first: the bounds are integers).
+private struct LevelsForward: ChannelKernel {
+    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let c: Float, qn: Float, qp: Float
+    @inline(__always) func apply(_ i: Int, _ channel: Int) {
+        y[i] = c * roundCode(Swift.min(Swift.max(x[i] / c, qn), qp))
+    }
+}
+
+/// `dx = g·[|r| ≤ 1]`, step term `g·(sgn(x) − [|r| ≤ 1]·r)`.
+private struct SignBackward: ChannelKernel {
+    let x: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>
+    let dx: UnsafeMutablePointer<Float>, terms: UnsafeMutablePointer<Float>
+    let c: Float
+    @inline(__always) func apply(_ i: Int, _ channel: Int) {
+        let (xi, gi) = (x[i], g[i])
+        let r = xi / c
+        let inside = Swift.abs(r) <= 1
+        dx[i] = inside ? gi : 0
+        terms[i] = gi * (signum(xi) - (inside ? r : 0))
+    }
+}
+
+/// `dx = g·I`, step term `g·(I·(round(r) − r) + Qn·[r < Qn] + Qp·[r > Qp])`.
+private struct LevelsBackward: ChannelKernel {
+    let x: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>
+    let dx: UnsafeMutablePointer<Float>, terms: UnsafeMutablePointer<Float>
+    let c: Float, qn: Float, qp: Float
+    @inline(__always) func apply(_ i: Int, _ channel: Int) {
+        let (xi, gi) = (x[i], g[i])
+        let r = xi / c
+        let inside = r >= qn && r <= qp
+        let q = roundCode(Swift.min(Swift.max(r, qn), qp))
+        dx[i] = inside ? gi : 0
+        terms[i] = gi * (inside ? q - r : q)
     }
 }

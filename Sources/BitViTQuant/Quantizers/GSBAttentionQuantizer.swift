@@ -32,8 +32,7 @@ public final class GSBAttentionQuantizer: Quantizer {
         let (upper, lower) = groups.bounds(max: a.extremes.max, min: nil)
         let k = groups.groups
         let p = a.data
-        let meanAbs = parallelSum(a.count) { Double(Swift.abs(p[$0])) } / Double(Swift.max(a.count, 1))
-        groups.scales[0].data[0] = Float(4 * meanAbs)
+        groups.scales[0].data[0] = Float(4 * a.meanAbsolute)
         guard k > 1 else { return }
         // ΣA·T_k and Σsgn(A·T_k) for k = 1 … K−1, plus an empty T_K.
         var sum = [Double](repeating: 0, count: k + 1)
@@ -58,31 +57,42 @@ public final class GSBAttentionQuantizer: Quantizer {
         let c = groups.effectiveScales(initializing: initializing)
         let (upper, lower) = groups.bounds(max: a.extremes.max, min: nil)
         let k = c.count
-        let src = a.data
-        let y = makeTensor(a.shape) { i in
-            let x = src[i]
-            var value = c[0] * Swift.min(Swift.max(roundHalfEven(x / c[0]), 0), 1)
-            for g in 1..<k where inGroup(x, g - 1, upper, lower) { value += c[g] }
-            return value
+        let y = Tensor(uninitialized: a.shape)
+        let src = a.data, dst = y.data
+        forEachWorkerRange(a.count) { _, range in
+            for i in range {
+                let x = src[i]
+                var value = c[0] * Swift.min(Swift.max(roundHalfEven(x / c[0]), 0), 1)
+                for g in 1..<k where inGroup(x, g - 1, upper, lower) { value += c[g] }
+                dst[i] = value
+            }
         }
+        let count = a.count
         return Autograd.record(y, op: "gsbAttention", inputs: [a] + groups.scales) { dy in
-            let x = a.data, g = dy.data
-            let da = makeTensor(a.shape) { i in
-                let r = x[i] / c[0]
-                var slope: Float = r >= 0 && r <= 1 ? 1 : 0
-                for j in 1..<k where inGroup(x[i], j - 1, upper, lower) { slope += c[j] }
-                return g[i] * slope
+            let da = Tensor(uninitialized: a.shape)
+            let xv = a.data, g = dy.data, d = da.data
+            // Channel 0: the first group's step terms; channel j: Σ_{T_j} dy; channel k + j: |T_j|.
+            let sums = PartialSums(workers: workerCount(units: count, elementsPerUnit: 1), channels: 2 * k)
+            forEachWorkerRange(count) { w, range in
+                var local = [Double](repeating: 0, count: 2 * k)
+                for i in range {
+                    let x = xv[i], gi = Double(g[i])
+                    let r = x / c[0]
+                    var slope: Float = r >= 0 && r <= 1 ? 1 : 0
+                    local[0] += gi * Double(r > 1 ? 1 : (r >= 0 ? roundHalfEven(r) - r : 0))
+                    for j in 1..<k where inGroup(x, j - 1, upper, lower) {
+                        slope += c[j]
+                        local[j] += gi
+                        local[k + j] += 1
+                    }
+                    d[i] = g[i] * slope
+                }
+                for j in 0..<(2 * k) { sums.add(local[j], worker: w, channel: j) }
             }
-            let first = parallelSum(a.count) { i in
-                let r = x[i] / c[0]
-                let term: Float = r > 1 ? 1 : (r >= 0 ? roundHalfEven(r) - r : 0)
-                return Double(g[i]) * Double(term)
-            }
-            var scaleGrads: [Tensor?] = [Tensor(Float(first / Double(a.count).squareRoot()))]
+            var scaleGrads: [Tensor?] = [Tensor(Float(sums.total(channel: 0) / Double(count).squareRoot()))]
             for j in 1..<k {
-                let sum = parallelSum(a.count) { inGroup(x[$0], j - 1, upper, lower) ? Double(g[$0]) : 0 }
-                let members = parallelSum(a.count) { inGroup(x[$0], j - 1, upper, lower) ? 1 : 0 }
-                scaleGrads.append(Tensor(members > 0 ? Float(sum / members.squareRoot()) : 0))
+                let members = sums.total(channel: k + j)
+                scaleGrads.append(Tensor(members > 0 ? Float(sums.total(channel: j) / members.squareRoot()) : 0))
             }
             return [da] + scaleGrads
         }
@@ -91,9 +101,6 @@ public final class GSBAttentionQuantizer: Quantizer {
     /// Fraction of elements inside group 1's window `0 ≤ A ≤ c_1`.
     public override func straightThroughFraction(of a: Tensor) -> Double? {
         let c = GSB.floored(groups.scales[0].item())
-        return parallelSum(a.count) { i in
-            let r = a.data[i] / c
-            return r >= 0 && r <= 1 ? 1 : 0
-        } / Double(Swift.max(a.count, 1))
+        return a.fraction { $0 / c >= 0 && $0 / c <= 1 }
     }
 }

@@ -60,37 +60,48 @@ public final class GSBValueQuantizer: Quantizer {
         let c = groups.effectiveScales(initializing: initializing)
         let (upper, lower) = boundsFor(v)
         let k = c.count
-        let src = v.data
-        let y = makeTensor(v.shape) { i in
-            let x = src[i]
-            var level = c[0]
-            for g in 1..<k where inGroup(x, g - 1, upper, lower) { level += c[g] }
-            return signum(x) * level
-        }
-        return Autograd.record(y, op: "gsbValue", inputs: [v] + groups.scales) { dy in
-            let x = v.data, g = dy.data
-            let dv = makeTensor(v.shape) { i in
-                var passes: Float = Swift.abs(x[i] / c[0]) <= 1 ? 1 : 0
-                for j in 1..<k {
-                    let masked = inGroup(x[i], j - 1, upper, lower) ? x[i] : 0
-                    if Swift.abs(masked / c[j]) <= 1 { passes += 1 }
-                }
-                return g[i] * passes
+        let y = Tensor(uninitialized: v.shape)
+        let src = v.data, dst = y.data
+        forEachWorkerRange(v.count) { _, range in
+            for i in range {
+                let x = src[i]
+                var level = c[0]
+                for g in 1..<k where inGroup(x, g - 1, upper, lower) { level += c[g] }
+                dst[i] = signum(x) * level
             }
-            var scaleGrads: [Tensor?] = []
-            for j in 0..<k {
-                var members = 0.0
-                let sum = parallelSum(v.count) { i in
-                    let masked = j == 0 || inGroup(x[i], j - 1, upper, lower) ? x[i] : 0
-                    let r = masked / c[j]
-                    return Double(g[i]) * Double(signum(masked) - (Swift.abs(r) <= 1 ? r : 0))
+        }
+        let count = v.count
+        return Autograd.record(y, op: "gsbValue", inputs: [v] + groups.scales) { dy in
+            let dv = Tensor(uninitialized: v.shape)
+            let xv = v.data, g = dy.data, d = dv.data
+            // Channel j: Σ dy·(sgn(v·T_j) − I_j·r_j); channel k + j: |T_j|.
+            let sums = PartialSums(workers: workerCount(units: count, elementsPerUnit: 1), channels: 2 * k)
+            forEachWorkerRange(count) { w, range in
+                var local = [Double](repeating: 0, count: 2 * k)
+                for i in range {
+                    let x = xv[i], gi = Double(g[i])
+                    let r0 = x / c[0]
+                    let inside0 = Swift.abs(r0) <= 1
+                    var passes: Float = inside0 ? 1 : 0
+                    local[0] += gi * Double(signum(x) - (inside0 ? r0 : 0))
+                    for j in 1..<k {
+                        guard inGroup(x, j - 1, upper, lower) else {
+                            passes += 1                 // v·T_j = 0: its window passes (§3.4 quirk)
+                            continue
+                        }
+                        let r = x / c[j]
+                        let inside = Swift.abs(r) <= 1
+                        if inside { passes += 1 }
+                        local[j] += gi * Double(signum(x) - (inside ? r : 0))
+                        local[k + j] += 1
+                    }
+                    d[i] = g[i] * passes
                 }
-                if j == 0 {
-                    members = Double(v.count)
-                } else {
-                    members = parallelSum(v.count) { inGroup(x[$0], j - 1, upper, lower) ? 1 : 0 }
-                }
-                scaleGrads.append(Tensor(members > 0 ? Float(sum / members.squareRoot()) : 0))
+                for j in 0..<(2 * k) { sums.add(local[j], worker: w, channel: j) }
+            }
+            let scaleGrads: [Tensor?] = (0..<k).map { j in
+                let members = j == 0 ? Double(count) : sums.total(channel: k + j)
+                return Tensor(members > 0 ? Float(sums.total(channel: j) / members.squareRoot()) : 0)
             }
             return [dv] + scaleGrads
         }
@@ -99,7 +110,7 @@ public final class GSBValueQuantizer: Quantizer {
     /// Fraction of elements inside group 1's window `|v| ≤ c_1`.
     public override func straightThroughFraction(of v: Tensor) -> Double? {
         let c = GSB.floored(groups.scales[0].item())
-        return parallelSum(v.count) { Swift.abs(v.data[$0] / c) <= 1 ? 1 : 0 } / Double(Swift.max(v.count, 1))
+        return v.fraction { Swift.abs($0 / c) <= 1 }
     }
 
     private func boundsFor(_ v: Tensor) -> (upper: [Float], lower: [Float]) {

@@ -72,8 +72,7 @@ public final class LSQActivationQuantizer: Quantizer {
         let low = x.extremes.min
         isSigned = low < -1e-5
         let (qn, qp) = range
-        let meanAbs = parallelSum(x.count) { Double(Swift.abs(x.data[$0])) } / Double(Swift.max(x.count, 1))
-        let step = Float(2 * meanAbs / Double(qp).squareRoot())
+        let step = Float(2 * x.meanAbsolute / Double(qp).squareRoot())
         alpha.withMutableData { $0.update(repeating: step) }
         zeroPoint.withMutableData { z in
             for c in 0..<z.count { z[c] = 0.9 * z[c] + 0.1 * (low - step * qn) }
@@ -82,51 +81,61 @@ public final class LSQActivationQuantizer: Quantizer {
 
     public override func quantize(_ x: Tensor, initializing: Bool) -> Tensor {
         let layout = layout(x)
-        let step = alpha.scalars
-        let zr = zeroPoint.scalars.map(roundHalfEven)
+        // The parameters as this call uses them (the zero point rounded), kept for backward.
+        let steps = alpha.copy()
+        let zeros = zeroPoint.map(roundHalfEven)
         let (qn, qp) = range
-        let src = x.data
-        let y = makeTensor(x.shape) { i in
-            let c = layout.channel(of: i)
-            let q = roundHalfEven(Swift.min(Swift.max(src[i] / step[c] + zr[c], qn), qp))
-            return (q - zr[c]) * step[c]
-        }
+        let y = Tensor(uninitialized: x.shape)
+        layout.run(LSQActivationForward(x: x.data, y: y.data, step: steps.data, zero: zeros.data, qn: qn, qp: qp))
         let gradScale = 1 / (Double(x.count) * Double(qp)).squareRoot()
         return Autograd.record(y, op: "lsqActivation", inputs: [x, alpha, zeroPoint]) { dy in
-            let xv = x.data, g = dy.data
-            let dx = makeTensor(x.shape) { i in
-                let c = layout.channel(of: i)
-                let u = xv[i] / step[c] + zr[c]
-                return u >= qn && u <= qp ? g[i] : 0
-            }
-            let stepTerms = makeTensor(x.shape) { i in
-                let c = layout.channel(of: i)
-                let r = xv[i] / step[c]
-                let u = r + zr[c]
-                let q = roundHalfEven(Swift.min(Swift.max(u, qn), qp))
-                return g[i] * (u >= qn && u <= qp ? (q - zr[c]) - r : q - zr[c])
-            }
-            let zeroTerms = makeTensor(x.shape) { i in
-                let c = layout.channel(of: i)
-                let u = xv[i] / step[c] + zr[c]
-                return u >= qn && u <= qp ? 0 : -g[i] * step[c]
-            }
-            let dalpha = layout.sumPerChannel(stepTerms).map { Float($0 * gradScale) }
-            let dzero = layout.sumPerChannel(zeroTerms).map { Float($0 * gradScale) }
-            return [dx, Tensor(shape: [dalpha.count], scalars: dalpha),
-                    Tensor(shape: [dzero.count], scalars: dzero)]
+            let dx = Tensor(uninitialized: x.shape)
+            let stepTerms = Tensor(uninitialized: x.shape), zeroTerms = Tensor(uninitialized: x.shape)
+            layout.run(LSQActivationBackward(x: x.data, g: dy.data, dx: dx.data, stepTerms: stepTerms.data,
+                                             zeroTerms: zeroTerms.data, step: steps.data, zero: zeros.data, qn: qn, qp: qp))
+            return [dx, layout.channelSums(stepTerms) * Float(gradScale), layout.channelSums(zeroTerms) * Float(gradScale)]
         }
     }
 
     public override func straightThroughFraction(of x: Tensor) -> Double? {
         let layout = layout(x)
-        let step = alpha.scalars
-        let zr = zeroPoint.scalars.map(roundHalfEven)
+        let steps = alpha.scalars, zeros = zeroPoint.scalars.map(roundHalfEven)
         let (qn, qp) = range
-        return parallelSum(x.count) { i in
+        var inside = 0
+        for i in 0..<x.count {
             let c = layout.channel(of: i)
-            let u = x.data[i] / step[c] + zr[c]
-            return u >= qn && u <= qp ? 1 : 0
-        } / Double(Swift.max(x.count, 1))
+            let u = x.data[i] / steps[c] + zeros[c]
+            if u >= qn && u <= qp { inside += 1 }
+        }
+        return Double(inside) / Double(Swift.max(x.count, 1))
+    }
+}
+
+/// `y = (round(clamp(x/α + z, Qn, Qp)) − z)·α`, z the rounded zero point.
+private struct LSQActivationForward: ChannelKernel {
+    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let step: UnsafeMutablePointer<Float>, zero: UnsafeMutablePointer<Float>
+    let qn: Float, qp: Float
+    @inline(__always) func apply(_ i: Int, _ c: Int) {
+        let (a, z) = (step[c], zero[c])
+        y[i] = (roundCode(Swift.min(Swift.max(x[i] / a + z, qn), qp)) - z) * a
+    }
+}
+
+/// `dx = g·I`; step term `g·((q − z) − I·x/α)`; zero-point term `−g·(1 − I)·α`.
+private struct LSQActivationBackward: ChannelKernel {
+    let x: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>
+    let stepTerms: UnsafeMutablePointer<Float>, zeroTerms: UnsafeMutablePointer<Float>
+    let step: UnsafeMutablePointer<Float>, zero: UnsafeMutablePointer<Float>
+    let qn: Float, qp: Float
+    @inline(__always) func apply(_ i: Int, _ c: Int) {
+        let (a, z, xi, gi) = (step[c], zero[c], x[i], g[i])
+        let r = xi / a
+        let u = r + z
+        let inside = u >= qn && u <= qp
+        let q = roundCode(Swift.min(Swift.max(u, qn), qp))
+        dx[i] = inside ? gi : 0
+        stepTerms[i] = gi * (inside ? (q - z) - r : q - z)
+        zeroTerms[i] = inside ? 0 : -gi * a
     }
 }

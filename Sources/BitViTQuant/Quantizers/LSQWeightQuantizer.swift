@@ -37,43 +37,56 @@ public final class LSQWeightQuantizer: Quantizer {
     }
 
     public override func initializeScales(from w: Tensor) {
-        let meanAbs = parallelSum(w.count) { Double(Swift.abs(w.data[$0])) } / Double(Swift.max(w.count, 1))
-        let value = Float(2 * meanAbs / Double(qp).squareRoot())
+        let value = Float(2 * w.meanAbsolute / Double(qp).squareRoot())
         alpha.withMutableData { $0.update(repeating: value) }
     }
 
     public override func quantize(_ w: Tensor, initializing: Bool) -> Tensor {
         let layout = layout(w)
-        let step = alpha.scalars
+        let steps = alpha.copy()
         let (qn, qp) = (qn, qp)
-        let src = w.data
-        let y = makeTensor(w.shape) { i in
-            let c = layout.channel(of: i)
-            return roundHalfEven(Swift.min(Swift.max(src[i] / step[c], qn), qp)) * step[c]
-        }
+        let y = Tensor(uninitialized: w.shape)
+        layout.run(LSQWeightForward(w: w.data, y: y.data, step: steps.data, qn: qn, qp: qp))
         let gradScale = 1 / (Double(w.count) * Double(qp)).squareRoot()
         return Autograd.record(y, op: "lsqWeight", inputs: [w, alpha]) { dy in
-            let x = w.data, g = dy.data
-            let dw = makeTensor(w.shape) { i in
-                let u = x[i] / step[layout.channel(of: i)]
-                return u >= qn && u <= qp ? g[i] : 0
-            }
-            let terms = makeTensor(w.shape) { i in
-                let u = x[i] / step[layout.channel(of: i)]
-                let q = roundHalfEven(Swift.min(Swift.max(u, qn), qp))
-                return g[i] * (u >= qn && u <= qp ? q - u : q)
-            }
-            let dalpha = layout.sumPerChannel(terms).map { Float($0 * gradScale) }
-            return [dw, Tensor(shape: [dalpha.count], scalars: dalpha)]
+            let dw = Tensor(uninitialized: w.shape), terms = Tensor(uninitialized: w.shape)
+            layout.run(LSQWeightBackward(w: w.data, g: dy.data, dw: dw.data, terms: terms.data, step: steps.data, qn: qn, qp: qp))
+            return [dw, layout.channelSums(terms) * Float(gradScale)]
         }
     }
 
     public override func straightThroughFraction(of w: Tensor) -> Double? {
         let layout = layout(w)
-        let step = alpha.scalars
-        return parallelSum(w.count) { i in
-            let u = w.data[i] / step[layout.channel(of: i)]
-            return u >= qn && u <= qp ? 1 : 0
-        } / Double(Swift.max(w.count, 1))
+        let steps = alpha.scalars
+        var inside = 0
+        for i in 0..<w.count {
+            let u = w.data[i] / steps[layout.channel(of: i)]
+            if u >= qn && u <= qp { inside += 1 }
+        }
+        return Double(inside) / Double(Swift.max(w.count, 1))
+    }
+}
+
+/// `y = round(clamp(w/α, Qn, Qp))·α`.
+private struct LSQWeightForward: ChannelKernel {
+    let w: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, step: UnsafeMutablePointer<Float>
+    let qn: Float, qp: Float
+    @inline(__always) func apply(_ i: Int, _ c: Int) {
+        let a = step[c]
+        y[i] = roundCode(Swift.min(Swift.max(w[i] / a, qn), qp)) * a
+    }
+}
+
+/// `dw = g·I`; step term `g·(q − I·u)`.
+private struct LSQWeightBackward: ChannelKernel {
+    let w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>
+    let dw: UnsafeMutablePointer<Float>, terms: UnsafeMutablePointer<Float>, step: UnsafeMutablePointer<Float>
+    let qn: Float, qp: Float
+    @inline(__always) func apply(_ i: Int, _ c: Int) {
+        let (gi, u) = (g[i], w[i] / step[c])
+        let inside = u >= qn && u <= qp
+        let q = roundCode(Swift.min(Swift.max(u, qn), qp))
+        dw[i] = inside ? gi : 0
+        terms[i] = gi * (inside ? q - u : q)
     }
 }

@@ -24,7 +24,7 @@ public final class RSignQuantizer: Quantizer {
 
     public override func straightThroughFraction(of x: Tensor) -> Double? {
         let s = withNoGrad { shifted(x) }
-        return parallelSum(s.count) { Swift.abs(s.data[$0]) <= 1 ? 1 : 0 } / Double(Swift.max(s.count, 1))
+        return s.fraction { Swift.abs($0) <= 1 }
     }
 
     private func shifted(_ x: Tensor) -> Tensor {
