@@ -53,3 +53,16 @@ import BitViTTrain
         #expect(throws: BitViTError.self) { try TrainingData.make(missing) }
     }
 }
+
+@Suite struct TrainingDataChannelTests {
+    @Test(.enabled(if: TrainingDataTests.fashionMNISTInstalled, "needs Debian's dataset-fashion-mnist (scripts/setup)"))
+    func grayImagesForAnRGBModelAreAClearError() throws {
+        let config = try TrainConfig.demo(overrides: ["model.in_channels=3"])
+        do {
+            _ = try TrainingData.evaluationData(config)
+            Issue.record("a channel mismatch was accepted")
+        } catch {
+            #expect("\(error)".contains("in_channels"))
+        }
+    }
+}

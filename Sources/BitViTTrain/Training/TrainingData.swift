@@ -99,10 +99,18 @@ public struct TrainingData {
     private static func evaluationData(_ config: TrainConfig, source: DatasetSource) throws
         -> (source: LoaderBatchSource, classNames: [String]) {
         let testSet = try source.load(split: .test)
-        let classes = try ModelZoo.inputGeometry(config.model).classes
-        guard testSet.classCount == classes else {
+        let geometry = try ModelZoo.inputGeometry(config.model)
+        guard testSet.classCount == geometry.classes else {
             throw BitViTError.invalidArgument(
-                "data set '\(config.data.dataset)' has \(testSet.classCount) classes, model.classes is \(classes)")
+                "data set '\(config.data.dataset)' has \(testSet.classCount) classes, model.classes is \(geometry.classes)")
+        }
+        // A channel mismatch would otherwise stop the model's forward pass.
+        if testSet.count > 0 {
+            let channels = try testSet.image(at: 0).channels
+            guard channels == geometry.inChannels else {
+                throw BitViTError.invalidArgument(
+                    "data set '\(config.data.dataset)' has \(channels)-channel images, model '\(config.model.name)' takes \(geometry.inChannels) (model.in_channels)")
+            }
         }
         let batchSize = config.data.evalBatchSize ?? 2 * config.data.batchSize
         let validation = LoaderBatchSource(dataset: testSet, transform: evaluationTransform(config, normalization: normalization(config.data.dataset)),
