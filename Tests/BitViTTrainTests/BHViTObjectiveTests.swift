@@ -90,6 +90,15 @@ import Testing
         #expect(term.weights.count == 1 * 5 + 4 * 6, "one MSGDC block, four MSMHA blocks")
     }
 
+    @Test func paperScheduleCountsStepsInShortRuns() throws {
+        // Two epochs of 10 steps: the last 10 % are steps 18 and 19 of epoch 1.
+        let (objective, _) = try self.objective(regularizer: "paper", alpha: 0.5, epochs: 2)
+        let term = try #require(objective.terms.first { $0.term is WeightOscillationLoss })
+        let on = (0..<2).flatMap { e in (0..<10).map { i in
+            term.weight(TrainingProgress(epoch: e, epochs: 2, iteration: i, iterationsPerEpoch: 10)) > 0 } }
+        #expect(on == Array(repeating: false, count: 18) + [true, true])
+    }
+
     @Test func codeScheduleIsNinetyTenEveryEpoch() throws {
         let (objective, _) = try self.objective(regularizer: "code", alpha: 1)
         for epoch in [0, 5, 9] {

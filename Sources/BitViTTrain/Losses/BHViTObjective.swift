@@ -3,8 +3,9 @@ import BitViTModels
 /// When BHViT's oscillation regularizer L_re is on and how it combines with the recipe's terms
 /// (bhvit.md §6, §7). Chosen by `loss.options.regularizer`.
 public enum OscillationSchedule: String, Sendable, CaseIterable {
-    /// The paper: `(1 − λ − β)·L_cls + λ·L_dis + β·L_re`, with β active only from epoch
-    /// `start·epochs` on (the last 10 % by default) and 0 before. The recipe supplies λ as
+    /// The paper: `(1 − λ − β)·L_cls + λ·L_dis + β·L_re`, with β active only over the last
+    /// `1 − start` of the run's steps (the last 10 % by default, i.e. from epoch 0.9·epochs on)
+    /// and 0 before. The recipe supplies λ as
     /// `loss.distillation.alpha`; while β is on, the label term's weight drops by β.
     case paper
     /// The official code's `--regularization_loss` path: `(1 − β)·(recipe terms) + β·L_re` in
@@ -52,7 +53,10 @@ struct BHViTLossOptions {
     /// β at a training position.
     func beta(at p: TrainingProgress) -> Double {
         switch schedule {
-        case .paper: return Double(p.epoch) >= start * Double(p.epochs) ? beta : 0
+        // `epoch ≥ 0.9·epochs` at epoch granularity (bhvit.md §6) is the same switch point as
+        // the fraction of steps for whole-epoch starts; the fraction also works for runs of a
+        // few epochs, where no whole epoch lies in the last 10 %.
+        case .paper: return p.fraction >= start ? beta : 0
         case .code: return beta
         case .off: return 0
         }
@@ -77,8 +81,8 @@ extension BHViT: LossTermProvider {
             return try terms.map { t in
                 guard t.term is ClassificationLoss else { return t }
                 let weight = t.weight
-                let last = TrainingProgress(epoch: max(epochs - 1, 0), epochs: epochs, iteration: 0, iterationsPerEpoch: 1)
-                guard weight(last) - o.beta(at: last) >= 0 else {
+                let last = TrainingProgress(epoch: max(epochs - 1, 0), epochs: max(epochs, 1), iteration: 0, iterationsPerEpoch: 1)
+                guard weight(last) - o.beta >= 0 else {
                     throw BitViTError.invalidArgument(
                         "BHViT's paper objective (1 − λ − β)·CE needs λ ≤ 1 − β; lower loss.distillation.alpha to \(1 - o.beta) or use loss.options.regularizer=code")
                 }
