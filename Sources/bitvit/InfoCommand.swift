@@ -32,8 +32,11 @@ struct InfoCommand: ParsableCommand {
             model = try ModelZoo.make(config.model)
             header.append("recipe \(target): model \(try jsonModel(config.model))")
         } else {
-            let preset = try ViTConfig.preset(target)
-            let spec = ModelSpec(name: target, classes: classes ?? preset.classes)
+            guard ModelZoo.names.contains(target) else {
+                throw BitViTError.invalidArgument("unknown model '\(target)'; known: \(ModelZoo.names.joined(separator: ", "))")
+            }
+            let presetClasses = ViTConfig.presets[target]?.classes ?? BHViTConfig.presets[target]?.classes ?? 1000
+            let spec = ModelSpec(name: target, classes: classes ?? presetClasses)
             model = try ModelZoo.make(spec)
             header.append("model \(try jsonModel(spec))")
         }
