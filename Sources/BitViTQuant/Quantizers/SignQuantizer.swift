@@ -19,7 +19,7 @@ public final class SignQuantizer: Quantizer {
     }
 
     public override func straightThroughFraction(of x: Tensor) -> Double? {
-        parallelSum(x.count) { Swift.abs(x.data[$0]) <= 1 ? 1 : 0 } / Double(Swift.max(x.count, 1))
+        x.fraction { Swift.abs($0) <= 1 }
     }
 
     /// `sgn(x)` with the backward rule of `estimator`.

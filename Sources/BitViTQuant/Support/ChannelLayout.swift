@@ -86,37 +86,6 @@ public struct ChannelLayout: Equatable, Sendable {
     }
 }
 
-/// Σ_{i < count} term(i), accumulated in double precision per thread.
-@inline(__always)
-func parallelSum(_ count: Int, _ term: (Int) -> Double) -> Double {
-    let parts = Swift.min(Parallel.threadCount, Swift.max(1, count / elementwiseGrain))
-    if parts <= 1 {
-        var s = 0.0
-        for i in 0..<count { s += term(i) }
-        return s
-    }
-    var partials = [Double](repeating: 0, count: parts)
-    partials.withUnsafeMutableBufferPointer { buffer in
-        Parallel.forPartitions(parts) { p in
-            var s = 0.0
-            for i in (count * p / parts)..<(count * (p + 1) / parts) { s += term(i) }
-            buffer[p] = s
-        }
-    }
-    return partials.reduce(0, +)
-}
-
-/// Fills a new tensor of `shape` with `value(i)` for every flat index, in parallel.
-@inline(__always)
-func makeTensor(_ shape: [Int], _ value: (Int) -> Float) -> Tensor {
-    let out = Tensor(uninitialized: shape)
-    let p = out.data
-    Parallel.forRanges(out.count, minimumPerThread: elementwiseGrain) { r in
-        for i in r { p[i] = value(i) }
-    }
-    return out
-}
-
 /// Round half to even (PyTorch `torch.round`).
 @inline(__always)
 func roundHalfEven(_ x: Float) -> Float { x.rounded(.toNearestOrEven) }
