@@ -12,6 +12,14 @@ import Testing
         }
     }
 
+    @Test func channelBiasGradients() {
+        checkGradients("addingChannelBias", inputs: [randomTensor([3, 4, 6], seed: 4), randomTensor([6], seed: 5)]) {
+            $0[0].addingChannelBias($0[1])
+        }
+        let x = Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])
+        #expect(x.addingChannelBias(Tensor(shape: [2], scalars: [10, 20])).scalars == [11, 22, 13, 24])
+    }
+
     @Test func rpreluGradientsAwayFromTheKink() {
         let move1 = randomTensor([5], seed: 2, scale: 0.3)
         // Keep u = x − move1 at least 0.05 from 0 so central differences do not straddle the kink.
