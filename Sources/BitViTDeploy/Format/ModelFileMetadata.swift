@@ -1,0 +1,115 @@
+import BitViTModels
+
+/// The model families a `.bitvit` file can hold; each has its own tensor manifest
+/// (`ModelManifest`) and engine.
+public enum ExportFamily: String, Codable, Sendable, CaseIterable {
+    /// Full-precision DeiT (`<vit preset>`).
+    case deit
+    /// The plain W1A1 baseline (`w1a1-<vit preset>`).
+    case binaryBaseline = "w1a1"
+    /// GSB stage 2 (`gsb-<vit preset>`, `stage: 2`).
+    case gsb
+    /// Q-ViT at 2, 3, 4 or 8 bits (`qvit-<vit preset>`).
+    case qvit
+    /// BHViT († or fully binary).
+    case bhvit
+}
+
+/// Geometry and family settings of an exported DeiT-style model (everything the engine needs
+/// besides the tensors).
+public struct ViTArchitecture: Codable, Equatable, Sendable {
+    public var imageSize: Int
+    public var patchSize: Int
+    public var inChannels: Int
+    public var dim: Int
+    public var depth: Int
+    public var heads: Int
+    public var mlpHidden: Int
+    public var classes: Int
+    /// cls + dist tokens and two heads whose evaluation logits are averaged.
+    public var distilled: Bool
+    public var layerNormEps: Float
+    /// Q-ViT: bit width of the block layers; nil otherwise.
+    public var bits: Int?
+    /// Q-ViT: whether q and k pass through the IRM LayerNorm (eps 1e-5).
+    public var rectifiesQueriesAndKeys: Bool?
+    /// GSB: the group thresholds (ratios of the batch-global extremes) of GSB_V and GSB_A.
+    public var groupThresholds: [Float]?
+    /// GSB and Q-ViT: the MLP hidden activation is clipped to ±this after GELU.
+    public var mlpClip: Float?
+
+    public var gridSize: Int { imageSize / patchSize }
+    public var patches: Int { gridSize * gridSize }
+    public var tokens: Int { patches + (distilled ? 2 : 1) }
+    public var headDim: Int { dim / heads }
+    /// Columns of the patch-embedding weight: `inChannels·patchSize²`.
+    public var patchInputs: Int { inChannels * patchSize * patchSize }
+
+    /// Checks the numbers against each other and against sane limits.
+    func validate() -> String? {
+        let positive = [imageSize, patchSize, inChannels, dim, depth, heads, mlpHidden, classes]
+        if positive.contains(where: { $0 <= 0 }) { return "non-positive geometry" }
+        if positive.contains(where: { $0 > 1 << 16 }) { return "absurd geometry \(positive)" }
+        if imageSize % patchSize != 0 { return "image size \(imageSize) is not a multiple of the patch \(patchSize)" }
+        if dim % heads != 0 { return "width \(dim) is not divisible by \(heads) heads" }
+        if tokens > 1 << 14 { return "\(tokens) tokens" }
+        if !(layerNormEps > 0 && layerNormEps < 1) { return "LayerNorm epsilon \(layerNormEps)" }
+        if let bits, ![2, 3, 4, 8].contains(bits) { return "\(bits)-bit layers" }
+        if let t = groupThresholds, t.count != 2 || !(0 < t[0] && t[0] < t[1] && t[1] < 1) {
+            return "GSB thresholds \(t) (the engine runs 3 groups with 0 < t1 < t2 < 1)"
+        }
+        return nil
+    }
+}
+
+/// The evaluation preprocessing stored with the model: resize (bicubic) to
+/// `imageSize`×`imageSize` when the image differs, scale to [0, 1], then `(x − mean)/std` per
+/// channel. Images enter the engine as `[B, channels, imageSize, imageSize]` floats.
+public struct Preprocessing: Codable, Equatable, Sendable {
+    public var imageSize: Int
+    public var channels: Int
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(imageSize: Int, channels: Int, mean: [Float], std: [Float]) {
+        self.imageSize = imageSize
+        self.channels = channels
+        self.mean = mean
+        self.std = std
+    }
+}
+
+/// The JSON metadata section of a `.bitvit` file.
+public struct ModelFileMetadata: Codable, Equatable, Sendable {
+    public static let formatName = "bitvit-model"
+
+    /// Always `bitvit-model`.
+    public var format: String
+    public var family: ExportFamily
+    /// The model description the checkpoint was trained with.
+    public var model: ModelSpec
+    /// DeiT-style families.
+    public var vit: ViTArchitecture?
+    /// BHViT.
+    public var bhvit: BHViTConfig?
+    public var preprocessing: Preprocessing
+    /// Class names in label order (`classes` entries).
+    public var classNames: [String]
+    /// Where the weights came from (checkpoint path), for `bitvit info`.
+    public var source: String?
+
+    public init(family: ExportFamily, model: ModelSpec, vit: ViTArchitecture? = nil, bhvit: BHViTConfig? = nil,
+                preprocessing: Preprocessing, classNames: [String], source: String? = nil) {
+        format = Self.formatName
+        self.family = family
+        self.model = model
+        self.vit = vit
+        self.bhvit = bhvit
+        self.preprocessing = preprocessing
+        self.classNames = classNames
+        self.source = source
+    }
+
+    /// Classifier outputs.
+    public var classes: Int { vit?.classes ?? bhvit?.classes ?? 0 }
+}
