@@ -1,0 +1,72 @@
+import BitViTCore
+import CBitKernels
+
+/// A W1A1 linear layer on the bit kernels: the input rows are packed to ±1 signs (optionally
+/// with a nonzero mask) or {0,1} threshold bits right after their producer, and
+///
+///     y = scale · α_n · Σ_k enc(x)_k · sgn(W)_nk + bias_n      (+ y with accumulate)
+///
+/// is one binary GEMM with the output transform fused (α_n per output channel for the W1A1
+/// baseline, one folded `scale` = α_in·mean|W| for GSB).
+final class BinaryLinear: TokenLinear {
+    let inFeatures: Int
+    let outFeatures: Int
+    let weights: PackedBinaryWeights
+    let bias: AlignedBuffer<Float>?
+    let scale: Float
+    let encoding: InputEncoding
+    let owner: [AnyObject]
+    var kernelName: String { "binary GEMM" }
+
+    /// `signs`: the stored 1-bit weight rows (`TensorStorage.bits1` layout).
+    init(signs: StoredTensor, channelScales: [Float]?, bias: [Float]?, scale: Float, encoding: InputEncoding,
+         keepAlive: [AnyObject] = []) {
+        let (rows, k, words) = signs.bitRows
+        let bits = PackedBinaryMatrix(rows: rows, k: k, encoding: .signed)
+        bits.words.pointer.withMemoryRebound(to: UInt8.self, capacity: rows * words * 8) {
+            $0.update(from: signs.bytes.assumingMemoryBound(to: UInt8.self), count: rows * words * 8)
+        }
+        weights = PackedBinaryWeights(bits, channelScales: channelScales)
+        inFeatures = k
+        outFeatures = rows
+        self.bias = bias.map { AlignedBuffer($0) }
+        self.scale = scale
+        self.encoding = encoding
+        owner = keepAlive
+        switch encoding {
+        case .sign, .threshold: break
+        default: preconditionFailure("BinaryLinear: inputs are signs or thresholds")
+        }
+    }
+
+    private var isUnsigned: Bool { if case .threshold = encoding { return true } else { return false } }
+    private var keepsZeros: Bool { if case .sign(_, true) = encoding { return true } else { return false } }
+
+    private func operand(_ rows: Int, _ workspace: Workspace) -> PackedBinaryMatrix {
+        isUnsigned ? workspace.unsignedBits("linear.in", rows: rows, k: inFeatures, planes: 1)
+                   : workspace.signedBits("linear.in", rows: rows, k: inFeatures, mask: keepsZeros)
+    }
+
+    func encode(_ x: UnsafePointer<Float>, rows: Int, stride: Int?, transform: RowTransform, workspace: Workspace) {
+        let m = operand(rows, workspace), k = inFeatures, wpr = m.wordsPerRow
+        let path = Int32(BinaryKernels.activePath.rawValue)
+        RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
+            switch encoding {
+            case .sign(let shift, _):
+                bv_pack_signs(block, k, 1, Int32(n), Int32(k), shift, m.words.pointer + r0 * wpr, wpr,
+                              m.mask.map { $0.pointer + r0 * wpr }, m.rowCounts.map { $0.pointer + r0 }, path)
+            case .threshold(let shift, var t):
+                bv_pack_thresholds(block, k, 1, Int32(n), Int32(k), shift, &t, 1, m.words.pointer + r0 * wpr, wpr,
+                                   m.planeStride, m.rowCounts!.pointer + r0, path)
+            default: break
+            }
+        }
+    }
+
+    func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {
+        let a = operand(rows, workspace)
+        let b = bias?.pointer
+        BinaryGEMM.multiply(a, weights, into: y, ldc: ldy,
+                            transform: OutputTransform(scale: scale, bias: b.map { UnsafePointer($0) }, accumulate: accumulate))
+    }
+}

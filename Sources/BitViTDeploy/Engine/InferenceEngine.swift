@@ -1,0 +1,54 @@
+import BitViTCore
+import Foundation
+
+/// Runs an exported model (`.bitvit`) without the autograd graph: weights packed once at load,
+/// activation buffers allocated per batch size and reused across calls, producers fused into
+/// the encodings of the next layer, output transforms fused into the GEMMs, work split over
+/// `Parallel`'s threads by the kernels.
+///
+/// `floatKernels` runs the same exported function with sgemm on the dequantized weights and
+/// activations (the speed baseline of `bitvit bench infer`, and a second parity reference).
+/// Not thread-safe: one engine serves one caller at a time.
+public final class InferenceEngine {
+    public let file: ModelFile
+    public let floatKernels: Bool
+    public let profiler = EngineProfiler()
+    private let runtime: ViTRuntime
+    private let workspace = Workspace()
+
+    public init(_ file: ModelFile, floatKernels: Bool = false) throws {
+        self.file = file
+        self.floatKernels = floatKernels
+        switch file.metadata.family {
+        case .deit, .binaryBaseline, .gsb, .qvit: runtime = try ViTRuntime(file, floatKernels: floatKernels)
+        case .bhvit: throw BitViTError.invalidArgument("\(file.path): BHViT is not supported by this engine yet")
+        }
+    }
+
+    /// Loads (memory-maps and validates) `url` and builds the engine.
+    public convenience init(contentsOf url: URL, floatKernels: Bool = false) throws {
+        try self.init(ModelFile(contentsOf: url), floatKernels: floatKernels)
+    }
+
+    public var metadata: ModelFileMetadata { file.metadata }
+    public var classes: Int { runtime.classes }
+    /// `[channels, side, side]` of one input image.
+    public var inputShape: [Int] { [runtime.v.inChannels, runtime.v.imageSize, runtime.v.imageSize] }
+
+    /// Evaluation-mode logits `[batch, classes]` (row-major) of preprocessed images
+    /// `[batch, channels, side, side]`. With GSB the logits depend on the whole batch, as in
+    /// training (batch-global masks).
+    public func logits(_ images: UnsafePointer<Float>, batch: Int) -> [Float] {
+        precondition(batch > 0, "InferenceEngine: empty batch")
+        return runtime.logits(images, batch: batch, workspace: workspace, profiler: profiler)
+    }
+
+    /// `logits` for a `[batch, channels, side, side]` tensor, as a `[batch, classes]` tensor.
+    public func logits(_ images: Tensor) throws -> Tensor {
+        guard images.rank == 4, Array(images.shape.dropFirst()) == inputShape else {
+            throw BitViTError.shapeMismatch("the model takes [B, \(inputShape.map(String.init).joined(separator: ", "))] images, got \(images.shape)")
+        }
+        let out = logits(UnsafePointer(images.data), batch: images.shape[0])
+        return Tensor(shape: [images.shape[0], classes], scalars: out)
+    }
+}
