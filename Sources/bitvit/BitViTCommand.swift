@@ -8,6 +8,7 @@ struct BitViTCommand: ParsableCommand {
         commandName: "bitvit",
         abstract: "Train, compress and run 1-bit and low-bit Vision Transformers on the CPU.",
         subcommands: [TrainCommand.self, EvalCommand.self, InfoCommand.self, PlotCommand.self, DemoCommand.self,
+                      ExportCommand.self, PredictCommand.self, ParityCommand.self,
                       BenchCommand.self])
 }
 
