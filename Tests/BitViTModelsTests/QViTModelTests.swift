@@ -126,6 +126,18 @@ import Testing
         #expect(model.parameters.filter { $0.grad != nil }.count > model.parameters.count / 2)
     }
 
+    @Test func dropoutActsOnlyInTraining() throws {
+        var config = Self.small
+        config.dropRate = 0.5
+        let model = try QuantizedDeiT(config, scheme: FullPrecisionScheme(), seed: 13)
+        let x = Self.images(2, seed: 14)
+        model.eval()
+        #expect(withNoGrad { model(x) }.logits.scalars == withNoGrad { model(x) }.logits.scalars)
+        model.train()
+        #expect(withNoGrad { model(x) }.logits.scalars != withNoGrad { model(x) }.logits.scalars)
+        #expect(throws: BitViTError.self) { try ModelZoo.make(ModelSpec(name: "gsb-vit-mnist", classes: 10, dropRate: 0.1)) }
+    }
+
     @Test func zooRejectsBadOptions() {
         #expect(throws: BitViTError.self) { try ModelZoo.make(ModelSpec(name: "qvit-vit-mnist", classes: 10, options: ["bits": "5"])) }
         #expect(throws: BitViTError.self) { try ModelZoo.make(ModelSpec(name: "qvit-vit-mnist", classes: 10, options: ["window": "7"])) }

@@ -36,6 +36,9 @@ public final class GSBDeiT: Module, ImageClassifier, QueryKeyReporting {
 
     public init(_ config: ViTConfig, options: GSBOptions = GSBOptions(), seed: UInt64 = 0) throws {
         try config.validate()
+        guard config.dropRate == 0 else {
+            throw BitViTError.invalidArgument("GSB has no dropout (gsb.md §4); got drop rate \(config.dropRate)")
+        }
         self.config = config
         self.options = options
         var rng = RandomGenerator(seed: seed)

@@ -30,12 +30,15 @@ public final class QuantizableAttention: Module, QueryKeyRecording {
     public let relativePositionBiasTable: Tensor?
     /// Row of `relativePositionBiasTable` for each (query, key) pair of a window, `N·N` entries.
     public let relativePositionIndex: [Int]
+    /// Dropout after the output projection (timm's `proj_drop`).
+    public let projDrop: Dropout
     public var queryKeyRecorder: QueryKeyRecorder?
 
     /// - `window`: the side of Swin's square attention windows (N = window²), or nil for global
     ///   attention without position bias.
+    /// - `projDrop`: dropout probability after the projection (draws from `random`).
     public init(dim: Int, heads: Int, scheme: any QuantizationScheme, qkvBias: Bool = true, window: Int? = nil,
-                rng: inout RandomGenerator) {
+                projDrop: Float = 0, random: RandomSource, rng: inout RandomGenerator) {
         precondition(dim % heads == 0, "attention width \(dim) is not divisible by \(heads) heads")
         self.heads = heads
         headDim = dim / heads
@@ -59,6 +62,7 @@ public final class QuantizableAttention: Module, QueryKeyRecording {
         keyQuantizer = scheme.attentionQuantizer(for: .keys, heads: heads)
         valueQuantizer = scheme.attentionQuantizer(for: .values, heads: heads)
         probabilityQuantizer = scheme.attentionQuantizer(for: .probabilities, heads: heads)
+        self.projDrop = Dropout(projDrop, random: random)
         super.init()
         if let relativePositionBiasTable { parameter("relative_position_bias_table", relativePositionBiasTable) }
         child("qkv", qkv)
@@ -69,6 +73,7 @@ public final class QuantizableAttention: Module, QueryKeyRecording {
         if let keyQuantizer { child("k_quantizer", keyQuantizer) }
         if let valueQuantizer { child("v_quantizer", valueQuantizer) }
         if let probabilityQuantizer { child("attn_quantizer", probabilityQuantizer) }
+        child("proj_drop", self.projDrop)
     }
 
     private var isPlain: Bool {
@@ -83,7 +88,7 @@ public final class QuantizableAttention: Module, QueryKeyRecording {
         let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
         let packed = qkv(x)
         if isPlain && mask == nil {
-            return proj(Tensor.attention(qkv: packed, heads: heads, scale: scale))
+            return projDrop(proj(Tensor.attention(qkv: packed, heads: heads, scale: scale)))
         }
         let parts = packed.reshaped([b, n, 3, heads, headDim]).permuted([2, 0, 3, 1, 4])   // [3, B', H, N, d]
         func part(_ i: Int) -> Tensor { parts.slice(axis: 0, i..<(i + 1)).reshaped([b, heads, n, headDim]) }
@@ -115,7 +120,7 @@ public final class QuantizableAttention: Module, QueryKeyRecording {
         }
         probabilities = probabilityQuantizer?(probabilities) ?? probabilities
         let mixed = Tensor.matmul(probabilities, v).permuted([0, 2, 1, 3]).reshaped([b, n, c])
-        return proj(mixed)
+        return projDrop(proj(mixed))
     }
 
     /// `[H, N, N]` gathered from the table, or nil without a window.

@@ -13,9 +13,11 @@ public final class QuantizedViTBlock: Module, Layer {
     public init(config c: ViTConfig, scheme: any QuantizationScheme, dropPath rate: Float, random: RandomSource,
                 rng: inout RandomGenerator) {
         norm1 = LayerNorm(c.dim, eps: Float(c.layerNormEps))
-        attn = QuantizableAttention(dim: c.dim, heads: c.heads, scheme: scheme, rng: &rng)
+        attn = QuantizableAttention(dim: c.dim, heads: c.heads, scheme: scheme, projDrop: Float(c.dropRate),
+                                    random: random, rng: &rng)
         norm2 = LayerNorm(c.dim, eps: Float(c.layerNormEps))
-        mlp = QuantizableMLP(dim: c.dim, hidden: c.mlpHidden, scheme: scheme, rng: &rng)
+        mlp = QuantizableMLP(dim: c.dim, hidden: c.mlpHidden, scheme: scheme, drop: Float(c.dropRate), random: random,
+                             rng: &rng)
         dropPath = DropPath(rate, random: random)
         super.init()
         child("norm1", norm1)

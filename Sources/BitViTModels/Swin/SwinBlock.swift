@@ -21,9 +21,10 @@ public final class SwinBlock: Module, Layer {
         self.window = window
         self.shift = shift
         norm1 = LayerNorm(dim, eps: layerNormEps)
-        attn = QuantizableAttention(dim: dim, heads: heads, scheme: scheme, window: window, rng: &rng)
+        attn = QuantizableAttention(dim: dim, heads: heads, scheme: scheme, window: window, random: random, rng: &rng)
         norm2 = LayerNorm(dim, eps: layerNormEps)
-        mlp = QuantizableMLP(dim: dim, hidden: Int((Double(dim) * mlpRatio).rounded()), scheme: scheme, rng: &rng)
+        mlp = QuantizableMLP(dim: dim, hidden: Int((Double(dim) * mlpRatio).rounded()), scheme: scheme, random: random,
+                             rng: &rng)
         dropPath = DropPath(rate, random: random)
         attentionMask = shift > 0 ? SwinWindows.shiftMask(resolution: resolution, window: window, shift: shift) : nil
         super.init()
