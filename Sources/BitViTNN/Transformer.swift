@@ -21,6 +21,7 @@ public final class MultiHeadSelfAttention: Module, Layer {
         super.init()
         child("qkv", qkv)
         child("proj", proj)
+        child("proj_drop", self.projDrop)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -42,6 +43,7 @@ public final class MLP: Module, Layer {
         super.init()
         child("fc1", fc1)
         child("fc2", fc2)
+        child("drop", self.drop)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {

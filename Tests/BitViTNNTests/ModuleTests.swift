@@ -85,3 +85,20 @@ final class TinyNet: Module, Layer {
         checkGradients("TinyNet", inputs: [x] + net.parameters, samples: 6) { _ in net(x) }
     }
 }
+
+@Suite struct TransformerLayerTests {
+    @Test func dropoutInsideAttentionAndMLPFollowsEvalMode() {
+        var rng = RandomGenerator(seed: 5)
+        let random = RandomSource(seed: 6)
+        let attention = MultiHeadSelfAttention(dim: 8, heads: 2, projDrop: 0.5, random: random, rng: &rng)
+        let mlp = MLP(dim: 8, hidden: 16, drop: 0.5, random: random, rng: &rng)
+        let x = Tensor.randn([2, 3, 8], using: &rng)
+        attention.eval()
+        mlp.eval()
+        let a1 = withNoGrad { attention(x) }, a2 = withNoGrad { attention(x) }
+        let m1 = withNoGrad { mlp(x) }, m2 = withNoGrad { mlp(x) }
+        #expect(a1.scalars == a2.scalars && m1.scalars == m2.scalars, "no dropout in evaluation")
+        #expect(attention.namedModules().map(\.name).contains("proj_drop"))
+        #expect(mlp.namedModules().map(\.name).contains("drop"))
+    }
+}

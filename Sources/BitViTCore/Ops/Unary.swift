@@ -85,9 +85,9 @@ extension Tensor {
 
     /// Clamps to `[low, high]`; the gradient passes where `low ≤ x ≤ high` (bounds included).
     public func clamped(min low: Float = -.infinity, max high: Float = .infinity) -> Tensor {
-        let out = map { Swift.min(Swift.max($0, low), high) }
+        let out = map(ClampFunction(low: low, high: high))
         return Autograd.record(out, op: "clamp", inputs: [self]) { g in
-            [Tensor.zipMap(g, self) { ($1 >= low && $1 <= high) ? $0 : 0 }]
+            [Tensor.zipMap(g, self, ClampGradientFunction(low: low, high: high))]
         }
     }
 
