@@ -21,11 +21,9 @@ final class BinaryLinear: TokenLinear {
     /// `signs`: the stored 1-bit weight rows (`TensorStorage.bits1` layout).
     init(signs: StoredTensor, channelScales: [Float]?, bias: [Float]?, scale: Float, encoding: InputEncoding,
          keepAlive: [AnyObject] = []) {
-        let (rows, k, words) = signs.bitRows
+        let (rows, k, _) = signs.bitRows
         let bits = PackedBinaryMatrix(rows: rows, k: k, encoding: .signed)
-        bits.words.pointer.withMemoryRebound(to: UInt8.self, capacity: rows * words * 8) {
-            $0.update(from: signs.bytes.assumingMemoryBound(to: UInt8.self), count: rows * words * 8)
-        }
+        signs.unpackRows(into: bits.words.pointer)
         weights = PackedBinaryWeights(bits, channelScales: channelScales)
         inFeatures = k
         outFeatures = rows

@@ -8,14 +8,19 @@ import BitViTCore
 ///     y_n = Σ_k (q_k − z_k)·α_k · w_nk·s_n + b_n
 ///
 /// A per-k step cannot be factored out of an integer sum over k, so at load time the steps
-/// are folded into the weights and the products are re-quantized per output channel to 8 bits:
-/// `α_k·s_n·w_nk ≈ β_n·v_nk` with `β_n = max_k |α_k·s_n·w_nk| / 127`, `v_nk ∈ [−127, 127]`.
-/// The zero points are exact: with u8 codes `u_k = q_k − Qn`,
+/// are folded into the weights and the products re-quantized per output channel to 8 bits:
+///
+///     α_k·s_n·w_nk ≈ β_n·v_nk,   β_n = s_n·max_k α_k / m_n,   v_nk = round(m_n·w_nk·α_k / max_k α_k)
+///
+/// with the integer multiplier `m_n = ⌊127 / max_k |w_nk|⌋` (the largest that keeps every v_nk in
+/// int8). Where the steps are equal (Q-ViT initializes them so) this is exact: v = m·w. The zero
+/// points are exact: with u8 codes `u_k = q_k − Qn`,
 ///
 ///     y_n ≈ β_n·Σ_k u_k·v_nk + (b_n + β_n·Σ_k (Qn − z_k)·v_nk)
 ///
-/// where the bracket is a constant folded into the bias. The only approximation is the 8-bit
-/// rounding of the folded weights (docs/deployment.md measures it against the training graph).
+/// where the bracket is a constant folded into the bias. The only approximation is the rounding
+/// of v_nk for channels whose step is below the largest (docs/deployment.md measures it against
+/// the training graph; the float-kernel mode has none).
 final class Int8Linear: TokenLinear {
     let inFeatures: Int
     let outFeatures: Int
@@ -37,18 +42,18 @@ final class Int8Linear: TokenLinear {
         var folded = [Int8](repeating: 0, count: out * k)
         var beta = [Float](repeating: 0, count: out)
         var foldedBias = bias
+        let largestStep = inputStep.map(abs).max() ?? 1
         for n in 0..<out {
-            var largest: Float = 0
-            for j in 0..<k { largest = max(largest, abs(inputStep[j] * weightScale[n] * Float(codes[n * k + j]))) }
-            let b = largest > 0 ? largest / 127 : 1
-            beta[n] = b
+            let largestCode = (0..<k).map { abs(Int(codes[n * k + $0])) }.max() ?? 0
+            let multiplier = Float(max(1, 127 / max(largestCode, 1)))
+            beta[n] = weightScale[n] * largestStep / multiplier
             var constant: Float = 0
             for j in 0..<k {
-                let v = (inputStep[j] * weightScale[n] * Float(codes[n * k + j]) / b).rounded(.toNearestOrEven)
-                folded[n * k + j] = Int8(max(-127, min(127, v)))
+                let v = (multiplier * Float(codes[n * k + j]) * (inputStep[j] / largestStep)).rounded(.toNearestOrEven)
+                folded[n * k + j] = Int8(max(-128, min(127, v)))
                 constant += (range.0 - inputZero[j]) * Float(folded[n * k + j])
             }
-            foldedBias[n] += b * constant
+            foldedBias[n] += beta[n] * constant
         }
         weights = folded.withUnsafeBufferPointer { PackedInt8Weights(codes: $0.baseAddress!, rows: out, k: k, channelScales: beta) }
         self.bias = AlignedBuffer(foldedBias)

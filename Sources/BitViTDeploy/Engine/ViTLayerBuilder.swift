@@ -17,7 +17,9 @@ struct ViTLayerBuilder {
     /// ±1 values of a 1-bit tensor, times `rowScales[r]` when given, row-major.
     static func signs(_ t: StoredTensor, rowScales: [Float]? = nil) -> [Float] {
         let (rows, k, words) = t.bitRows
-        let p = t.bytes.assumingMemoryBound(to: UInt64.self)
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: rows * words)
+        defer { p.deallocate() }
+        t.unpackRows(into: p)
         var out = [Float](repeating: 0, count: rows * k)
         for r in 0..<rows {
             let s = rowScales?[r] ?? 1

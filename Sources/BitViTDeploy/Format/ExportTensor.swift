@@ -27,20 +27,15 @@ public struct ExportTensor: Sendable {
         self.init(name, floats: [scalar], shape: [])
     }
 
-    /// Stores the signs of `values` as ±1 bits (bit 1 = value < 0): rows are `shape[0]`, each of
-    /// `K = count/rows` values (see `TensorStorage.bits1`).
+    /// Stores the signs of `values` as ±1 bits, one per value (bit 1 = value < 0; see
+    /// `TensorStorage.bits1`).
     public init(_ name: String, signsOf values: [Float], shape: [Int]) {
         precondition(shape.count >= 1 && values.count == shape.reduce(1, *), "ExportTensor \(name): \(values.count) values for \(shape)")
         self.name = name
         self.shape = shape
         storage = .bits1
-        let rows = shape.count == 1 ? 1 : shape[0], k = values.count / max(rows, 1), words = (k + 63) / 64
-        var out = [UInt8](repeating: 0, count: rows * words * 8)
-        for r in 0..<rows {
-            for j in 0..<k where values[r * k + j] < 0 {
-                out[(r * words + j / 64) * 8 + (j % 64) / 8] |= 1 << UInt8(j % 8)
-            }
-        }
+        var out = [UInt8](repeating: 0, count: (values.count + 7) / 8)
+        for (i, v) in values.enumerated() where v < 0 { out[i / 8] |= 1 << UInt8(i % 8) }
         bytes = out
     }
 

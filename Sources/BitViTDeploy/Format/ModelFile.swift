@@ -41,11 +41,34 @@ public struct StoredTensor: @unchecked Sendable {
         }
     }
 
-    /// Rows and 64-bit words per row of a `bits1` tensor.
+    /// Rows, columns and 64-bit words per row of a `bits1` tensor viewed as a matrix.
     public var bitRows: (rows: Int, k: Int, wordsPerRow: Int) {
         let rows = shape.count <= 1 ? 1 : shape[0]
         let k = count / max(rows, 1)
         return (rows, k, (k + 63) / 64)
+    }
+
+    /// Copies a `bits1` tensor into row-packed words: row r's element j at bit j % 64 of
+    /// `words[r·wordsPerRow + j/64]`, bits past K zero (the `PackedBinaryMatrix` layout).
+    public func unpackRows(into words: UnsafeMutablePointer<UInt64>) {
+        precondition(storage == .bits1, "StoredTensor \(name): not 1-bit")
+        let (rows, k, wpr) = bitRows
+        let p = bytes.assumingMemoryBound(to: UInt8.self)
+        words.update(repeating: 0, count: rows * wpr)
+        for r in 0..<rows {
+            let start = r * k
+            for w in 0..<wpr {
+                let n = min(64, k - 64 * w), first = start + 64 * w
+                var value: UInt64 = 0
+                if first % 8 == 0 {
+                    for b in 0..<((n + 7) / 8) { value |= UInt64(p[first / 8 + b]) << UInt64(8 * b) }
+                    if n < 64 { value &= (1 << UInt64(n)) - 1 }
+                } else {
+                    for j in 0..<n where (p[(first + j) / 8] >> UInt8((first + j) % 8)) & 1 == 1 { value |= 1 << UInt64(j) }
+                }
+                words[r * wpr + w] = value
+            }
+        }
     }
 }
 
@@ -83,13 +106,16 @@ public final class ModelFile: @unchecked Sendable {
         }
     }
 
-    /// Validates an in-memory copy of a file (tests; `path` names it in messages).
-    public convenience init(bytes: [UInt8], path: String = "<memory>") throws {
+    /// Validates an in-memory copy of a file (`path` names it in messages). With
+    /// `validatingManifest` false only the container is checked (layout, checksums, entries),
+    /// not the tensors against the family's manifest: format-level tools and tests.
+    public convenience init(bytes: [UInt8], path: String = "<memory>", validatingManifest: Bool = true) throws {
         // Keep a 64-byte-aligned copy so that the tensor views are aligned as in a mapping.
         let aligned = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
         bytes.withUnsafeBytes { if !$0.isEmpty { aligned.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
         do {
-            try self.init(path: path, base: UnsafeRawPointer(aligned), size: bytes.count, mapping: nil)
+            try self.init(path: path, base: UnsafeRawPointer(aligned), size: bytes.count, mapping: nil,
+                          validatingManifest: validatingManifest)
             self.heapCopy = aligned
         } catch {
             aligned.deallocate()
@@ -104,7 +130,8 @@ public final class ModelFile: @unchecked Sendable {
         heapCopy?.deallocate()
     }
 
-    private init(path: String, base: UnsafeRawPointer, size: Int, mapping: UnsafeMutableRawPointer?) throws {
+    private init(path: String, base: UnsafeRawPointer, size: Int, mapping: UnsafeMutableRawPointer?,
+                 validatingManifest: Bool = true) throws {
         self.path = path
         self.mapping = mapping
         fileSize = size
@@ -193,7 +220,7 @@ public final class ModelFile: @unchecked Sendable {
         metadata = meta
         self.tensors = tensors
         self.byName = byName
-        try ModelManifest.check(self)
+        if validatingManifest { try ModelManifest.check(self) }
     }
 
     /// The tensor called `name`.

@@ -38,6 +38,25 @@ public struct ViTArchitecture: Codable, Equatable, Sendable {
     /// GSB and Q-ViT: the MLP hidden activation is clipped to ±this after GELU.
     public var mlpClip: Float?
 
+    public init(imageSize: Int, patchSize: Int, inChannels: Int, dim: Int, depth: Int, heads: Int, mlpHidden: Int,
+                classes: Int, distilled: Bool, layerNormEps: Float, bits: Int? = nil, rectifiesQueriesAndKeys: Bool? = nil,
+                groupThresholds: [Float]? = nil, mlpClip: Float? = nil) {
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        self.inChannels = inChannels
+        self.dim = dim
+        self.depth = depth
+        self.heads = heads
+        self.mlpHidden = mlpHidden
+        self.classes = classes
+        self.distilled = distilled
+        self.layerNormEps = layerNormEps
+        self.bits = bits
+        self.rectifiesQueriesAndKeys = rectifiesQueriesAndKeys
+        self.groupThresholds = groupThresholds
+        self.mlpClip = mlpClip
+    }
+
     public var gridSize: Int { imageSize / patchSize }
     public var patches: Int { gridSize * gridSize }
     public var tokens: Int { patches + (distilled ? 2 : 1) }

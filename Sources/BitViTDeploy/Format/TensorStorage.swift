@@ -2,10 +2,10 @@
 /// kinds"). The raw value is the byte in the tensor table.
 ///
 /// - `float32`, `float16`: IEEE little-endian values, row-major.
-/// - `bits1`: ±1 values, one bit each. The tensor is a matrix of `shape[0]` rows and
-///   `K = shape[1]·shape[2]·…` columns (a rank-1 tensor is one row); each row is
-///   `ceil(K/64)` little-endian 64-bit words, element k at bit k % 64 of word k / 64,
-///   bit 1 = −1, bit 0 = +1 (the IEEE sign bit), bits past K zero.
+/// - `bits1`: ±1 values, exactly one bit each: value i (row-major) is bit i % 8 of byte i / 8,
+///   bit 1 = −1, bit 0 = +1 (the IEEE sign bit); unused bits of the last byte are zero. The
+///   engine views the tensor as `shape[0]` rows of `K = count/shape[0]` columns and re-packs
+///   the rows into 64-bit words at load.
 /// - `int8`: signed bytes, row-major.
 /// - `int4`, `int3`, `int2`: signed two's-complement codes of that many bits packed as one
 ///   bit stream over the whole tensor (row-major), least significant bit first: code i
@@ -63,11 +63,7 @@ public enum TensorStorage: UInt8, CaseIterable, Sendable, Codable {
             let (bitsTotal, o) = count.multipliedReportingOverflow(by: bits)
             return o ? nil : (bitsTotal + 7) / 8
         case .bits1:
-            let rows = shape.isEmpty ? 1 : (shape.count == 1 ? 1 : shape[0])
-            guard rows > 0 else { return 0 }
-            let k = count / rows
-            let (bytes, o) = rows.multipliedReportingOverflow(by: (k + 63) / 64 * 8)
-            return o ? nil : bytes
+            return (count + 7) / 8
         }
     }
 
