@@ -19,6 +19,7 @@ struct ParityCommand: ParsableCommand {
     @Option(help: "A .bitvit file exported from the checkpoint (default: export in memory).") var model: String?
     @Option(help: "Images per batch (default: data.eval_batch_size).") var batchSize: Int?
     @Option(help: "Stop after this many images.") var limit: Int?
+    @Option(help: "int8 GEMMs per Q-ViT linear layer (precision of the folded weights, 1…4).") var int8Digits = 3
     @Option(help: "Worker threads.") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -51,7 +52,7 @@ struct ParityCommand: ParsableCommand {
                                                                classNames: try ExportCommand.classNames(loaded))
             file = try ModelFile(bytes: try ModelFileWriter.encode(metadata: metadata, tensors: tensors), path: "\(checkpoint) (exported)")
         }
-        let engine = try InferenceEngine(file), floatEngine = try InferenceEngine(file, floatKernels: true)
+        let engine = try InferenceEngine(file, int8Digits: int8Digits), floatEngine = try InferenceEngine(file, floatKernels: true)
         let source = try TrainingData.evaluationData(config).source
         var kernels = LogitComparison(), floats = LogitComparison()
         var times = (graph: 0.0, engine: 0.0, float: 0.0)

@@ -16,11 +16,15 @@ public final class InferenceEngine {
     private let runtime: ViTRuntime
     private let workspace = Workspace()
 
-    public init(_ file: ModelFile, floatKernels: Bool = false) throws {
+    /// - `int8Digits`: int8 GEMMs per Q-ViT linear layer, 1…4 (its folded weights' precision,
+    ///   `7·digits + 1` bits; see `Int8Linear`).
+    public init(_ file: ModelFile, floatKernels: Bool = false, int8Digits: Int = 3) throws {
+        guard (1...4).contains(int8Digits) else { throw BitViTError.invalidArgument("int8 digits must be 1…4, got \(int8Digits)") }
         self.file = file
         self.floatKernels = floatKernels
         switch file.metadata.family {
-        case .deit, .binaryBaseline, .gsb, .qvit: runtime = try ViTRuntime(file, floatKernels: floatKernels)
+        case .deit, .binaryBaseline, .gsb, .qvit:
+            runtime = try ViTRuntime(file, floatKernels: floatKernels, int8Digits: int8Digits)
         case .bhvit: throw BitViTError.invalidArgument("\(file.path): BHViT is not supported by this engine yet")
         }
     }

@@ -7,6 +7,8 @@ struct ViTLayerBuilder {
     let file: ModelFile
     let family: ExportFamily
     let floatKernels: Bool
+    /// int8 digits per folded Q-ViT weight (`Int8Linear`).
+    let int8Digits: Int
 
     func buffer(_ name: String) throws -> AlignedBuffer<Float> { AlignedBuffer(try file.floats(name)) }
 
@@ -94,7 +96,7 @@ struct ViTLayerBuilder {
                                    keepAlive: [s, z])
             }
             return Int8Linear(codes: codes, out: out, in: k, weightScale: scales, inputStep: step, inputZero: zero,
-                              range: (range[0], range[1]), bias: bias)
+                              range: (range[0], range[1]), bias: bias, parts: int8Digits)
         }
     }
 

@@ -27,12 +27,12 @@ final class ViTRuntime {
     let finalNorm: (weight: AlignedBuffer<Float>, bias: AlignedBuffer<Float>)
     let heads: [FloatLinear]
 
-    init(_ file: ModelFile, floatKernels: Bool) throws {
+    init(_ file: ModelFile, floatKernels: Bool, int8Digits: Int) throws {
         let meta = file.metadata
         guard let v = meta.vit else { throw BitViTError.malformed(file: file.path, reason: "no ViT architecture") }
         self.v = v
         family = meta.family
-        let b = ViTLayerBuilder(file: file, family: family, floatKernels: floatKernels)
+        let b = ViTLayerBuilder(file: file, family: family, floatKernels: floatKernels, int8Digits: int8Digits)
         patchEmbedding = try b.patchEmbedding(v)
         classToken = try file.floats("cls_token")
         distillationToken = v.distilled ? try file.floats("dist_token") : nil
