@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bv_bitkernels.h"
+#include "bv_engine_rows.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,303 @@
+// Row kernels of the inference engine's fused producers (see include/bv_engine_rows.h).
+#include "CBitKernels.h"
+#include <stdint.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+#define BV_HAVE_X86 1
+#endif
+
+static int use_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) cached = (bv_cpu_features() & BV_CPU_AVX512F) != 0;
+    return cached;
+}
+
+#ifdef BV_HAVE_X86
+// exp(x) as vecmath.c's fast_expf (range reduction by ln 2, Cephes degree-6 polynomial), 16 lanes.
+__attribute__((target("avx512f")))
+static inline __m512 exp_avx512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/// One row: y = softmax(scale·x) + bias; returns max(y).
+__attribute__((target("avx512f")))
+static float softmax_bias_max_row_avx512(const float *x, float *y, const float *b, ptrdiff_t n, float scale) {
+    __m512 m = _mm512_set1_ps(-__builtin_inff());
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+    const __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);
+    if (i < n) m = _mm512_mask_max_ps(m, tail, m, _mm512_maskz_loadu_ps(tail, x + i));
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(m)), sc = _mm512_set1_ps(scale);
+    __m512 sum = _mm512_setzero_ps();
+    for (i = 0; i + 16 <= n; i += 16) {
+        const __m512 e = exp_avx512(_mm512_mul_ps(sc, _mm512_sub_ps(_mm512_loadu_ps(x + i), mx)));
+        _mm512_storeu_ps(y + i, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (i < n) {
+        const __m512 e = exp_avx512(_mm512_mul_ps(sc, _mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), mx)));
+        _mm512_mask_storeu_ps(y + i, tail, e);
+        sum = _mm512_mask_add_ps(sum, tail, sum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    __m512 top = _mm512_set1_ps(-__builtin_inff());
+    for (i = 0; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_fmadd_ps(_mm512_loadu_ps(y + i), inv, b ? _mm512_loadu_ps(b + i) : _mm512_setzero_ps());
+        _mm512_storeu_ps(y + i, v);
+        top = _mm512_max_ps(top, v);
+    }
+    if (i < n) {
+        const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, y + i), inv, b ? _mm512_maskz_loadu_ps(tail, b + i) : _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(y + i, tail, v);
+        top = _mm512_mask_max_ps(top, tail, top, v);
+    }
+    return _mm512_reduce_max_ps(top);
+}
+
+__attribute__((target("avx512f")))
+static void add_shift_minmax_avx512(const float *src, const float *shift, float *dst, ptrdiff_t n, __m512 *lo, __m512 *hi) {
+    ptrdiff_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        const __m512 v = _mm512_add_ps(_mm512_loadu_ps(src + j), _mm512_loadu_ps(shift + j));
+        _mm512_storeu_ps(dst + j, v);
+        *lo = _mm512_min_ps(*lo, v);
+        *hi = _mm512_max_ps(*hi, v);
+    }
+    if (j < n) {
+        const __mmask16 live = (__mmask16)((1u << (n - j)) - 1);
+        const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(live, src + j), _mm512_maskz_loadu_ps(live, shift + j));
+        _mm512_mask_storeu_ps(dst + j, live, v);
+        *lo = _mm512_mask_min_ps(*lo, live, *lo, v);
+        *hi = _mm512_mask_max_ps(*hi, live, *hi, v);
+    }
+}
+
+__attribute__((target("avx512f")))
+static void add_shift_minmax_rows_avx512(const float *src, ptrdiff_t ss, const float *shift, float *dst, ptrdiff_t ds,
+                                         ptrdiff_t rows, ptrdiff_t cols, float *lo, float *hi) {
+    __m512 l = _mm512_set1_ps(*lo), h = _mm512_set1_ps(*hi);
+    for (ptrdiff_t r = 0; r < rows; r++) add_shift_minmax_avx512(src + r * ss, shift, dst + r * ds, cols, &l, &h);
+    *lo = _mm512_reduce_min_ps(l);
+    *hi = _mm512_reduce_max_ps(h);
+}
+
+__attribute__((target("avx512f")))
+static uint64_t outside_word_avx512(const float *x, const float *above, const float *below, int n) {
+    uint64_t s = 0;
+    for (int j = 0; j < n; j += 16) {
+        const __mmask16 live = (__mmask16)(n - j >= 16 ? 0xFFFF : (1u << (n - j)) - 1);
+        const __m512 v = _mm512_maskz_loadu_ps(live, x + j);
+        const __mmask16 gt = _mm512_mask_cmp_ps_mask(live, v, _mm512_maskz_loadu_ps(live, above + j), _CMP_GT_OQ);
+        const __mmask16 lt = _mm512_mask_cmp_ps_mask(live, v, _mm512_maskz_loadu_ps(live, below + j), _CMP_LT_OQ);
+        s |= (uint64_t)(uint16_t)(gt | lt) << j;
+    }
+    return s;
+}
+#endif
+
+float bv_softmax_bias_max_rows(const float *x, float *y, const float *bias, ptrdiff_t rows, ptrdiff_t cols, float scale) {
+#ifdef BV_HAVE_X86
+    if (use_avx512()) {
+        float m = -__builtin_inff();
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            const float v = softmax_bias_max_row_avx512(x + r * cols, y + r * cols, bias ? bias + r * cols : NULL, cols, scale);
+            m = v > m ? v : m;
+        }
+        return m;
+    }
+#endif
+    bv_softmax_rows_f32(x, y, rows, cols, scale);
+    const ptrdiff_t n = rows * cols;
+    float m = -__builtin_inff();
+    for (ptrdiff_t i = 0; i < n; i++) {
+        if (bias) y[i] += bias[i];
+        m = y[i] > m ? y[i] : m;
+    }
+    return m;
+}
+
+void bv_add_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *shift, float *dst,
+                              ptrdiff_t dst_stride, ptrdiff_t rows, ptrdiff_t cols, float *lo, float *hi) {
+#ifdef BV_HAVE_X86
+    if (use_avx512()) { add_shift_minmax_rows_avx512(src, src_stride, shift, dst, dst_stride, rows, cols, lo, hi); return; }
+#endif
+    float l = *lo, h = *hi;
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t j = 0; j < cols; j++) {
+            const float v = src[r * src_stride + j] + shift[j];
+            dst[r * dst_stride + j] = v;
+            l = v < l ? v : l;
+            h = v > h ? v : h;
+        }
+    *lo = l;
+    *hi = h;
+}
+
+#ifdef BV_HAVE_X86
+__attribute__((target("avx512f")))
+static void pack_outside_rows_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *above,
+                                     const float *below, uint64_t *bits, ptrdiff_t row_stride, int32_t *row_counts) {
+    const int words = (k + 63) / 64;
+    for (int r = 0; r < rows; r++) {
+        int count = 0;
+        for (int w = 0; w < words; w++) {
+            const int j0 = 64 * w, n = k - j0 < 64 ? k - j0 : 64;
+            const uint64_t s = outside_word_avx512(x + r * x_row_stride + j0, above + j0, below + j0, n);
+            bits[r * row_stride + w] = s;
+            count += __builtin_popcountll(s);
+        }
+        if (row_counts) row_counts[r] = count;
+    }
+}
+
+/// GSB's V̂ planes of contiguous rows: plane 0 bit = v < 0, plane p bit = (v < 0) xor not beyond t_p.
+__attribute__((target("avx512f")))
+static void pack_gsb_rows_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *up, const float *down,
+                                 uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride) {
+    const int words = (k + 63) / 64;
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 u1 = _mm512_set1_ps(up[0]), d1 = _mm512_set1_ps(down[0]), u2 = _mm512_set1_ps(up[1]), d2 = _mm512_set1_ps(down[1]);
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + r * x_row_stride;
+        for (int w = 0; w < words; w++) {
+            uint64_t p0 = 0, p1 = 0, p2 = 0;
+            for (int j = 64 * w; j < 64 * w + 64 && j < k; j += 16) {
+                const __mmask16 live = (__mmask16)(k - j >= 16 ? 0xFFFF : (1u << (k - j)) - 1);
+                const __m512 v = _mm512_maskz_loadu_ps(live, row + j);
+                const __mmask16 neg = _mm512_mask_cmp_ps_mask(live, v, zero, _CMP_LT_OQ);
+                const __mmask16 t1 = _mm512_cmp_ps_mask(v, u1, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, d1, _CMP_LT_OQ);
+                const __mmask16 t2 = _mm512_cmp_ps_mask(v, u2, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, d2, _CMP_LT_OQ);
+                const int shift = j - 64 * w;
+                p0 |= (uint64_t)neg << shift;
+                p1 |= (uint64_t)(uint16_t)((neg ^ (__mmask16)~t1) & live) << shift;
+                p2 |= (uint64_t)(uint16_t)((neg ^ (__mmask16)~t2) & live) << shift;
+            }
+            bits[r * row_stride + w] = p0;
+            bits[plane_stride + r * row_stride + w] = p1;
+            bits[2 * plane_stride + r * row_stride + w] = p2;
+        }
+    }
+}
+#endif
+
+void bv_pack_outside_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *above,
+                          const float *below, uint64_t *bits, ptrdiff_t row_stride, int32_t *row_counts) {
+#ifdef BV_HAVE_X86
+    if (use_avx512()) { pack_outside_rows_avx512(x, x_row_stride, rows, k, above, below, bits, row_stride, row_counts); return; }
+#endif
+    const int words = (k + 63) / 64;
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + r * x_row_stride;
+        int count = 0;
+        for (int w = 0; w < words; w++) {
+            const int j0 = 64 * w, n = k - j0 < 64 ? k - j0 : 64;
+            uint64_t s = 0;
+            for (int j = 0; j < n; j++) s |= (uint64_t)(row[j0 + j] > above[j0 + j] || row[j0 + j] < below[j0 + j]) << j;
+            bits[r * row_stride + w] = s;
+            count += __builtin_popcountll(s);
+        }
+        if (row_counts) row_counts[r] = count;
+    }
+}
+
+#ifdef BV_HAVE_X86
+__attribute__((target("avx512f")))
+static void transpose_add_shift_minmax_avx512(const float *src, ptrdiff_t src_stride, const float *shift, float *dst,
+                                              ptrdiff_t rows, ptrdiff_t cols, float *lo, float *hi) {
+    __m512 l = _mm512_set1_ps(*lo), h = _mm512_set1_ps(*hi);
+    const __m512i column = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)rows));
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        for (ptrdiff_t j = 0; j < cols; j += 16) {
+            const __mmask16 live = (__mmask16)(cols - j >= 16 ? 0xFFFF : (1u << (cols - j)) - 1);
+            const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(live, src + r * src_stride + j), _mm512_maskz_loadu_ps(live, shift + j));
+            _mm512_mask_i32scatter_ps(dst + j * rows + r, live, column, v, 4);
+            l = _mm512_mask_min_ps(l, live, l, v);
+            h = _mm512_mask_max_ps(h, live, h, v);
+        }
+    }
+    *lo = _mm512_reduce_min_ps(l);
+    *hi = _mm512_reduce_max_ps(h);
+}
+
+/// Three {0,1} planes of contiguous rows in one pass: plane p bit = x > t[p].
+__attribute__((target("avx512f")))
+static void pack_three_thresholds_avx512(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *t,
+                                         uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride, int32_t *counts) {
+    const int words = (k + 63) / 64;
+    const __m512 t0 = _mm512_set1_ps(t[0]), t1 = _mm512_set1_ps(t[1]), t2 = _mm512_set1_ps(t[2]);
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + r * x_row_stride;
+        int c0 = 0, c1 = 0, c2 = 0;
+        for (int w = 0; w < words; w++) {
+            uint64_t p0 = 0, p1 = 0, p2 = 0;
+            for (int j = 64 * w; j < 64 * w + 64 && j < k; j += 16) {
+                const __mmask16 live = (__mmask16)(k - j >= 16 ? 0xFFFF : (1u << (k - j)) - 1);
+                const __m512 v = _mm512_maskz_loadu_ps(live, row + j);
+                const int shift = j - 64 * w;
+                p0 |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, t0, _CMP_GT_OQ) << shift;
+                p1 |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, t1, _CMP_GT_OQ) << shift;
+                p2 |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, t2, _CMP_GT_OQ) << shift;
+            }
+            bits[r * row_stride + w] = p0;
+            bits[plane_stride + r * row_stride + w] = p1;
+            bits[2 * plane_stride + r * row_stride + w] = p2;
+            c0 += __builtin_popcountll(p0); c1 += __builtin_popcountll(p1); c2 += __builtin_popcountll(p2);
+        }
+        counts[r] = c0;
+        counts[rows + r] = c1;
+        counts[2 * rows + r] = c2;
+    }
+}
+#endif
+
+void bv_pack_three_thresholds_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *thresholds,
+                                   uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride, int32_t *row_counts) {
+#ifdef BV_HAVE_X86
+    if (use_avx512()) {
+        pack_three_thresholds_avx512(x, x_row_stride, rows, k, thresholds, bits, row_stride, plane_stride, row_counts);
+        return;
+    }
+#endif
+    bv_pack_thresholds(x, x_row_stride, 1, rows, k, NULL, thresholds, 3, bits, row_stride, plane_stride, row_counts,
+                       BV_KPATH_AUTO);
+}
+
+void bv_transpose_add_shift_minmax(const float *src, ptrdiff_t src_stride, const float *shift, float *dst,
+                                   ptrdiff_t rows, ptrdiff_t cols, float *lo, float *hi) {
+#ifdef BV_HAVE_X86
+    if (use_avx512()) { transpose_add_shift_minmax_avx512(src, src_stride, shift, dst, rows, cols, lo, hi); return; }
+#endif
+    float l = *lo, h = *hi;
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t j = 0; j < cols; j++) {
+            const float v = src[r * src_stride + j] + shift[j];
+            dst[j * rows + r] = v;
+            l = v < l ? v : l;
+            h = v > h ? v : h;
+        }
+    *lo = l;
+    *hi = h;
+}
+
+void bv_pack_gsb_planes_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *up, const float *down,
+                             uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride) {
+#ifdef BV_HAVE_X86
+    if (use_avx512()) { pack_gsb_rows_avx512(x, x_row_stride, rows, k, up, down, bits, row_stride, plane_stride); return; }
+#endif
+    bv_pack_gsb_signed_planes(x, x_row_stride, 1, rows, k, up[0], down[0], up[1], down[1], bits, row_stride, plane_stride);
+}
