@@ -40,7 +40,7 @@ final class FloatAttention: AttentionCore {
                 let s = scores + item * n * n
                 BLAS.gemm(transposeB: true, m: n, n: n, k: d, a: g.pointer(qkv, image: b, part: 0, head: head), lda: g.qkvStride,
                           b: g.pointer(qkv, image: b, part: 1, head: head), ldb: g.qkvStride, c: s, ldc: n)
-                bv_softmax_rows_f32(s, s, n, n, scale)
+                _ = bv_softmax_bias_max_rows(s, s, nil, n, n, scale)
                 BLAS.gemm(m: n, n: d, k: n, a: s, lda: n, b: g.pointer(qkv, image: b, part: 2, head: head), ldb: g.qkvStride,
                           c: context + b * n * g.dim + head * d, ldc: g.dim)
             }

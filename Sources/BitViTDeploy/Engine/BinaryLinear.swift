@@ -15,12 +15,15 @@ final class BinaryLinear: TokenLinear {
     let bias: AlignedBuffer<Float>?
     let scale: Float
     let encoding: InputEncoding
+    /// Thresholds on the pre-GELU values that replace `.gelu` + `.threshold` (GSB's fc2,
+    /// `GELUThresholds`), used when the input arrives with the `.gelu` transform.
+    let geluFold: (above: AlignedBuffer<Float>, below: AlignedBuffer<Float>)?
     let owner: [AnyObject]
     var kernelName: String { "binary GEMM" }
 
     /// `signs`: the stored 1-bit weight rows (`TensorStorage.bits1` layout).
     init(signs: StoredTensor, channelScales: [Float]?, bias: [Float]?, scale: Float, encoding: InputEncoding,
-         keepAlive: [AnyObject] = []) {
+         geluFold: (above: [Float], below: [Float])? = nil, keepAlive: [AnyObject] = []) {
         let (rows, k, _) = signs.bitRows
         let bits = PackedBinaryMatrix(rows: rows, k: k, encoding: .signed)
         signs.unpackRows(into: bits.words.pointer)
@@ -30,6 +33,7 @@ final class BinaryLinear: TokenLinear {
         self.bias = bias.map { AlignedBuffer($0) }
         self.scale = scale
         self.encoding = encoding
+        self.geluFold = geluFold.map { (AlignedBuffer($0.above), AlignedBuffer($0.below)) }
         owner = keepAlive
         switch encoding {
         case .sign, .threshold: break
@@ -48,6 +52,13 @@ final class BinaryLinear: TokenLinear {
     func encode(_ x: UnsafePointer<Float>, rows: Int, stride: Int?, transform: RowTransform, workspace: Workspace) {
         let m = operand(rows, workspace), k = inFeatures, wpr = m.wordsPerRow
         let path = Int32(BinaryKernels.activePath.rawValue)
+        if case .gelu = transform, let (above, below) = geluFold {
+            RowProducer.run(x, rows: rows, k: k, stride: stride, transform: .none) { block, r0, n in
+                bv_pack_outside_rows(block, k, Int32(n), Int32(k), above.pointer, below.pointer, m.words.pointer + r0 * wpr, wpr,
+                                     m.rowCounts!.pointer + r0)
+            }
+            return
+        }
         RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
             switch encoding {
             case .sign(let shift, _):

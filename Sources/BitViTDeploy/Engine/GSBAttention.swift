@@ -57,53 +57,55 @@ final class GSBAttention: AttentionCore {
         let (n, d, h, c) = (g.tokens, g.headDim, g.heads, g.dim)
         let items = batch * h
         let probabilities = workspace.floats("attention.scores", items * n * n)
-        let values = workspace.floats("attention.values", batch * n * c)      // v + b_v, [B·N, C]
+        // v + b_v per (image, head), transposed to [d, N] so that V̂ packs along contiguous tokens.
+        let values = workspace.floats("attention.values", items * d * n)
         if !floatKernels && slots.count != items { slots = (0..<items).map { _ in Slot(g) } }
-        var itemMax = [Float](repeating: -.infinity, count: items)
+        // Per item: max of P', min and max of v'.
+        var extremes = [Float](repeating: 0, count: 3 * items)
         // Pass 1: P' = softmax(scores) + B_att per (image, head), and v' = v + b_v.
         profiler.measure(floatKernels ? "attention scores (sgemm) + softmax" : "attention scores (binary) + softmax") {
-            itemMax.withUnsafeMutableBufferPointer { maxima in
-                Parallel.forEach(items) { item in
-                    let (b, head) = (item / h, item % h)
-                    let s = probabilities + item * n * n
-                    scores(qkv, image: b, head: head, item: item, into: s, workspace: workspace)
-                    bv_softmax_rows_f32(s, s, n, n, 1)
-                    var m = -Float.infinity
-                    attentionBias.withUnsafeBufferPointer { bias in
-                        let bh = bias.baseAddress! + head * n * n
-                        for i in 0..<(n * n) { s[i] += bh[i]; m = max(m, s[i]) }
-                    }
-                    maxima[item] = m
-                    let src = g.pointer(qkv, image: b, part: 2, head: head)
-                    for r in 0..<n {
-                        for j in 0..<d { values[(b * n + r) * c + head * d + j] = src[r * g.qkvStride + j] + valueShift[head * d + j] }
+            extremes.withUnsafeMutableBufferPointer { e in
+                attentionBias.withUnsafeBufferPointer { bias in
+                    valueShift.withUnsafeBufferPointer { shift in
+                        Parallel.forEach(items) { item in
+                            let (b, head) = (item / h, item % h)
+                            let s = probabilities + item * n * n
+                            scores(qkv, image: b, head: head, item: item, into: s, workspace: workspace)
+                            e[3 * item] = bv_softmax_bias_max_rows(s, s, bias.baseAddress! + head * n * n, n, n, 1)
+                            var (lo, hi) = (Float.infinity, -Float.infinity)
+                            bv_transpose_add_shift_minmax(g.pointer(qkv, image: b, part: 2, head: head), g.qkvStride,
+                                                          shift.baseAddress! + head * d, values + item * d * n, n, d, &lo, &hi)
+                            (e[3 * item + 1], e[3 * item + 2]) = (lo, hi)
+                        }
                     }
                 }
             }
         }
-        let attentionMax = itemMax.max() ?? 0
-        var (vMax, vMin) = (-Float.infinity, Float.infinity)
-        for i in 0..<(batch * n * c) { vMax = max(vMax, values[i]); vMin = min(vMin, values[i]) }
+        let attentionMax = stride(from: 0, to: 3 * items, by: 3).map { extremes[$0] }.max() ?? 0
+        let vMin = stride(from: 1, to: 3 * items, by: 3).map { extremes[$0] }.min() ?? 0
+        let vMax = stride(from: 2, to: 3 * items, by: 3).map { extremes[$0] }.max() ?? 0
         // GSB_A / GSB_V thresholds from the batch-global extremes (float32(t)·extreme).
         let aBounds = [attentionScales[0] * 0.5, thresholds[0] * attentionMax, thresholds[1] * attentionMax]
+        let (a1, a2, a3) = (valueScales[0], valueScales[1], valueScales[2])
+        let vPlaneScales = [a1 + a2 / 2 + a3 / 2, a2 / 2, a3 / 2]
         let vUpper = thresholds.map { $0 * vMax }, vLower = thresholds.map { $0 * vMin }
         profiler.measure(floatKernels ? "attention context (sgemm)" : "attention context (binary, 3×3 planes)") {
             Parallel.forEach(items) { item in
                 let (b, head) = (item / h, item % h)
                 let p = probabilities + item * n * n
                 let out = context + b * n * c + head * d
-                let v = values + b * n * c + head * d
+                let v = values + item * d * n
                 if floatKernels {
                     floatContext(p, v, into: out, workspace: workspace, item: item, aBounds: aBounds, vUpper: vUpper, vLower: vLower)
                     return
                 }
                 let slot = slots[item]
-                BinaryPack.thresholds(p, rowStride: n, thresholds: aBounds, into: slot.a)
+                bv_pack_three_thresholds_rows(p, n, Int32(n), Int32(n), aBounds, slot.a.words.pointer, slot.a.wordsPerRow,
+                                              slot.a.planeStride, slot.a.rowCounts!.pointer)
                 slot.a.planeScales = attentionScales
-                bv_pack_gsb_signed_planes(v, 1, c, Int32(d), Int32(n), vUpper[0], vLower[0], vUpper[1], vLower[1],
-                                          slot.v.words.pointer, slot.v.wordsPerRow, slot.v.planeStride)
-                let (a1, a2, a3) = (valueScales[0], valueScales[1], valueScales[2])
-                slot.v.planeScales = [a1 + a2 / 2 + a3 / 2, a2 / 2, a3 / 2]
+                bv_pack_gsb_planes_rows(v, n, Int32(d), Int32(n), vUpper, vLower, slot.v.words.pointer, slot.v.wordsPerRow,
+                                        slot.v.planeStride)
+                slot.v.planeScales = vPlaneScales
                 slot.vPanels.repack(from: slot.v)
                 BinaryGEMM.multiply(slot.a, slot.vPanels, into: out, ldc: c)
             }
@@ -149,7 +151,7 @@ final class GSBAttention: AttentionCore {
     private func floatContext(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                               workspace: Workspace, item: Int, aBounds: [Float], vUpper: [Float], vLower: [Float]) {
         let (n, d, c) = (g.tokens, g.headDim, g.dim)
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n + n * d)
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n + n * d)   // Â, then v̂ [N, d]
         defer { a.deallocate() }
         let vh = a + n * n
         let (c1, c2, c3) = (attentionScales[0], attentionScales[1], attentionScales[2])
@@ -163,7 +165,7 @@ final class GSBAttention: AttentionCore {
         let (v1, v2, v3) = (valueScales[0], valueScales[1], valueScales[2])
         for r in 0..<n {
             for j in 0..<d {
-                let x = v[r * c + j]
+                let x = v[j * n + r]
                 var level = v1
                 if x > vUpper[0] || x < vLower[0] { level += v2 }
                 if x > vUpper[1] || x < vLower[1] { level += v3 }

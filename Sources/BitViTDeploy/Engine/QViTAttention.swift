@@ -68,7 +68,7 @@ final class QViTAttention: AttentionCore {
                 v.apply(g.pointer(qkv, image: b, part: 2, head: head), stride: g.qkvStride, rows: n, k: d, head: head, into: vh)
                 let s = scores + item * n * n
                 BLAS.gemm(transposeB: true, m: n, n: n, k: d, a: qh, lda: d, b: kh, ldb: d, c: s, ldc: n)
-                bv_softmax_rows_f32(s, s, n, n, scale)
+                _ = bv_softmax_bias_max_rows(s, s, nil, n, n, scale)
                 p.apply(s, stride: n, rows: n, k: n, head: head, into: s)
                 BLAS.gemm(m: n, n: d, k: n, a: s, lda: n, b: vh, ldb: d, c: context + b * n * g.dim + head * d, ldc: g.dim)
             }

@@ -84,7 +84,11 @@ struct ViTLayerBuilder {
             if floatKernels {
                 return FloatLinear(weight: Self.signs(w), out: out, in: k, bias: bias, alpha: scale, encoding: encoding, keepAlive: [shift])
             }
-            return BinaryLinear(signs: w, channelScales: nil, bias: bias, scale: scale, encoding: encoding, keepAlive: [shift])
+            let fold = isContraction
+                ? GELUThresholds.make(shift: shift.array, step: 2 * (try file.scalar(l + ".input_threshold")), clip: v.mlpClip)
+                : nil
+            return BinaryLinear(signs: w, channelScales: nil, bias: bias, scale: scale, encoding: encoding, geluFold: fold,
+                                keepAlive: [shift])
         case .qvit:
             let scales = try file.floats(l + ".weight_scale"), step = try file.floats(l + ".input_step")
             let zero = try file.floats(l + ".input_zero"), range = try file.floats(l + ".input_range")

@@ -1,0 +1,50 @@
+import CBitKernels
+
+/// GSB's fc2 input, `UB(clip(GELU(h)) + s_j)` with step α (gsb.md §3.3, §4.1), folded into
+/// thresholds on the fc1 output h itself, so the binary path packs h directly and never
+/// evaluates GELU (the largest float cost of the MLP at batch 1):
+///
+///     bit_j(h) = [round((clip(GELU(h)) + s_j)/α) ≥ 1] = [h > above_j] ∨ [h < below_j]
+///
+/// GELU falls from 0 to its minimum at h ≈ −0.7518 and rises after, so the set where the bit is
+/// 1 is a right ray plus, when the threshold lies below 0, a left ray. The two bounds are
+/// found per channel by bisection over float32 values of the predicate computed with the very
+/// float GELU (`bv_gelu_forward_f32`), clip, addition and division the training graph uses, so
+/// the fold agrees with it for every input at which that float GELU is monotone on each branch.
+enum GELUThresholds {
+    /// Where GELU has its minimum.
+    static let argmin: Float = -0.75179
+
+    /// Bounds per channel for shifts `shift` (s_j), step `step` (α) and clip.
+    static func make(shift: [Float], step: Float, clip: Float?) -> (above: [Float], below: [Float]) {
+        var above = [Float](repeating: 0, count: shift.count), below = above
+        for (j, s) in shift.enumerated() {
+            func fires(_ h: Float) -> Bool {
+                var x = h, g: Float = 0
+                bv_gelu_forward_f32(&x, &g, 1)
+                if let clip { g = min(max(g, -clip), clip) }
+                return ((g + s) / step).rounded(.toNearestOrEven) >= 1
+            }
+            let far: Float = 1e4
+            if fires(argmin) {                      // the minimum fires: every h does
+                (above[j], below[j]) = (-.infinity, -.infinity)
+                continue
+            }
+            // Firing lies beyond the last quiet value on either side.
+            above[j] = fires(far) ? boundary(from: argmin, to: far, fires) : .infinity
+            below[j] = fires(-far) ? boundary(from: argmin, to: -far, fires) : -.infinity
+        }
+        return (above, below)
+    }
+
+    /// The last value from `quiet` (not firing) toward `loud` (firing) that does not fire,
+    /// assuming one switch between them.
+    private static func boundary(from quiet: Float, to loud: Float, _ fires: (Float) -> Bool) -> Float {
+        var q = quiet, l = loud
+        while true {
+            let mid = q / 2 + l / 2
+            if mid == q || mid == l { return q }
+            if fires(mid) { l = mid } else { q = mid }
+        }
+    }
+}
