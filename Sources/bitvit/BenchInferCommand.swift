@@ -35,6 +35,7 @@ struct BenchInfer: ParsableCommand {
         var blas_core: String
         var kernel_path: String
         var load_average: [Double]
+        var input_shape: [Int]
         var bit_kernels: Side
         var float_kernels: Side
         var speedup_latency: Double
@@ -42,6 +43,13 @@ struct BenchInfer: ParsableCommand {
     }
 
     func run() throws {
+        let report = try measure()
+        if json { try printJSON(report); return }
+        print(report.text(batch: batch, iters: iters))
+    }
+
+    /// Loads the model and measures both engines (the JSON report).
+    func measure() throws -> Report {
         if let threads { Parallel.threadCount = threads }
         let file = try ModelFile(contentsOf: URL(fileURLWithPath: model))
         let engines = [try InferenceEngine(file), try InferenceEngine(file, floatKernels: true)]
@@ -79,27 +87,33 @@ struct BenchInfer: ParsableCommand {
             Side(latency_ms_median: percentile(samples[i], 0.5), latency_ms_p90: percentile(samples[i], 0.9),
                  throughput_images_per_s: throughput[i], ops: breakdowns[i])
         }
-        let report = Report(model: model, family: file.metadata.family.rawValue, threads: Parallel.threadCount,
-                            blas_core: BLAS.coreName, kernel_path: "\(BinaryKernels.activePath)", load_average: loadAverage(),
-                            bit_kernels: sides[0], float_kernels: sides[1],
-                            speedup_latency: sides[1].latency_ms_median / sides[0].latency_ms_median,
-                            speedup_throughput: sides[0].throughput_images_per_s / sides[1].throughput_images_per_s)
-        if json { try printJSON(report); return }
-        print("\(model): \(report.family), input \(shape), \(report.threads) threads, kernels \(report.kernel_path), "
-              + "BLAS \(report.blas_core), load average " + report.load_average.map { String(format: "%.2f", $0) }.joined(separator: " "))
-        for (name, s) in [("bit kernels  ", sides[0]), ("float kernels", sides[1])] {
-            print(name + String(format: ": batch 1 median %.2f ms, p90 %.2f ms; batch %d %.1f images/s",
-                                s.latency_ms_median, s.latency_ms_p90, batch, s.throughput_images_per_s))
+        return Report(model: model, family: file.metadata.family.rawValue, threads: Parallel.threadCount,
+                      blas_core: BLAS.coreName, kernel_path: "\(BinaryKernels.activePath)", load_average: loadAverage(),
+                      input_shape: shape, bit_kernels: sides[0], float_kernels: sides[1],
+                      speedup_latency: sides[1].latency_ms_median / sides[0].latency_ms_median,
+                      speedup_throughput: sides[0].throughput_images_per_s / sides[1].throughput_images_per_s)
+    }
+}
+
+extension BenchInfer.Report {
+    /// The human-readable report: latencies, throughput, speed-ups and both per-op breakdowns.
+    func text(batch: Int, iters: Int) -> String {
+        var lines = ["\(model): \(family), input \(input_shape), \(threads) threads, kernels \(kernel_path), "
+                     + "BLAS \(blas_core), load average " + load_average.map { String(format: "%.2f", $0) }.joined(separator: " ")]
+        for (name, s) in [("bit kernels  ", bit_kernels), ("float kernels", float_kernels)] {
+            lines.append(name + String(format: ": batch 1 median %.2f ms, p90 %.2f ms; batch %d %.1f images/s",
+                                       s.latency_ms_median, s.latency_ms_p90, batch, s.throughput_images_per_s))
         }
-        print(String(format: "speed-up (float / bit): %.2f× at batch 1, %.2f× at batch %d", report.speedup_latency, report.speedup_throughput, batch))
-        for (name, s) in [("bit kernels", sides[0]), ("float kernels", sides[1])] {
+        lines.append(String(format: "speed-up (float / bit): %.2f× at batch 1, %.2f× at batch %d", speedup_latency, speedup_throughput, batch))
+        for (name, s) in [("bit kernels", bit_kernels), ("float kernels", float_kernels)] {
             let total = s.ops.reduce(0) { $0 + $1.seconds }
-            print("\nper-op time at batch 1, \(name) (mean of \(iters) calls, \(String(format: "%.2f", total * 1e3)) ms profiled):")
+            lines.append("\nper-op time at batch 1, \(name) (mean of \(iters) calls, \(String(format: "%.2f", total * 1e3)) ms profiled):")
             for op in s.ops.sorted(by: { $0.seconds > $1.seconds }) {
-                print(String(format: "  %8.3f ms %5.1f %%  ", op.seconds * 1e3, 100 * op.seconds / max(total, 1e-12)) + op.op
-                      + (op.calls > 1 ? " (×\(op.calls))" : ""))
+                lines.append(String(format: "  %8.3f ms %5.1f %%  ", op.seconds * 1e3, 100 * op.seconds / max(total, 1e-12)) + op.op
+                             + (op.calls > 1 ? " (×\(op.calls))" : ""))
             }
         }
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -15,17 +15,23 @@ struct DemoContext {
     var runDirectory: URL
     var outcome: TrainingSession.Outcome?
     var bestCheckpoint: URL?
+    /// The exported deployment file (`<run>/model.bitvit`).
+    var modelFile: URL?
 }
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "The main job on its embedded default: train a small ViT on Fashion-MNIST and summarize.",
+        abstract: "The main job on its embedded default: train a small binary ViT on Fashion-MNIST, export it, benchmark it, summarize.",
         discussion: """
-            Stages: check the data, train (recipe recipes/vit-mnist.yaml, embedded), evaluate the best \
-            checkpoint again from disk, summarize. Later stages (export, benchmark) plug into the same list.
+            Stages: check the data; train (the embedded copy of recipes/gsb-vit-mnist.yaml: a GSB \
+            stage-2 ViT, or --recipe); evaluate the best checkpoint again from disk; export it as a \
+            bit-packed .bitvit file; check the inference engine against the training graph on the \
+            whole test split; benchmark the engine's bit kernels against its float kernels at batch 1; \
+            print a summary. Ctrl-C during training saves the run and skips to the summary.
             """)
 
+    @Option(help: "Recipe to train instead of the embedded one (any family the engine runs).") var recipe: String?
     @OptionGroup var recipeOptions: RecipeOptions
     @Option(help: "Epochs (overrides training.epochs).") var epochs: Int?
     @Option(help: "Run directory (default: runs/demo-<date>-<time>).") var runDir: String?
@@ -35,12 +41,14 @@ struct DemoCommand: ParsableCommand {
         var overrides = recipeOptions.overrides
         if let epochs { overrides.append("training.epochs=\(epochs)") }
         if let threads { overrides.append("training.threads=\(threads)") }
-        let config = try TrainConfig.demo(overrides: overrides)
+        let config = try recipe.map { try TrainConfig.resolve(recipe: URL(fileURLWithPath: $0), overrides: overrides) }
+            ?? TrainConfig.demo(overrides: overrides)
         let stamp = DateFormatter()
         stamp.dateFormat = "yyyyMMdd-HHmmss"
         let directory = URL(fileURLWithPath: runDir ?? "runs/demo-\(stamp.string(from: Date()))")
         var context = DemoContext(config: config, runDirectory: directory)
-        let stages: [any DemoStage] = [DataCheckStage(), TrainStage(), ReevaluateStage()]
+        let stages: [any DemoStage] = [DataCheckStage(), TrainStage(), ReevaluateStage(), ExportStage(), ParityStage(),
+                                       BenchmarkStage()]
         let start = Date()
         var summary: [String] = []
         Interrupt.install()
@@ -56,9 +64,13 @@ struct DemoCommand: ParsableCommand {
 }
 
 struct DataCheckStage: DemoStage {
-    let title = "Fashion-MNIST"
+    let title = "Data"
 
     func run(_ context: inout DemoContext) throws -> [String] {
+        guard context.config.data.dataset == "fashion-mnist" else {
+            print("\(context.config.data.dataset): checked when training starts")
+            return []
+        }
         let dir = context.config.data.root ?? FashionMNIST.defaultDirectory.path
         let file = URL(fileURLWithPath: dir).appendingPathComponent("train-images-idx3-ubyte.gz")
         guard FileManager.default.fileExists(atPath: file.path) else {

@@ -25,6 +25,7 @@ struct ParityCommand: ParsableCommand {
 
     struct Report: Encodable {
         var checkpoint: String
+        var model_name: String
         var dataset: String
         var family: String
         var kernels: LogitComparison
@@ -35,6 +36,13 @@ struct ParityCommand: ParsableCommand {
     }
 
     func run() throws {
+        let report = try measure()
+        if json { try printJSON(report); return }
+        print(report.text)
+    }
+
+    /// Exports (or loads) the model and compares both engines with the training graph over the test split.
+    func measure() throws -> Report {
         if let threads { Parallel.threadCount = threads }
         let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
         guard var config = loaded.config else { throw BitViTError.malformed(file: checkpoint, reason: "has no stored recipe") }
@@ -71,20 +79,25 @@ struct ParityCommand: ParsableCommand {
             kernels.add(candidate: fast, reference: reference.data, batch: b, classes: k, labels: batch.labels)
             floats.add(candidate: slow, reference: reference.data, batch: b, classes: k, labels: batch.labels)
         }
-        if json {
-            try printJSON(Report(checkpoint: checkpoint, dataset: config.data.dataset, family: file.metadata.family.rawValue,
-                                 kernels: kernels, float_kernels: floats, seconds_training_graph: times.graph,
-                                 seconds_engine: times.engine, seconds_engine_float: times.float))
-            return
+        return Report(checkpoint: checkpoint, model_name: loaded.modelSpec.name, dataset: config.data.dataset,
+                      family: file.metadata.family.rawValue, kernels: kernels, float_kernels: floats,
+                      seconds_training_graph: times.graph, seconds_engine: times.engine, seconds_engine_float: times.float)
+    }
+}
+
+extension ParityCommand.Report {
+    /// The human-readable report: the graph's top-1, then agreement and logit errors of both engines.
+    var text: String {
+        var lines = ["\(checkpoint): \(family) '\(model_name)' on \(dataset) test split, \(kernels.images) images",
+                     String(format: "training graph (eval): top-1 %.2f %%  (%.1f s)",
+                            100 * Double(kernels.referenceCorrect) / Double(max(kernels.images, 1)), seconds_training_graph)]
+        for (name, c, t) in [("engine, bit kernels", kernels, seconds_engine), ("engine, float kernels", float_kernels, seconds_engine_float)] {
+            lines.append(name + String(format: ": top-1 %.2f %%, agreement %.2f %% (%d/%d), max |Δlogit| %.3g (%.2g of max |logit| %.3g), "
+                                       + "mean %.3g, %d images beyond %.0e  (%.1f s)",
+                                       100 * Double(c.correct) / Double(max(c.images, 1)), 100 * c.agreement, c.agreements, c.images,
+                                       c.maxAbsoluteError, c.relativeError, c.maxReference, c.meanAbsoluteError, c.imagesBeyondTolerance,
+                                       c.tolerance, t))
         }
-        print("\(checkpoint): \(file.metadata.family.rawValue) '\(loaded.modelSpec.name)' on \(config.data.dataset) test split, \(kernels.images) images")
-        print(String(format: "training graph (eval): top-1 %.2f %%  (%.1f s)", 100 * Double(kernels.referenceCorrect) / Double(max(kernels.images, 1)), times.graph))
-        for (name, c, t) in [("engine, bit kernels", kernels, times.engine), ("engine, float kernels", floats, times.float)] {
-            print(name + String(format: ": top-1 %.2f %%, agreement %.2f %% (%d/%d), max |Δlogit| %.3g (%.2g of max |logit| %.3g), "
-                                + "mean %.3g, %d images beyond %.0e  (%.1f s)",
-                                100 * Double(c.correct) / Double(max(c.images, 1)), 100 * c.agreement, c.agreements, c.images,
-                                c.maxAbsoluteError, c.relativeError, c.maxReference, c.meanAbsoluteError, c.imagesBeyondTolerance,
-                                c.tolerance, t))
-        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -106,7 +106,7 @@ import BitViTTrain
 
 @Suite struct DemoRecipeTests {
     @Test func embeddedDemoRecipeMatchesTheRecipeFile() throws {
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../recipes/vit-mnist.yaml")
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../recipes/gsb-vit-mnist.yaml")
         #expect(try TrainConfig.demo() == TrainConfig.resolve(recipe: file))
         #expect(try TrainConfig.demo().data.dataset == "fashion-mnist")
     }
