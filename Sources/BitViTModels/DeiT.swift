@@ -59,9 +59,13 @@ public final class TransformerBlock: Module, Layer {
 public final class DeiT: Module, ImageClassifier {
     public let config: ViTConfig
     public let patchEmbed: PatchEmbedding
-    public let clsToken: Tensor
-    public let distToken: Tensor?
-    public let posEmbed: Tensor
+    let tokens: ViTTokens
+    /// `cls_token` `[1, 1, dim]`.
+    public var clsToken: Tensor { tokens.cls }
+    /// `dist_token` `[1, 1, dim]` (distilled models only).
+    public var distToken: Tensor? { tokens.dist }
+    /// `pos_embed` `[1, N, dim]`.
+    public var posEmbed: Tensor { tokens.pos }
     public let blocks: ModuleList<TransformerBlock>
     public let norm: LayerNorm
     public let head: Linear
@@ -74,24 +78,18 @@ public final class DeiT: Module, ImageClassifier {
         try config.validate()
         self.config = config
         var rng = RandomGenerator(seed: seed)
-        random = RandomSource(seed: seed &+ 0x5EED)
+        let random = RandomSource(seed: seed &+ 0x5EED)
+        self.random = random
         patchEmbed = PatchEmbedding(patchSize: config.patchSize, inChannels: config.inChannels, dim: config.dim, rng: &rng)
-        clsToken = Tensor.truncatedNormal([1, 1, config.dim], std: 0.02, using: &rng)
-        distToken = config.distilled ? Tensor.truncatedNormal([1, 1, config.dim], std: 0.02, using: &rng) : nil
-        posEmbed = Tensor.truncatedNormal([1, config.tokenCount, config.dim], std: 0.02, using: &rng)
-        var list: [TransformerBlock] = []
-        for i in 0..<config.depth {
-            let rate = config.depth > 1 ? config.dropPathRate * Double(i) / Double(config.depth - 1) : 0
-            list.append(TransformerBlock(config: config, dropPath: Float(rate), random: random, rng: &rng))
-        }
-        blocks = ModuleList(list)
+        tokens = ViTTokens(config, rng: &rng)
+        blocks = ModuleList(config.blockDropPathRates.map { rate in
+            TransformerBlock(config: config, dropPath: rate, random: random, rng: &rng)
+        })
         norm = LayerNorm(config.dim, eps: Float(config.layerNormEps))
         head = Linear(config.dim, config.classes, rng: &rng)
         headDist = config.distilled ? Linear(config.dim, config.classes, rng: &rng) : nil
         super.init()
-        parameter("cls_token", clsToken)
-        if let distToken { parameter("dist_token", distToken) }
-        parameter("pos_embed", posEmbed)
+        tokens.register(in: self)
         child("patch_embed", patchEmbed)
         child("blocks", blocks)
         child("norm", norm)
@@ -101,26 +99,13 @@ public final class DeiT: Module, ImageClassifier {
 
     /// The normalized token sequence `[B, N, dim]` after the last block.
     public func features(_ images: Tensor) -> Tensor {
-        let c = config
-        precondition(images.rank == 4 && images.shape[1] == c.inChannels
-                     && images.shape[2] == c.imageSize && images.shape[3] == c.imageSize,
-                     "DeiT expects [B, \(c.inChannels), \(c.imageSize), \(c.imageSize)] images, got \(images.shape)")
-        let b = images.shape[0]
-        let patches = patchEmbed(images)
-        var tokens = [clsToken.expanded(to: [b, 1, c.dim])]
-        if let distToken { tokens.append(distToken.expanded(to: [b, 1, c.dim])) }
-        var x = Tensor.concatenate(tokens + [patches], axis: 1) + posEmbed
+        config.checkImages(images, model: "DeiT")
+        var x = tokens.sequence(patches: patchEmbed(images))
         for block in blocks { x = block(x) }
         return norm(x)
     }
 
     public func callAsFunction(_ images: Tensor) -> ClassifierOutput {
-        let x = features(images)
-        let b = x.shape[0]
-        let cls = head(x.slice(axis: 1, 0..<1).reshaped([b, config.dim]))
-        guard let headDist else { return ClassifierOutput(logits: cls) }
-        let dist = headDist(x.slice(axis: 1, 1..<2).reshaped([b, config.dim]))
-        if isTraining { return ClassifierOutput(logits: cls, distillationLogits: dist) }
-        return ClassifierOutput(logits: (cls + dist) * 0.5)
+        classify(features(images), head: head, distillationHead: headDist, training: isTraining)
     }
 }

@@ -25,9 +25,7 @@ extension DeiT: QueryKeyReporting {
         -> (output: ClassifierOutput, pairs: [QueryKeyPair]) {
         let c = config
         let b = images.shape[0]
-        var tokens = [clsToken.expanded(to: [b, 1, c.dim])]
-        if let distToken { tokens.append(distToken.expanded(to: [b, 1, c.dim])) }
-        var x = Tensor.concatenate(tokens + [patchEmbed(images)], axis: 1) + posEmbed
+        var x = tokens.sequence(patches: patchEmbed(images))
         var pairs: [QueryKeyPair] = []
         let n = x.shape[1], d = c.dim / c.heads
         for block in blocks {

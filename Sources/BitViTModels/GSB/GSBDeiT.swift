@@ -16,9 +16,13 @@ public final class GSBDeiT: Module, ImageClassifier, QueryKeyReporting {
     public let config: ViTConfig
     public let options: GSBOptions
     public let patchEmbed: GSBPatchEmbedding
-    public let clsToken: Tensor
-    public let distToken: Tensor?
-    public let posEmbed: Tensor
+    let tokens: ViTTokens
+    /// `cls_token` `[1, 1, dim]`.
+    public var clsToken: Tensor { tokens.cls }
+    /// `dist_token` `[1, 1, dim]` (distilled models only).
+    public var distToken: Tensor? { tokens.dist }
+    /// `pos_embed` `[1, N, dim]`.
+    public var posEmbed: Tensor { tokens.pos }
     public let blocks: ModuleList<GSBBlock>
     public let norm: LayerNorm
     public let head: QuantizedLinear
@@ -42,18 +46,14 @@ public final class GSBDeiT: Module, ImageClassifier, QueryKeyReporting {
         self.config = config
         self.options = options
         var rng = RandomGenerator(seed: seed)
-        random = RandomSource(seed: seed &+ 0x5EED)
+        let random = RandomSource(seed: seed &+ 0x5EED)
+        self.random = random
         patchEmbed = GSBPatchEmbedding(patchSize: config.patchSize, inChannels: config.inChannels, dim: config.dim,
                                        stage: options.stage, rng: &rng)
-        clsToken = Tensor.truncatedNormal([1, 1, config.dim], std: 0.02, using: &rng)
-        distToken = config.distilled ? Tensor.truncatedNormal([1, 1, config.dim], std: 0.02, using: &rng) : nil
-        posEmbed = Tensor.truncatedNormal([1, config.tokenCount, config.dim], std: 0.02, using: &rng)
-        var list: [GSBBlock] = []
-        for i in 0..<config.depth {
-            let rate = config.depth > 1 ? config.dropPathRate * Double(i) / Double(config.depth - 1) : 0
-            list.append(GSBBlock(config: config, options: options, dropPath: Float(rate), random: random, rng: &rng))
-        }
-        blocks = ModuleList(list)
+        tokens = ViTTokens(config, rng: &rng)
+        blocks = ModuleList(config.blockDropPathRates.map { rate in
+            GSBBlock(config: config, options: options, dropPath: rate, random: random, rng: &rng)
+        })
         norm = LayerNorm(config.dim, eps: Float(config.layerNormEps))
         let binary = options.stage == .fullyBinary
         // Stage 2 heads: b_in shift, 8-bit input and 8-bit weight (per tensor), FP bias.
@@ -65,9 +65,7 @@ public final class GSBDeiT: Module, ImageClassifier, QueryKeyReporting {
         head = makeHead(&rng)
         headDist = config.distilled ? makeHead(&rng) : nil
         super.init()
-        parameter("cls_token", clsToken)
-        if let distToken { parameter("dist_token", distToken) }
-        parameter("pos_embed", posEmbed)
+        tokens.register(in: self)
         child("patch_embed", patchEmbed)
         child("blocks", blocks)
         child("norm", norm)
@@ -77,14 +75,8 @@ public final class GSBDeiT: Module, ImageClassifier, QueryKeyReporting {
 
     /// The normalized token sequence `[B, N, dim]` after the last block.
     public func features(_ images: Tensor) -> Tensor {
-        let c = config
-        precondition(images.rank == 4 && images.shape[1] == c.inChannels
-                     && images.shape[2] == c.imageSize && images.shape[3] == c.imageSize,
-                     "GSBDeiT expects [B, \(c.inChannels), \(c.imageSize), \(c.imageSize)] images, got \(images.shape)")
-        let b = images.shape[0]
-        var tokens = [clsToken.expanded(to: [b, 1, c.dim])]
-        if let distToken { tokens.append(distToken.expanded(to: [b, 1, c.dim])) }
-        var x = Tensor.concatenate(tokens + [patchEmbed(images)], axis: 1) + posEmbed
+        config.checkImages(images, model: "GSBDeiT")
+        var x = tokens.sequence(patches: patchEmbed(images))
         for block in blocks { x = block(x) }
         return norm(x)
     }
