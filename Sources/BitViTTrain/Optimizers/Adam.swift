@@ -6,29 +6,14 @@ import BitViTModels
 /// `p ← p − lr·m̂/(√v̂ + eps)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)` and `s = gradientScale`.
 ///
 /// For decoupled decay use `AdamW`; with weight decay 0 the two are identical.
-public final class Adam: Optimizer {
-    public var learningRate: Float
-    public let beta1: Float, beta2: Float, eps: Float
-    public private(set) var groups: [ParameterGroup]
-    public private(set) var stepCount = 0
-    public var gradientScale: Float = 1
-    private let moments: ParameterStateStore
-
-    public init(groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9,
+public final class Adam: AdaptiveMomentOptimizer, Optimizer {
+    public override init(groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9,
                 beta2: Float = 0.999, eps: Float = 1e-8) {
-        self.groups = groups
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        moments = ParameterStateStore(kinds: ["exp_avg", "exp_avg_sq"], groups: groups)
+        super.init(groups: groups, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps)
     }
 
     public func step() {
-        stepCount += 1
-        let c1 = 1 - Foundation.pow(beta1, Float(stepCount))
-        let c2 = 1 - Foundation.pow(beta2, Float(stepCount))
-        let work = parametersWithGradients().map { w in (w, moments.buffers(of: w.parameter)) }
+        let (c1, c2, work) = beginStep()
         let (lr, b1, b2, e, s) = (learningRate, beta1, beta2, eps, gradientScale)
         forEachChunk(counts: work.map(\.0.parameter.count)) { i, r in
             let (w, mv) = work[i]
@@ -40,17 +25,5 @@ public final class Adam: Optimizer {
                 p[j] -= lr * (m[j] / c1) / ((v[j] / c2).squareRoot() + e)
             }
         }
-    }
-
-    public func state() -> [String: Tensor] {
-        var s: [String: Tensor] = ["step": Tensor(Float(stepCount))]
-        moments.save(into: &s, groups: groups)
-        return s
-    }
-
-    public func loadState(_ state: [String: Tensor]) throws {
-        let step = try restoredStepCount(state)
-        try moments.load(from: state, groups: groups)
-        stepCount = step
     }
 }

@@ -14,7 +14,7 @@ import CBitKernels
 /// gradients to global norm 1 first. With weight decay 0 it is therefore exactly Adam with
 /// global-norm clipping at 1.0: choose `TrustRatioPolicy.decayedGroupsOnly` here and clip with
 /// `GradientClipping` (the recipe name `fusedlamb` sets both).
-public final class LAMB: Optimizer {
+public final class LAMB: AdaptiveMomentOptimizer, Optimizer {
     /// Which parameter groups get the trust ratio.
     public enum TrustRatioPolicy: String, Codable, Sendable {
         /// Every tensor (the paper's LAMB; apex with `use_nvlamb = True`).
@@ -24,32 +24,18 @@ public final class LAMB: Optimizer {
         case decayedGroupsOnly
     }
 
-    public var learningRate: Float
-    public let beta1: Float, beta2: Float, eps: Float
     public let trustRatioPolicy: TrustRatioPolicy
-    public private(set) var groups: [ParameterGroup]
-    public private(set) var stepCount = 0
-    public var gradientScale: Float = 1
     /// Trust ratios of the last step by parameter name (for logging and tests).
     public private(set) var lastTrustRatios: [String: Float] = [:]
-    private let moments: ParameterStateStore
 
     public init(groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9,
                 beta2: Float = 0.999, eps: Float = 1e-6, trustRatioPolicy: TrustRatioPolicy = .all) {
-        self.groups = groups
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
         self.trustRatioPolicy = trustRatioPolicy
-        moments = ParameterStateStore(kinds: ["exp_avg", "exp_avg_sq"], groups: groups)
+        super.init(groups: groups, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps)
     }
 
     public func step() {
-        stepCount += 1
-        let c1 = 1 - Foundation.pow(beta1, Float(stepCount))
-        let c2 = 1 - Foundation.pow(beta2, Float(stepCount))
-        let work = parametersWithGradients().map { w in (w, moments.buffers(of: w.parameter)) }
+        let (c1, c2, work) = beginStep()
         let updates = work.map { Tensor(uninitialized: $0.0.parameter.shape) }
         let (b1, b2, e, s) = (beta1, beta2, eps, gradientScale)
         // Pass 1: moments and the raw update u.
@@ -80,17 +66,5 @@ public final class LAMB: Optimizer {
             let (p, u, step) = (work[i].0.parameter.data, updates[i].data, lr * ratios[i])
             for j in r { p[j] -= step * u[j] }
         }
-    }
-
-    public func state() -> [String: Tensor] {
-        var s: [String: Tensor] = ["step": Tensor(Float(stepCount))]
-        moments.save(into: &s, groups: groups)
-        return s
-    }
-
-    public func loadState(_ state: [String: Tensor]) throws {
-        let step = try restoredStepCount(state)
-        try moments.load(from: state, groups: groups)
-        stepCount = step
     }
 }
