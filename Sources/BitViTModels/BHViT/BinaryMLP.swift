@@ -63,6 +63,7 @@ public final class BinaryMLPContraction: Module, Layer {
         child("norm", norm)
         child("rprelu", rprelu)
         child("layerscale", layerscale)
+        child("drop_path", dropPath)
     }
 
     public func callAsFunction(_ h: Tensor) -> Tensor {

@@ -24,6 +24,7 @@ public final class QuantizedViTBlock: Module, Layer {
         child("attn", attn)
         child("norm2", norm2)
         child("mlp", mlp)
+        child("drop_path", dropPath)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {

@@ -32,6 +32,7 @@ public final class SwinBlock: Module, Layer {
         child("attn", attn)
         child("norm2", norm2)
         child("mlp", mlp)
+        child("drop_path", dropPath)
     }
 
     /// `[B, R·R, C]` → same shape.
