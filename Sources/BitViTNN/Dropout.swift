@@ -11,10 +11,7 @@ public final class Dropout: Module, Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard isTraining && p > 0 else { return x }
-        let keep = 1 - p
-        let mask = Tensor(uninitialized: x.shape)
-        for i in 0..<mask.count { mask.data[i] = random.generator.nextUniform() < keep ? 1 / keep : 0 }
-        return x * mask
+        return x * random.keepMask(x.shape, keep: 1 - p)
     }
 }
 
@@ -32,11 +29,17 @@ public final class DropPath: Module, Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard isTraining && p > 0 else { return x }
-        let keep = 1 - p
         var shape = [Int](repeating: 1, count: x.rank)
         shape[0] = x.shape[0]
+        return x * random.keepMask(shape, keep: 1 - p)
+    }
+}
+
+extension RandomSource {
+    /// Inverted-dropout mask of `shape`: each element is 1/`keep` with probability `keep`, else 0.
+    func keepMask(_ shape: [Int], keep: Float) -> Tensor {
         let mask = Tensor(uninitialized: shape)
-        for i in 0..<mask.count { mask.data[i] = random.generator.nextUniform() < keep ? 1 / keep : 0 }
-        return x * mask
+        for i in 0..<mask.count { mask.data[i] = generator.nextUniform() < keep ? 1 / keep : 0 }
+        return mask
     }
 }
