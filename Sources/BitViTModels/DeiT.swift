@@ -18,32 +18,14 @@ public final class PatchEmbedding: Module, Layer {
     }
 }
 
-/// Pre-norm transformer block: `x + attn(norm1(x))`, then `x + mlp(norm2(x))`, each branch
-/// behind stochastic depth.
-public final class TransformerBlock: Module, Layer {
-    public let norm1: LayerNorm
-    public let attn: MultiHeadSelfAttention
-    public let norm2: LayerNorm
-    public let mlp: MLP
-    let dropPath: DropPath
+/// DeiT's block: `PreNormBlock` with full-precision attention and MLP.
+public typealias TransformerBlock = PreNormBlock<MultiHeadSelfAttention, MLP>
 
-    public init(config c: ViTConfig, dropPath rate: Float, random: RandomSource, rng: inout RandomGenerator) {
-        norm1 = LayerNorm(c.dim, eps: Float(c.layerNormEps))
-        attn = MultiHeadSelfAttention(dim: c.dim, heads: c.heads, projDrop: Float(c.dropRate), random: random, rng: &rng)
-        norm2 = LayerNorm(c.dim, eps: Float(c.layerNormEps))
-        mlp = MLP(dim: c.dim, hidden: c.mlpHidden, drop: Float(c.dropRate), random: random, rng: &rng)
-        dropPath = DropPath(rate, random: random)
-        super.init()
-        child("norm1", norm1)
-        child("attn", attn)
-        child("norm2", norm2)
-        child("mlp", mlp)
-        child("drop_path", dropPath)
-    }
-
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = x + dropPath(attn(norm1(x)))
-        return h + dropPath(mlp(norm2(h)))
+extension PreNormBlock where Attention == MultiHeadSelfAttention, Feedforward == MLP {
+    public convenience init(config c: ViTConfig, dropPath rate: Float, random: RandomSource, rng: inout RandomGenerator) {
+        let attn = MultiHeadSelfAttention(dim: c.dim, heads: c.heads, projDrop: Float(c.dropRate), random: random, rng: &rng)
+        let mlp = MLP(dim: c.dim, hidden: c.mlpHidden, drop: Float(c.dropRate), random: random, rng: &rng)
+        self.init(dim: c.dim, layerNormEps: Float(c.layerNormEps), attn: attn, mlp: mlp, dropPath: DropPath(rate, random: random))
     }
 }
 

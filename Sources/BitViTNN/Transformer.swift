@@ -50,3 +50,35 @@ public final class MLP: Module, Layer {
         drop(fc2(drop(fc1(x).gelu())))
     }
 }
+
+/// Pre-norm transformer block: `h = x + dropPath(attn(norm1(x)))`, then
+/// `h + dropPath(mlp(norm2(h)))` (timm `Block`; children `norm1`, `attn`, `norm2`, `mlp`,
+/// `drop_path`). Input and output `[B, N, dim]`. The full-precision, GSB and quantized DeiT blocks
+/// are this block with their own attention and MLP.
+public final class PreNormBlock<Attention: Module & Layer, Feedforward: Module & Layer>: Module, Layer {
+    public let norm1: LayerNorm
+    public let attn: Attention
+    public let norm2: LayerNorm
+    public let mlp: Feedforward
+    let dropPath: DropPath
+
+    /// `attn` and `mlp` already built (in that order, which fixes the draws from the generator).
+    public init(dim: Int, layerNormEps: Float, attn: Attention, mlp: Feedforward, dropPath: DropPath) {
+        norm1 = LayerNorm(dim, eps: layerNormEps)
+        self.attn = attn
+        norm2 = LayerNorm(dim, eps: layerNormEps)
+        self.mlp = mlp
+        self.dropPath = dropPath
+        super.init()
+        child("norm1", norm1)
+        child("attn", attn)
+        child("norm2", norm2)
+        child("mlp", mlp)
+        child("drop_path", dropPath)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let h = x + dropPath(attn(norm1(x)))
+        return h + dropPath(mlp(norm2(h)))
+    }
+}

@@ -14,7 +14,7 @@ import BitViTQuant
 ///
 /// In stage 2 `qkv` and `proj` are W1A1 binary linears (per-input-channel `input_shift`, SB
 /// inputs, BWN weights); in stage 1 they are full precision.
-public final class GSBAttention: Module, QueryKeyRecording {
+public final class GSBAttention: Module, Layer, QueryKeyRecording {
     public let heads: Int
     public let headDim: Int
     public let scale: Float

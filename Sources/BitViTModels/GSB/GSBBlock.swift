@@ -30,30 +30,13 @@ public final class GSBMLP: Module, Layer {
 }
 
 /// GSB's pre-norm block (`norm1`, `attn`, `norm2`, `mlp`; TF-style LayerNorm, gsb.md §4).
-public final class GSBBlock: Module, Layer {
-    public let norm1: LayerNorm
-    public let attn: GSBAttention
-    public let norm2: LayerNorm
-    public let mlp: GSBMLP
-    let dropPath: DropPath
+public typealias GSBBlock = PreNormBlock<GSBAttention, GSBMLP>
 
-    public init(config c: ViTConfig, options: GSBOptions, dropPath rate: Float, random: RandomSource,
-                rng: inout RandomGenerator) {
-        norm1 = LayerNorm(c.dim, eps: Float(c.layerNormEps))
-        attn = GSBAttention(dim: c.dim, heads: c.heads, tokens: c.tokenCount, options: options, rng: &rng)
-        norm2 = LayerNorm(c.dim, eps: Float(c.layerNormEps))
-        mlp = GSBMLP(dim: c.dim, hidden: c.mlpHidden, options: options, rng: &rng)
-        dropPath = DropPath(rate, random: random)
-        super.init()
-        child("norm1", norm1)
-        child("attn", attn)
-        child("norm2", norm2)
-        child("mlp", mlp)
-        child("drop_path", dropPath)
-    }
-
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = x + dropPath(attn(norm1(x)))
-        return h + dropPath(mlp(norm2(h)))
+extension PreNormBlock where Attention == GSBAttention, Feedforward == GSBMLP {
+    public convenience init(config c: ViTConfig, options: GSBOptions, dropPath rate: Float, random: RandomSource,
+                            rng: inout RandomGenerator) {
+        let attn = GSBAttention(dim: c.dim, heads: c.heads, tokens: c.tokenCount, options: options, rng: &rng)
+        let mlp = GSBMLP(dim: c.dim, hidden: c.mlpHidden, options: options, rng: &rng)
+        self.init(dim: c.dim, layerNormEps: Float(c.layerNormEps), attn: attn, mlp: mlp, dropPath: DropPath(rate, random: random))
     }
 }

@@ -14,7 +14,7 @@ import BitViTQuant
 /// State names follow timm (`qkv`, `proj`, `relative_position_bias_table`) and Q-ViT
 /// (`norm_q`, `norm_k`). With no quantizer, no window and no recorder attached it runs the
 /// fused full-precision kernel.
-public final class QuantizableAttention: Module, QueryKeyRecording {
+public final class QuantizableAttention: Module, Layer, QueryKeyRecording {
     public let heads: Int
     public let headDim: Int
     public let scale: Float
@@ -81,9 +81,12 @@ public final class QuantizableAttention: Module, QueryKeyRecording {
             && probabilityQuantizer == nil && relativePositionBiasTable == nil && queryKeyRecorder == nil
     }
 
+    /// `x`: `[B, N, C]` → `[B, N, C]`, attention over all N tokens.
+    public func callAsFunction(_ x: Tensor) -> Tensor { self(x, mask: nil) }
+
     /// `x`: `[B', N, C]`; `mask`: `[nW, N, N]` additive logits for B' = B·nW windows (Swin's
     /// shifted windows), or nil. Returns `[B', N, C]`.
-    public func callAsFunction(_ x: Tensor, mask: Tensor? = nil) -> Tensor {
+    public func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
         precondition(x.rank == 3, "attention expects [B, N, C], got \(x.shape)")
         let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
         let packed = qkv(x)
