@@ -13,15 +13,16 @@ extension BHViTConfig {
     /// - `recu`: ReCU's estimator in the binary linear layers (`false`, default);
     /// - `depths`: blocks per stage, e.g. `"2,2,6,2"` (default: the preset's).
     ///
-    /// The ViT geometry fields of `ModelSpec` (image size, patch size, width, depth, heads, MLP
-    /// ratio, distillation token, dropout) do not apply and are rejected.
+    /// `spec.inChannels` sets the stem's input channels. The other ViT geometry fields of
+    /// `ModelSpec` (image size, patch size, width, depth, heads, MLP ratio, distillation token,
+    /// dropout) do not apply and are rejected.
     public init(spec: ModelSpec) throws {
         guard var c = Self.presets[spec.name] else {
             throw BitViTError.invalidArgument("unknown BHViT preset '\(spec.name)'; known: \(Self.presets.keys.sorted().joined(separator: ", "))")
         }
         let unsupported: [(String, Bool)] = [
             ("image_size", spec.imageSize != nil), ("patch_size", spec.patchSize != nil),
-            ("in_channels", spec.inChannels != nil), ("dim", spec.dim != nil), ("depth", spec.depth != nil),
+            ("dim", spec.dim != nil), ("depth", spec.depth != nil),
             ("heads", spec.heads != nil), ("mlp_ratio", spec.mlpRatio != nil), ("distilled", spec.distilled == true),
             ("drop_rate", (spec.dropRate ?? 0) != 0),
         ]
@@ -30,6 +31,9 @@ extension BHViTConfig {
         }
         try spec.requireOptions(Self.optionNames)
         c.classes = spec.classes
+        // The stem is a full-precision convolution, so any input channel count works
+        // (grayscale Fashion-MNIST: `in_channels: 1`).
+        if let channels = spec.inChannels { c.inChannels = channels }
         if let rate = spec.dropPathRate { c.dropPathRate = rate }
         if let text = spec.options["downsampling"] {
             guard let v = BHViTDownsampling(rawValue: text) else {
