@@ -36,16 +36,21 @@ extension TrainConfig {
 
     /// The loss terms the recipe describes, plus those the model family contributes.
     ///
-    /// Without distillation: label cross-entropy. With it (DeiT's `DistillationLoss`):
+    /// Without distillation: label cross-entropy (of both heads when the model has a
+    /// distillation head). With it (DeiT's `DistillationLoss`):
     /// `(1 − α)·CE(z_cls, y) + α·D`, `D` the hard, soft or distribution term on the distillation
     /// head (or the class head when the model has none); a term with weight 0 is skipped.
+    /// `loss.dgd.weight > 0` adds Q-ViT's distribution-guided distillation.
     public func makeObjective(for model: any ImageClassifier) throws -> TrainingObjective {
         let d = loss.distillation
         let ce = ClassificationLoss(labelSmoothing: Float(loss.labelSmoothing))
         var terms: [WeightedLossTerm] = []
         switch d.type {
         case .none:
-            terms = [WeightedLossTerm(ce)]
+            // Without a teacher, a distillation head learns from the labels too (see
+            // `ClassificationLoss.supervisesDistillationHead`).
+            terms = [WeightedLossTerm(ClassificationLoss(labelSmoothing: Float(loss.labelSmoothing),
+                                                         supervisesDistillationHead: true))]
         case .hard:
             terms = [WeightedLossTerm(ce, weight: 1 - d.alpha), WeightedLossTerm(HardDistillationLoss(), weight: d.alpha)]
         case .soft:
@@ -53,6 +58,9 @@ extension TrainConfig {
                      WeightedLossTerm(SoftDistillationLoss(temperature: Float(d.tau), reduction: d.reduction), weight: d.alpha)]
         case .distribution:
             terms = [WeightedLossTerm(ce, weight: 1 - d.alpha), WeightedLossTerm(TeacherCrossEntropyLoss(), weight: d.alpha)]
+        }
+        if loss.dgd.weight > 0 {
+            terms.append(WeightedLossTerm(DistributionGuidedDistillationLoss(loss.dgd), weight: loss.dgd.weight))
         }
         if let provider = model as? LossTermProvider {
             terms = try provider.reweightedRecipeTerms(terms, options: loss.options, epochs: training.epochs)

@@ -44,6 +44,11 @@ extension TrainConfig {
         if d.type != .none && d.teacher == nil {
             throw fail("loss.distillation.teacher", "is required for distillation type '\(d.type.rawValue)'")
         }
+        guard loss.dgd.weight >= 0, loss.dgd.weight.isFinite else { throw fail("loss.dgd.weight", "must be ≥ 0") }
+        if loss.dgd.weight > 0 && d.type == .none {
+            throw fail("loss.dgd.weight", "needs a teacher: set loss.distillation.type and loss.distillation.teacher")
+        }
+        guard training.diagnosticsBatches >= 0 else { throw fail("training.diagnostics_batches", "must be ≥ 0") }
         guard training.epochs > 0 else { throw fail("training.epochs", "must be positive") }
         guard training.seed >= 0 else { throw fail("training.seed", "must be ≥ 0") }
         if let t = training.threads, t <= 0 { throw fail("training.threads", "must be positive") }

@@ -78,6 +78,7 @@ extension TrainConfig {
         t.loss.distillation.teacher = "x"
         t.loss.distillation.teacherModel = fullSpec
         t.training.threads = 1
+        t.training.initCheckpoint = "x"
         return t
     }
 

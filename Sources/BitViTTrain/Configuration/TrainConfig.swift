@@ -102,6 +102,9 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
 public struct LossConfig: Codable, Equatable, Sendable {
     public var labelSmoothing = 0.0
     public var distillation = DistillationConfig()
+    /// Q-ViT's distribution-guided distillation on the q/k Gram matrices (off while its
+    /// weight is 0; needs a teacher).
+    public var dgd = DGDConfig()
     /// Settings passed to the model family's extra loss terms (`LossTermProvider`).
     public var options: [String: String] = [:]
 
@@ -148,6 +151,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public var checkpointEvery = 0
     /// Parent directory of run directories.
     public var output = "runs"
+    /// Checkpoint whose weights initialize the model before the first step, loaded
+    /// non-strictly (GSB's stage 1 → stage 2, Q-ViT's full-precision initialization); the log
+    /// lists the names it lacks and the names the model lacks. Not used when resuming.
+    public var initCheckpoint: String?
+    /// Training batches probed after every epoch for the quantizer diagnostics written to
+    /// `diagnostics.jsonl` (0: no probing; flip ratios are recorded whenever this is positive).
+    public var diagnosticsBatches = 0
 
     public init() {}
 }

@@ -1,4 +1,5 @@
 import BitViTModels
+import BitViTQuant
 import BitViTData
 
 /// Everything a loss term may look at for one training batch.
@@ -15,15 +16,22 @@ public struct LossContext {
     public var teacher: Teacher?
     /// The teacher's logits `[B, classes]` for the same batch, computed without gradients.
     public var teacherLogits: Tensor?
+    /// Per-block queries and keys of the student's forward pass (in the autograd graph) and of
+    /// the teacher's, recorded when a term asks for them (`LossTerm.queryKeyTap`).
+    public var studentQueriesKeys: [QueryKeyPair]?
+    public var teacherQueriesKeys: [QueryKeyPair]?
 
     public init(batch: Batch, progress: TrainingProgress, student: any ImageClassifier,
-                studentOutput: ClassifierOutput, teacher: Teacher? = nil, teacherLogits: Tensor? = nil) {
+                studentOutput: ClassifierOutput, teacher: Teacher? = nil, teacherLogits: Tensor? = nil,
+                studentQueriesKeys: [QueryKeyPair]? = nil, teacherQueriesKeys: [QueryKeyPair]? = nil) {
         self.batch = batch
         self.progress = progress
         self.student = student
         self.studentOutput = studentOutput
         self.teacher = teacher
         self.teacherLogits = teacherLogits
+        self.studentQueriesKeys = studentQueriesKeys
+        self.teacherQueriesKeys = teacherQueriesKeys
     }
 
     /// The teacher's logits, or a clear error when the objective needs a teacher and none was
@@ -42,10 +50,15 @@ public struct LossContext {
 /// the batch, the student's output and optionally the teacher; `TrainingObjective` weights and
 /// sums the terms. Terms that need activations the models do not return (Q-ViT's q/k Gram
 /// matrices, qvit.md §5.2) switch their models into a capturing mode in `prepare` and read the
-/// captured tensors in `loss`.
+/// captured tensors in `loss`; terms on attention queries and keys declare `queryKeyTap` and
+/// read `LossContext.studentQueriesKeys`/`teacherQueriesKeys`.
 public protocol LossTerm: AnyObject {
     /// Short name used in logs and the metrics file, e.g. `ce`, `distill`, `oscillation`.
     var name: String { get }
+    /// Where the term needs the student's attention queries and keys recorded (nil: it does
+    /// not need them). The trainer then runs student and teacher with
+    /// `forwardRecordingQueriesKeys` and fills the context's pairs.
+    var queryKeyTap: QueryKeyTap? { get }
     /// Called once before training with the student and the teacher (if any).
     func prepare(student: any ImageClassifier, teacher: Teacher?) throws
     /// The unweighted scalar loss for one batch (a rank-0 tensor connected to the student's
@@ -55,6 +68,7 @@ public protocol LossTerm: AnyObject {
 
 extension LossTerm {
     public func prepare(student: any ImageClassifier, teacher: Teacher?) throws {}
+    public var queryKeyTap: QueryKeyTap? { nil }
 }
 
 /// A loss term with a coefficient that may depend on training progress.

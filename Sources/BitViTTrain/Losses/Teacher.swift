@@ -1,4 +1,5 @@
 import BitViTModels
+import BitViTQuant
 
 /// A frozen model that supervises the student: it runs in evaluation mode, without gradients,
 /// on the same augmented batch as the student (DeiT, gsb.md §5, qvit.md §5.1). A distilled
@@ -15,5 +16,16 @@ public final class Teacher {
     /// Teacher logits `[B, classes]` for images `[B, C, H, W]`.
     public func logits(_ images: Tensor) -> Tensor {
         withNoGrad { model(images).logits }
+    }
+
+    /// Teacher logits and every attention block's queries and keys (Q-ViT's DGD, qvit.md §5.2).
+    public func logitsAndQueriesKeys(_ images: Tensor) throws -> (logits: Tensor, pairs: [QueryKeyPair]) {
+        guard let recorder = model as? any QueryKeyReporting else {
+            throw BitViTError.invalidArgument("the teacher \(type(of: model)) does not report attention queries and keys")
+        }
+        return withNoGrad {
+            let (output, pairs) = recorder.forwardRecordingQueriesKeys(images, tap: .beforeQuantizer)
+            return (output.logits, pairs)
+        }
     }
 }

@@ -62,7 +62,12 @@ public final class MetricsLog {
 
     /// Appends one record as a line.
     public func append(_ record: MetricsRecord) throws {
-        let line = Data((try jsonString(record) + "\n").utf8)
+        try appendLine(try jsonString(record))
+    }
+
+    /// Appends `text` and a newline, creating the file (and its directory) if needed.
+    func appendLine(_ text: String) throws {
+        let line = Data((text + "\n").utf8)
         let fm = FileManager.default
         if !fm.fileExists(atPath: url.path) {
             try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -87,18 +92,25 @@ public final class MetricsLog {
 
     /// Reads every record of a metrics file; a malformed line is an error naming the line.
     public static func read(_ url: URL) throws -> [MetricsRecord] {
+        try JSONLines.read(url, as: MetricsRecord.self, what: "metrics record")
+    }
+}
+
+/// Reading JSON-lines files (one JSON object per line, blank lines ignored).
+enum JSONLines {
+    static func read<T: Decodable>(_ url: URL, as type: T.Type, what: String) throws -> [T] {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw BitViTError.io("cannot read \(url.path): \(error.localizedDescription)")
         }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        var records: [MetricsRecord] = []
+        var records: [T] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
-            do { records.append(try decoder.decode(MetricsRecord.self, from: Data(trimmed.utf8))) } catch {
-                throw BitViTError.malformed(file: url.path, reason: "line \(i + 1) is not a metrics record: \(error)")
+            do { records.append(try decoder.decode(T.self, from: Data(trimmed.utf8))) } catch {
+                throw BitViTError.malformed(file: url.path, reason: "line \(i + 1) is not a \(what): \(error)")
             }
         }
         return records

@@ -44,6 +44,8 @@ public final class Trainer {
     /// Where checkpoints and the metrics file go; nil keeps the run in memory (tests).
     public let runDirectory: URL?
     public var observer: TrainingObserver?
+    /// Per-epoch quantizer diagnostics (flip ratios, outside-window fractions, scales), if any.
+    public var diagnostics: TrainingDiagnostics?
     /// Polled after every step: returning true saves `last.safetensors` and stops the run.
     public var stopRequested: () -> Bool = { false }
     public private(set) var state = TrainingState()
@@ -117,6 +119,9 @@ public final class Trainer {
             }
             try AtomicFile.write(try kept.map { try jsonString($0) + "\n" }.joined(), to: metricsURL)
         }
+        if let url = runDirectory?.appendingPathComponent(DiagnosticsLog.fileName) {
+            try DiagnosticsLog.truncate(url, afterEpoch: saved.epoch)
+        }
         observer?.note("resumed from \(url.path) at epoch \(saved.epoch + 1), batch \(saved.iteration), step \(saved.globalStep)")
     }
 
@@ -143,10 +148,12 @@ public final class Trainer {
         model.zeroGrad()
         learningRate = schedule.learningRate(at: progress)
         optimizer.learningRate = Float(learningRate)
-        let output = model(batch.images)
-        let teacherLogits = teacher?.logits(batch.images)
+        let forward = try objective.forward(student: model, teacher: teacher, images: batch.images)
+        let output = forward.student
         let context = LossContext(batch: batch, progress: progress, student: model, studentOutput: output,
-                                  teacher: teacher, teacherLogits: teacherLogits)
+                                  teacher: teacher, teacherLogits: forward.teacherLogits,
+                                  studentQueriesKeys: forward.studentQueriesKeys,
+                                  teacherQueriesKeys: forward.teacherQueriesKeys)
         let evaluation = try objective.evaluate(context)
         let loss = evaluation.total.item()
         guard loss.isFinite else {
@@ -189,6 +196,7 @@ public final class Trainer {
 
         epochLoop: while state.epoch < epochs {
             let stream = try trainData.batches(epoch: state.epoch, from: state.iteration)
+            diagnostics?.epochWillStart(resumedMidEpoch: state.iteration > 0)
             var tick = DispatchTime.now().uptimeNanoseconds
             var lastNorm = 0.0
             while state.iteration < batches, let batch = try stream.next() {
@@ -200,6 +208,7 @@ public final class Trainer {
                 tick = now
                 lastNorm = result.gradientNorm
                 accumulate(result, images: batch.count, seconds: seconds)
+                diagnostics?.stepDidFinish()
                 sessionImages += batch.count
                 sessionSeconds += seconds
                 if let random = randomSource { state.modelRandom = TrainingState.hexWords(random.generator.stateWords) }
@@ -262,6 +271,7 @@ public final class Trainer {
         let epochs = config.training.epochs
         let finished = state.epoch + 1
         var validation: EvaluationResult?
+        try diagnostics?.epochDidFinish(epoch: finished, step: state.globalStep)
         if let validationData, finished % config.training.evalEvery == 0 || finished == epochs {
             validation = try Evaluator.evaluate(model, on: validationData) { [observer] done, total in
                 observer?.evaluationDidProgress(batch: done, of: total)

@@ -63,7 +63,7 @@ public struct TrainingData {
     public var classNames: [String]
 
     /// Known values of `data.dataset`.
-    public static let datasetNames = ["fashion-mnist", "mnist", "cifar10", "image-folder"]
+    public static let datasetNames = ["fashion-mnist", "mnist", "cifar10", "cifar100", "image-folder"]
 
     /// Loads the data set (test split for validation), builds the augmentation pipeline and
     /// checks that images and classes fit `config.model`.
@@ -89,6 +89,13 @@ public struct TrainingData {
             throw BitViTError.invalidArgument("\(trainData.count) training images make no full batch of \(config.data.batchSize)")
         }
         return TrainingData(train: train, validation: validation, classNames: classNames)
+    }
+
+    /// The batches `TrainingDiagnostics` probes: the training images without augmentation, in
+    /// one fixed shuffle (the same every epoch), in evaluation-sized batches.
+    public func diagnosticProbe(_ config: TrainConfig) -> LoaderBatchSource {
+        LoaderBatchSource(dataset: train.dataset, transform: validation.transform, batchSize: validation.batchSize,
+                          shuffle: true, dropLast: false, seed: UInt64(config.training.seed))
     }
 
     /// The test split alone (what `bitvit eval` needs), with its class names.
@@ -137,6 +144,10 @@ public struct TrainingData {
                 return .cifar10Binary(directory: dir)
             }
             return .imageFolders(root: dir, channels: channels, cachesDecodedImages: true)
+        case "cifar100":
+            // The binary release (`train.bin`, `test.bin`), fine labels: GSB's CIFAR-100 (gsb.md §5).
+            guard let root else { throw BitViTError.invalidArgument("data.root is required for cifar100 (the cifar-100-binary folder)") }
+            return .cifar100Binary(directory: root)
         case "image-folder":
             guard let root else { throw BitViTError.invalidArgument("data.root is required for image-folder") }
             return .imageFolders(root: root, channels: channels, cachesDecodedImages: true)
@@ -150,6 +161,7 @@ public struct TrainingData {
         case "fashion-mnist": return .fashionMNIST
         case "mnist": return .mnist
         case "cifar10": return .cifar10
+        case "cifar100": return .cifar100
         default: return .imagenet
         }
     }

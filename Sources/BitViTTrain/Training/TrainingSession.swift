@@ -45,9 +45,18 @@ public struct TrainingSession {
                                   runDirectory: runDirectory)
         trainer.observer = observer
         trainer.stopRequested = stopRequested
+        if config.training.diagnosticsBatches > 0, TrainingDiagnostics.applies(to: trainer.model) {
+            trainer.diagnostics = TrainingDiagnostics(
+                model: trainer.model, probeData: data.diagnosticProbe(config), probeBatches: config.training.diagnosticsBatches,
+                url: runDirectory.appendingPathComponent(DiagnosticsLog.fileName))
+        }
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         try AtomicFile.write(try config.yaml(), to: runDirectory.appendingPathComponent("config.yaml"))
-        if let resumeFrom { try trainer.resume(from: resumeFrom) }
+        if let resumeFrom {
+            try trainer.resume(from: resumeFrom)
+        } else if let initial = config.training.initCheckpoint {
+            try trainer.initializeWeights(from: URL(fileURLWithPath: initial))
+        }
         observer?.note("training \(config.model.name) (\(trainer.model.parameterCount) parameters) on \(config.data.dataset): "
                        + "\(data.train.sampleCount) training images, \(data.validation.sampleCount) test images, "
                        + "\(config.training.epochs) epochs × \(data.train.batchesPerEpoch) batches of \(config.data.batchSize), "
@@ -56,6 +65,10 @@ public struct TrainingSession {
         var plots: [URL] = []
         if let records = try? MetricsLog.read(runDirectory.appendingPathComponent("metrics.jsonl")), !records.isEmpty {
             plots = try TrainingCurves(records: records, title: config.name).write(to: runDirectory)
+        }
+        let diagnosticsURL = runDirectory.appendingPathComponent(DiagnosticsLog.fileName)
+        if let records = try? DiagnosticsLog.read(diagnosticsURL), !records.isEmpty {
+            plots += try DiagnosticsCharts(records: records, title: config.name).write(to: runDirectory)
         }
         return Outcome(summary: summary, classNames: data.classNames,
                        finalEvaluation: summary.interrupted ? nil : trainer.lastValidation, plots: plots)
