@@ -7,7 +7,7 @@ struct BitViTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bitvit",
         abstract: "Train, compress and run 1-bit and low-bit Vision Transformers on the CPU.",
-        subcommands: [TrainCommand.self, EvalCommand.self, InfoCommand.self, PlotCommand.self, DemoCommand.self,
+        subcommands: [TrainCommand.self, EvalCommand.self, InfoCommand.self, PlotCommand.self, DemoCommand.self, CompareCommand.self,
                       ExportCommand.self, PredictCommand.self, ParityCommand.self,
                       BenchCommand.self])
 }

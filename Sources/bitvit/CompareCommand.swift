@@ -1,0 +1,43 @@
+import ArgumentParser
+import BitViTTrain
+import Foundation
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Train the runs of a comparison plan (skipping finished ones, resuming interrupted ones) and write its report.",
+        discussion: """
+            The plan (YAML, docs/comparison.md) lists runs as recipes plus overrides. Runs train one after \
+            the other in <output>/<run>; then the Markdown report (top-1, size and OPs at the deployed bit \
+            widths, training and wall time) and the curves are written. Run the same command again after \
+            an interruption: finished runs are skipped and the interrupted one resumes exactly.
+            """)
+
+    @Argument(help: "Comparison plan (.yaml).") var plan: String
+    @Flag(help: "Print each run's status and resolved recipe name, then exit.") var dryRun = false
+    @Flag(help: "Write the report from the finished runs without training.") var reportOnly = false
+    @Option(help: "Worker threads for every run (overrides training.threads).") var threads: Int?
+
+    func run() throws {
+        var plan = try ComparisonPlan.load(URL(fileURLWithPath: self.plan))
+        if let threads { plan.set.append("training.threads=\(threads)") }
+        var runner = ComparisonRunner(plan: plan)
+        if dryRun {
+            for run in plan.runs {
+                let config = try runner.config(for: run)
+                let status = try runner.status(of: run, config: config)
+                print("\(run.name): \(config.model.name), \(config.training.epochs) epochs, \(status) — \(run.label)")
+            }
+            return
+        }
+        if !reportOnly {
+            runner.observer = { _ in ConsoleProgress() }
+            Interrupt.install()
+            runner.stopRequested = { Interrupt.isRequested }
+            guard try runner.trainAll() else { return }
+        }
+        let command = "bitvit compare \(self.plan)"
+        let files = try ComparisonReport(plan: plan, rows: try runner.rows(), command: command).write()
+        for file in files { print(file.path) }
+    }
+}
