@@ -283,8 +283,8 @@ struct BinaryGEMMBench {
             int8.append(row("W\(bits)A\(bits) DeiT-S fc1 int8", m: m, n: n, k: k, kernel: "int8", sgemm: sg, t: o[1]))
         }
         // 8-bit layers: DeiT-S patch embedding (196 patches × 384 × 768) and the linear shapes.
-        for s in [("DeiT-S patch embed", 196, 384, 768)] + Self.deitSmall.map { ($0.label, m, $0.n, $0.k) } {
-            let (label, mm, n, k) = s
+        let eightBitShapes = [("DeiT-S patch embed", 196, 384, 768)] + Self.deitSmall.map { ($0.label, m, $0.n, $0.k) }
+        for (label, mm, n, k) in eightBitShapes {
             let qa = QuantizedInt8Matrix(codes: (0..<(mm * k)).map { _ in UInt8(rng.nextInt(below: 256)) }, rows: mm, k: k,
                                          scale: 0.02, zeroPoints: [Int32](repeating: 128, count: mm))
             let qw = (0..<(n * k)).map { _ in Int8(rng.nextInt(below: 256) - 128) }.withUnsafeBufferPointer {
