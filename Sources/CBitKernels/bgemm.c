@@ -109,12 +109,18 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
                         .k32 = k32,
                     };
                     float U[BV_MR_MAX];
+                    int64_t nonzero = 0;
                     if (row_base)
                         for (int r = 0; r < mr; r++) {
                             int64_t cnt = 0;
                             for (int q = 0; q < pa; q++) cnt += g->a_counts[(ia + q) * g->a_counts_plane_stride + m + r];
                             U[r] = (float)(pb * cnt);
+                            nonzero += cnt;
                         }
+                    // Rows of A with no nonzero entry ({0,1} planes, or masked ±1) give dot = 0 for
+                    // every column: after the first pair (which writes C and the bias) they add
+                    // exactly 0, so the pair is skipped (GSB's sparse T1/T2 attention planes).
+                    if (row_base && nonzero == 0 && p0 + p > 0) continue;
                     bv_tile_out out = {
                         .P = P[p], .Q = Q[p], .S = S[p], .B = B[p],
                         .U = row_base ? U : NULL,

@@ -301,3 +301,224 @@ void bv_pack_gsb_planes_rows(const float *x, ptrdiff_t x_row_stride, int rows, i
 #endif
     bv_pack_gsb_signed_planes(x, x_row_stride, 1, rows, k, up[0], down[0], up[1], down[1], bits, row_stride, plane_stride);
 }
+
+// MARK: GSB V̂ straight into the GEMM's panel layout
+
+#ifdef BV_HAVE_X86
+__attribute__((target("avx512f")))
+static void pack_gsb_value_panels_avx512(const float *v, ptrdiff_t v_row_stride, const float *shift, int tokens, int features,
+                                         const float *up, const float *down, uint32_t *panels, ptrdiff_t panel_dwords,
+                                         ptrdiff_t plane_stride) {
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 u1 = _mm512_set1_ps(up[0]), d1 = _mm512_set1_ps(down[0]), u2 = _mm512_set1_ps(up[1]), d2 = _mm512_set1_ps(down[1]);
+    const int dwords = (tokens + 31) / 32;
+    for (int f = 0; f < features; f += 16) {
+        const __mmask16 live = (__mmask16)(features - f >= 16 ? 0xFFFF : (1u << (features - f)) - 1);
+        const __m512 s = _mm512_maskz_loadu_ps(live, shift + f);
+        uint32_t *panel = panels + (ptrdiff_t)(f / 16) * 16 * panel_dwords;
+        for (int d = 0; d < panel_dwords; d++) {
+            __m512i p0 = _mm512_setzero_si512(), p1 = p0, p2 = p0;
+            if (d < dwords) {
+                const int t0 = 32 * d, t1 = t0 + 32 < tokens ? t0 + 32 : tokens;
+                __m512i bit = _mm512_set1_epi32(1);
+                for (int t = t0; t < t1; t++) {
+                    const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(live, v + t * v_row_stride + f), s);
+                    const __mmask16 neg = _mm512_mask_cmp_ps_mask(live, x, zero, _CMP_LT_OQ);
+                    const __mmask16 g1 = _mm512_cmp_ps_mask(x, u1, _CMP_GT_OQ) | _mm512_cmp_ps_mask(x, d1, _CMP_LT_OQ);
+                    const __mmask16 g2 = _mm512_cmp_ps_mask(x, u2, _CMP_GT_OQ) | _mm512_cmp_ps_mask(x, d2, _CMP_LT_OQ);
+                    p0 = _mm512_mask_or_epi32(p0, neg, p0, bit);
+                    p1 = _mm512_mask_or_epi32(p1, (__mmask16)((neg ^ (__mmask16)~g1) & live), p1, bit);
+                    p2 = _mm512_mask_or_epi32(p2, (__mmask16)((neg ^ (__mmask16)~g2) & live), p2, bit);
+                    bit = _mm512_slli_epi32(bit, 1);
+                }
+            }
+            _mm512_store_si512(panel + d * 16, p0);
+            _mm512_store_si512(panel + plane_stride + d * 16, p1);
+            _mm512_store_si512(panel + 2 * plane_stride + d * 16, p2);
+        }
+    }
+}
+#endif
+
+void bv_pack_gsb_value_panels(const float *v, ptrdiff_t v_row_stride, const float *shift, int tokens, int features,
+                              const float *up, const float *down, uint32_t *panels, ptrdiff_t panel_dwords,
+                              ptrdiff_t plane_stride) {
+#ifdef BV_HAVE_X86
+    if (use_avx512()) {
+        pack_gsb_value_panels_avx512(v, v_row_stride, shift, tokens, features, up, down, panels, panel_dwords, plane_stride);
+        return;
+    }
+#endif
+    const int npanels = (features + 15) / 16;
+    for (int p = 0; p < npanels; p++)
+        for (int d = 0; d < panel_dwords; d++)
+            for (int c = 0; c < 16; c++) {
+                const int f = 16 * p + c;
+                uint32_t b0 = 0, b1 = 0, b2 = 0;
+                for (int t = 32 * d; f < features && t < 32 * d + 32 && t < tokens; t++) {
+                    const float x = v[t * v_row_stride + f] + shift[f];
+                    const uint32_t neg = x < 0, g1 = x > up[0] || x < down[0], g2 = x > up[1] || x < down[1];
+                    b0 |= neg << (t - 32 * d);
+                    b1 |= (neg ^ !g1) << (t - 32 * d);
+                    b2 |= (neg ^ !g2) << (t - 32 * d);
+                }
+                uint32_t *at = panels + ((ptrdiff_t)p * panel_dwords + d) * 16 + c;
+                at[0] = b0;
+                at[plane_stride] = b1;
+                at[2 * plane_stride] = b2;
+            }
+}
+
+#ifdef BV_HAVE_X86
+__attribute__((target("avx512f")))
+static void shift_minmax_rows_avx512(const float *src, ptrdiff_t src_stride, const float *shift, ptrdiff_t rows, ptrdiff_t cols,
+                                     float *lo, float *hi) {
+    __m512 l = _mm512_set1_ps(*lo), h = _mm512_set1_ps(*hi);
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t j = 0; j < cols; j += 16) {
+            const __mmask16 live = (__mmask16)(cols - j >= 16 ? 0xFFFF : (1u << (cols - j)) - 1);
+            const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(live, src + r * src_stride + j), _mm512_maskz_loadu_ps(live, shift + j));
+            l = _mm512_mask_min_ps(l, live, l, x);
+            h = _mm512_mask_max_ps(h, live, h, x);
+        }
+    *lo = _mm512_reduce_min_ps(l);
+    *hi = _mm512_reduce_max_ps(h);
+}
+#endif
+
+void bv_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *shift, ptrdiff_t rows, ptrdiff_t cols,
+                          float *lo, float *hi) {
+#ifdef BV_HAVE_X86
+    if (use_avx512()) { shift_minmax_rows_avx512(src, src_stride, shift, rows, cols, lo, hi); return; }
+#endif
+    float l = *lo, h = *hi;
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t j = 0; j < cols; j++) {
+            const float x = src[r * src_stride + j] + shift[j];
+            l = x < l ? x : l;
+            h = x > h ? x : h;
+        }
+    *lo = l;
+    *hi = h;
+}
+
+// MARK: GSB attention rows: scores + softmax + B_att + GSB_A planes in one pass per row
+
+static int use_avx512_popcnt(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        const uint32_t need = BV_CPU_AVX512F | BV_CPU_AVX512DQ | BV_CPU_AVX512VPOPCNTDQ;
+        cached = (bv_cpu_features() & need) == need;
+    }
+    return cached;
+}
+
+/// Bits of one row: plane bit j = x[j] > t (strict), bits past n zero; returns the popcount.
+static int threshold_bits_row(const float *x, int n, float t, uint64_t *bits) {
+    int count = 0;
+    for (int w = 0; w < (n + 63) / 64; w++) {
+        uint64_t s = 0;
+        for (int j = 64 * w; j < 64 * w + 64 && j < n; j++) s |= (uint64_t)(x[j] > t) << (j - 64 * w);
+        bits[w] = s;
+        count += __builtin_popcountll(s);
+    }
+    return count;
+}
+
+#ifdef BV_HAVE_X86
+__attribute__((target("avx512f,avx512dq,avx512vpopcntdq")))
+static void sign_scores_row_avx512(const uint64_t *q, const uint64_t *k, ptrdiff_t k_word_stride, int words, int n,
+                                   float slope, float offset, float *x) {
+    const __m512 p = _mm512_set1_ps(slope), o = _mm512_set1_ps(offset);
+    for (int j = 0; j < n; j += 16) {
+        const int live = n - j >= 16 ? 16 : n - j;
+        const __mmask8 lo = (__mmask8)(live >= 8 ? 0xFF : (1u << live) - 1);
+        const __mmask8 hi = (__mmask8)(live >= 16 ? 0xFF : live > 8 ? (1u << (live - 8)) - 1 : 0);
+        __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();
+        for (int w = 0; w < words; w++) {
+            const __m512i qw = _mm512_set1_epi64((long long)q[w]);
+            const uint64_t *kw = k + w * k_word_stride + j;
+            c0 = _mm512_add_epi64(c0, _mm512_popcnt_epi64(_mm512_xor_si512(qw, _mm512_maskz_loadu_epi64(lo, kw))));
+            c1 = _mm512_add_epi64(c1, _mm512_popcnt_epi64(_mm512_xor_si512(qw, _mm512_maskz_loadu_epi64(hi, kw + 8))));
+        }
+        const __m512 c = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtepi64_ps(c0)), _mm512_cvtepi64_ps(c1), 1);
+        _mm512_mask_storeu_ps(x + j, (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1), _mm512_fmadd_ps(c, p, o));
+    }
+}
+
+__attribute__((target("avx512f")))
+static int threshold_bits_row_avx512(const float *x, int n, float t, uint64_t *bits) {
+    const __m512 tv = _mm512_set1_ps(t);
+    int count = 0;
+    for (int w = 0; w < (n + 63) / 64; w++) {
+        uint64_t s = 0;
+        for (int j = 64 * w; j < 64 * w + 64 && j < n; j += 16) {
+            const __mmask16 live = (__mmask16)(n - j >= 16 ? 0xFFFF : (1u << (n - j)) - 1);
+            s |= (uint64_t)_mm512_mask_cmp_ps_mask(live, _mm512_maskz_loadu_ps(live, x + j), tv, _CMP_GT_OQ) << (j - 64 * w);
+        }
+        bits[w] = s;
+        count += __builtin_popcountll(s);
+    }
+    return count;
+}
+#endif
+
+float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uint64_t *k, ptrdiff_t k_word_stride, int words,
+                            int rows, int n, int d, float scale, const float *bias, float *p, float a1_bound, float ratio,
+                            uint64_t *a1_bits, uint64_t *candidates, ptrdiff_t bits_row_stride, int32_t *a1_counts) {
+    // x_j = scale·(d − 2·popcount(q ^ k_j)), evaluated as the binary GEMM's output transform does.
+    const float slope = -2.0f * scale, offset = scale * (float)d;
+    float top = -__builtin_inff();
+    for (int r = 0; r < rows; r++) {
+        float *x = p + (ptrdiff_t)r * n;
+        const uint64_t *qr = q + r * q_row_stride;
+#ifdef BV_HAVE_X86
+        if (use_avx512_popcnt()) sign_scores_row_avx512(qr, k, k_word_stride, words, n, slope, offset, x);
+        else
+#endif
+            for (int j = 0; j < n; j++) {
+                int c = 0;
+                for (int w = 0; w < words; w++) c += __builtin_popcountll(qr[w] ^ k[w * k_word_stride + j]);
+                x[j] = __builtin_fmaf((float)c, slope, offset);
+            }
+        const float m = bv_softmax_bias_max_rows(x, x, bias ? bias + (ptrdiff_t)r * n : NULL, 1, n, 1.0f);
+        top = m > top ? m : top;
+        uint64_t *a1 = a1_bits + r * bits_row_stride, *cand = candidates + r * bits_row_stride;
+#ifdef BV_HAVE_X86
+        if (use_avx512()) {
+            a1_counts[r] = threshold_bits_row_avx512(x, n, a1_bound, a1);
+            threshold_bits_row_avx512(x, n, ratio * m, cand);
+            continue;
+        }
+#endif
+        a1_counts[r] = threshold_bits_row(x, n, a1_bound, a1);
+        threshold_bits_row(x, n, ratio * m, cand);
+    }
+    return top;
+}
+
+void bv_gsb_mask_planes_rows(const float *p, int rows, int n, const uint64_t *candidates, ptrdiff_t bits_row_stride,
+                             float bound1, float bound2, uint64_t *t1_bits, uint64_t *t2_bits, int32_t *t1_counts,
+                             int32_t *t2_counts) {
+    const int words = (n + 63) / 64;
+    for (int r = 0; r < rows; r++) {
+        const float *x = p + (ptrdiff_t)r * n;
+        int c1 = 0, c2 = 0;
+        for (int w = 0; w < words; w++) {
+            uint64_t s = candidates[r * bits_row_stride + w], b1 = 0, b2 = 0;
+            while (s) {
+                const int i = __builtin_ctzll(s);
+                s &= s - 1;
+                const float v = x[64 * w + i];
+                b1 |= (uint64_t)(v > bound1) << i;
+                b2 |= (uint64_t)(v > bound2) << i;
+            }
+            t1_bits[r * bits_row_stride + w] = b1;
+            t2_bits[r * bits_row_stride + w] = b2;
+            c1 += __builtin_popcountll(b1);
+            c2 += __builtin_popcountll(b2);
+        }
+        t1_counts[r] = c1;
+        t2_counts[r] = c2;
+    }
+}

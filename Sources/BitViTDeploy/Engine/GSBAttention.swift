@@ -3,12 +3,16 @@ import CBitKernels
 
 /// GSB stage 2's attention (gsb.md §4.1 steps 2–7) on the bit kernels:
 ///
-/// 1. `q̂ = sgn(q + b_q)`, `k̂ = sgn(k + b_k)` packed per image and head (K = d); the scores
-///    `α_q·α_k·d^−½·(q̂·k̂ᵀ)` are one XNOR-popcount GEMM each;
-/// 2. `P' = softmax(scores) + B_att` in float;
-/// 3. GSB_A: three {0,1} planes `P' > α1/2`, `P' > t1·M`, `P' > t2·M` with weights α1, α2, α3;
-/// 4. GSB_V: `v̂ = sgn(v')(α1 + α2·T1 + α3·T2)` as three ±1 planes (`BinaryPack.gsbSignedPlanes`);
-/// 5. `Â·v̂`: 3 × 3 plane products into the context.
+/// 1. `q̂ = sgn(q + b_q)`, `k̂ = sgn(k + b_k)` packed per image and head (K = d);
+/// 2. per query row, in one pass while the row is in L1 (`bv_gsb_attention_rows`): the scores
+///    `α_q·α_k·d^−½·(q̂·k̂ᵀ)` by XNOR-popcount, `P' = softmax(scores) + B_att` in float, GSB_A's
+///    first plane `P' > α1/2` and the candidates of the other two (`P' > min(t)·max of the row`);
+/// 3. once M is known, GSB_A's planes `P' > t1·M`, `P' > t2·M` from the candidates only
+///    (`bv_gsb_mask_planes_rows`); weights α1, α2, α3;
+/// 4. GSB_V: `v̂ = sgn(v')(α1 + α2·T1 + α3·T2)` as three ±1 planes packed straight into the
+///    GEMM's panel layout (`bv_pack_gsb_value_panels`: tokens as K, no float transpose);
+/// 5. `Â·v̂`: 3 × 3 plane products into the context; rows without group-2/3 elements skip
+///    their pairs (they add exactly 0).
 ///
 /// M (and V's max/min) are taken over the **whole batch** (gsb.md §2, §7.11): every image's
 /// P' and v' are computed before any is thresholded, so the result depends on the batch as
@@ -25,15 +29,21 @@ final class GSBAttention: AttentionCore {
 
     /// Packed operands of one (image, head) pair, reused while the batch size stays.
     private final class Slot {
-        let q: PackedBinaryMatrix, k: PackedBinaryMatrix, kPanels: PackedBinaryWeights
-        let a: PackedBinaryMatrix, v: PackedBinaryMatrix, vPanels: PackedBinaryWeights
+        let q: PackedBinaryMatrix, k: PackedBinaryMatrix
+        /// K̂ word-major (word w of key j at w·N + j) when d > 64; K̂'s own words otherwise.
+        let kByWord: AlignedBuffer<UInt64>?
+        /// GSB_A's planes (P' > α1/2, P' > t1·M, P' > t2·M) with their row counts.
+        let a: PackedBinaryMatrix
+        /// Per row, the elements that can be in groups 2 and 3 (`bv_gsb_attention_rows`).
+        let candidates: AlignedBuffer<UInt64>
+        let vPanels: PackedBinaryWeights
         init(_ g: AttentionGeometry) {
             q = PackedBinaryMatrix(rows: g.tokens, k: g.headDim)
             k = PackedBinaryMatrix(rows: g.tokens, k: g.headDim)
-            kPanels = PackedBinaryWeights(k)
+            kByWord = k.wordsPerRow > 1 ? AlignedBuffer(count: k.wordsPerRow * g.tokens) : nil
             a = PackedBinaryMatrix(rows: g.tokens, k: g.tokens, planes: 3, encoding: .unsigned)
-            v = PackedBinaryMatrix(rows: g.headDim, k: g.tokens, planes: 3, encoding: .signed)
-            vPanels = PackedBinaryWeights(v)
+            candidates = AlignedBuffer(count: g.tokens * a.wordsPerRow)
+            vPanels = PackedBinaryWeights(PackedBinaryMatrix(rows: g.headDim, k: g.tokens, planes: 3, encoding: .signed))
         }
     }
     private var slots: [Slot] = []
@@ -57,12 +67,10 @@ final class GSBAttention: AttentionCore {
         let (n, d, h, c) = (g.tokens, g.headDim, g.heads, g.dim)
         let items = batch * h
         let probabilities = workspace.floats("attention.scores", items * n * n)
-        // v + b_v per (image, head), transposed to [d, N] so that V̂ packs along contiguous tokens.
-        let values = workspace.floats("attention.values", items * d * n)
         if !floatKernels && slots.count != items { slots = (0..<items).map { _ in Slot(g) } }
-        // Per item: max of P', min and max of v'.
+        // Per item: max of P', min and max of v' = v + b_v.
         var extremes = [Float](repeating: 0, count: 3 * items)
-        // Pass 1: P' = softmax(scores) + B_att per (image, head), and v' = v + b_v.
+        // Pass 1: P' = softmax(scores) + B_att per (image, head), and the extremes of v'.
         profiler.measure(floatKernels ? "attention scores (sgemm) + softmax" : "attention scores (binary) + softmax") {
             extremes.withUnsafeMutableBufferPointer { e in
                 attentionBias.withUnsafeBufferPointer { bias in
@@ -70,11 +78,15 @@ final class GSBAttention: AttentionCore {
                         Parallel.forEach(items) { item in
                             let (b, head) = (item / h, item % h)
                             let s = probabilities + item * n * n
-                            scores(qkv, image: b, head: head, item: item, into: s, workspace: workspace)
-                            e[3 * item] = bv_softmax_bias_max_rows(s, s, bias.baseAddress! + head * n * n, n, n, 1)
+                            if floatKernels {
+                                scores(qkv, image: b, head: head, into: s)
+                                e[3 * item] = bv_softmax_bias_max_rows(s, s, bias.baseAddress! + head * n * n, n, n, 1)
+                            } else {
+                                e[3 * item] = attentionRows(qkv, image: b, head: head, item: item, bias: bias.baseAddress! + head * n * n, into: s)
+                            }
                             var (lo, hi) = (Float.infinity, -Float.infinity)
-                            bv_transpose_add_shift_minmax(g.pointer(qkv, image: b, part: 2, head: head), g.qkvStride,
-                                                          shift.baseAddress! + head * d, values + item * d * n, n, d, &lo, &hi)
+                            bv_shift_minmax_rows(g.pointer(qkv, image: b, part: 2, head: head), g.qkvStride,
+                                                 shift.baseAddress! + head * d, n, d, &lo, &hi)
                             (e[3 * item + 1], e[3 * item + 2]) = (lo, hi)
                         }
                     }
@@ -89,55 +101,86 @@ final class GSBAttention: AttentionCore {
         let (a1, a2, a3) = (valueScales[0], valueScales[1], valueScales[2])
         let vPlaneScales = [a1 + a2 / 2 + a3 / 2, a2 / 2, a3 / 2]
         let vUpper = thresholds.map { $0 * vMax }, vLower = thresholds.map { $0 * vMin }
+        // The candidates of pass 1 hold every element of groups 2 and 3 when M ≥ 0.
+        let candidatesCover = attentionMax >= 0 && candidateRatio >= 0
         profiler.measure(floatKernels ? "attention context (sgemm)" : "attention context (binary, 3×3 planes)") {
-            Parallel.forEach(items) { item in
-                let (b, head) = (item / h, item % h)
-                let p = probabilities + item * n * n
-                let out = context + b * n * c + head * d
-                let v = values + item * d * n
-                if floatKernels {
-                    floatContext(p, v, into: out, workspace: workspace, item: item, aBounds: aBounds, vUpper: vUpper, vLower: vLower)
-                    return
+            valueShift.withUnsafeBufferPointer { shift in
+                Parallel.forEach(items) { item in
+                    let (b, head) = (item / h, item % h)
+                    let p = probabilities + item * n * n
+                    let out = context + b * n * c + head * d
+                    let v = g.pointer(qkv, image: b, part: 2, head: head), vShift = shift.baseAddress! + head * d
+                    if floatKernels {
+                        floatContext(p, v, vShift, into: out, aBounds: aBounds, vUpper: vUpper, vLower: vLower)
+                        return
+                    }
+                    let slot = slots[item], a = slot.a, counts = a.rowCounts!.pointer
+                    if candidatesCover {
+                        bv_gsb_mask_planes_rows(p, Int32(n), Int32(n), slot.candidates.pointer, a.wordsPerRow, aBounds[1], aBounds[2],
+                                                a.words.pointer + a.planeStride, a.words.pointer + 2 * a.planeStride,
+                                                counts + n, counts + 2 * n)
+                    } else {
+                        bv_pack_three_thresholds_rows(p, n, Int32(n), Int32(n), aBounds, a.words.pointer, a.wordsPerRow,
+                                                      a.planeStride, counts)
+                    }
+                    a.planeScales = attentionScales
+                    // V̂'s three ±1 planes straight into the GEMM's panels (features as rows, tokens as K).
+                    bv_pack_gsb_value_panels(v, g.qkvStride, vShift, Int32(n), Int32(d), vUpper, vLower, slot.vPanels.panels.pointer,
+                                             slot.vPanels.panelDwords, slot.vPanels.planeStride)
+                    slot.vPanels.planeScales = vPlaneScales
+                    BinaryGEMM.multiply(slot.a, slot.vPanels, into: out, ldc: c)
                 }
-                let slot = slots[item]
-                bv_pack_three_thresholds_rows(p, n, Int32(n), Int32(n), aBounds, slot.a.words.pointer, slot.a.wordsPerRow,
-                                              slot.a.planeStride, slot.a.rowCounts!.pointer)
-                slot.a.planeScales = attentionScales
-                bv_pack_gsb_planes_rows(v, n, Int32(d), Int32(n), vUpper, vLower, slot.v.words.pointer, slot.v.wordsPerRow,
-                                        slot.v.planeStride)
-                slot.v.planeScales = vPlaneScales
-                slot.vPanels.repack(from: slot.v)
-                BinaryGEMM.multiply(slot.a, slot.vPanels, into: out, ldc: c)
             }
         }
     }
 
-    /// Scores `α_q·α_k·d^−½·q̂·k̂ᵀ` of one (image, head) into `s` [N, N].
-    private func scores(_ qkv: UnsafePointer<Float>, image b: Int, head: Int, item: Int, into s: UnsafeMutablePointer<Float>,
-                        workspace: Workspace) {
+    /// min(t1, t2): pass 1 marks the elements above this fraction of their row's max.
+    private var candidateRatio: Float { min(thresholds[0], thresholds[1]) }
+
+    /// Pass 1 on the bit kernels for one (image, head): packs q̂ and k̂, then per query row the
+    /// scores `α_q·α_k·d^−½·(d − 2·popcount(q̂ ^ k̂))`, `P' = softmax + B_att` into `p` [N, N],
+    /// GSB_A's first plane and the candidates of the other two (`bv_gsb_attention_rows`).
+    /// Returns max P'.
+    private func attentionRows(_ qkv: UnsafePointer<Float>, image b: Int, head: Int, item: Int, bias: UnsafePointer<Float>,
+                               into p: UnsafeMutablePointer<Float>) -> Float {
         let (n, d) = (g.tokens, g.headDim)
+        let slot = slots[item]
+        let path = Int32(BinaryKernels.activePath.rawValue)
         let q = g.pointer(qkv, image: b, part: 0, head: head), k = g.pointer(qkv, image: b, part: 1, head: head)
         queryShift.withUnsafeBufferPointer { qs in
             keyShift.withUnsafeBufferPointer { ks in
-                if floatKernels {
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n * d)
-                    defer { scratch.deallocate() }
-                    RowProducer.dequantize(.sign(shift: nil, keepZeros: true), shifted(q, qs.baseAddress! + head * d, into: scratch),
-                                           rows: n, k: d, into: scratch)
-                    RowProducer.dequantize(.sign(shift: nil, keepZeros: true), shifted(k, ks.baseAddress! + head * d, into: scratch + n * d),
-                                           rows: n, k: d, into: scratch + n * d)
-                    BLAS.gemm(transposeB: true, m: n, n: n, k: d, alpha: scoreScale, a: scratch, lda: d, b: scratch + n * d, ldb: d,
-                              c: s, ldc: n)
-                    return
-                }
-                let slot = slots[item]
-                let path = Int32(BinaryKernels.activePath.rawValue)
                 bv_pack_signs(q, g.qkvStride, 1, Int32(n), Int32(d), qs.baseAddress! + head * d, slot.q.words.pointer,
                               slot.q.wordsPerRow, nil, nil, path)
                 bv_pack_signs(k, g.qkvStride, 1, Int32(n), Int32(d), ks.baseAddress! + head * d, slot.k.words.pointer,
                               slot.k.wordsPerRow, nil, nil, path)
-                slot.kPanels.repack(from: slot.k)
-                BinaryGEMM.multiply(slot.q, slot.kPanels, into: s, transform: OutputTransform(scale: scoreScale))
+            }
+        }
+        let words = slot.k.wordsPerRow
+        var keys = UnsafePointer(slot.k.words.pointer)
+        if let byWord = slot.kByWord {
+            for j in 0..<n { for w in 0..<words { byWord[w * n + j] = slot.k.words[j * words + w] } }
+            keys = UnsafePointer(byWord.pointer)
+        }
+        let a = slot.a
+        return bv_gsb_attention_rows(slot.q.words.pointer, slot.q.wordsPerRow, keys, n, Int32(words), Int32(n), Int32(n), Int32(d),
+                                     scoreScale, bias, p, attentionScales[0] * 0.5, candidateRatio, a.words.pointer,
+                                     slot.candidates.pointer, a.wordsPerRow, a.rowCounts!.pointer)
+    }
+
+    /// Float mode: scores `α_q·α_k·d^−½·q̂·k̂ᵀ` of one (image, head) into `s` [N, N] with sgemm.
+    private func scores(_ qkv: UnsafePointer<Float>, image b: Int, head: Int, into s: UnsafeMutablePointer<Float>) {
+        let (n, d) = (g.tokens, g.headDim)
+        let q = g.pointer(qkv, image: b, part: 0, head: head), k = g.pointer(qkv, image: b, part: 1, head: head)
+        queryShift.withUnsafeBufferPointer { qs in
+            keyShift.withUnsafeBufferPointer { ks in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n * d)
+                defer { scratch.deallocate() }
+                RowProducer.dequantize(.sign(shift: nil, keepZeros: true), shifted(q, qs.baseAddress! + head * d, into: scratch),
+                                       rows: n, k: d, into: scratch)
+                RowProducer.dequantize(.sign(shift: nil, keepZeros: true), shifted(k, ks.baseAddress! + head * d, into: scratch + n * d),
+                                       rows: n, k: d, into: scratch + n * d)
+                BLAS.gemm(transposeB: true, m: n, n: n, k: d, alpha: scoreScale, a: scratch, lda: d, b: scratch + n * d, ldb: d,
+                          c: s, ldc: n)
             }
         }
 
@@ -147,9 +190,10 @@ final class GSBAttention: AttentionCore {
         }
     }
 
-    /// Float mode of steps 3–5: the dequantized Â and v̂ (the training forward's formulas) and sgemm.
-    private func floatContext(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-                              workspace: Workspace, item: Int, aBounds: [Float], vUpper: [Float], vLower: [Float]) {
+    /// Float mode of steps 3–5: the dequantized Â and v̂ (the training forward's formulas) and
+    /// sgemm. `v` is the head's values (row stride 3C), `shift` its b_v.
+    private func floatContext(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ shift: UnsafePointer<Float>,
+                              into out: UnsafeMutablePointer<Float>, aBounds: [Float], vUpper: [Float], vLower: [Float]) {
         let (n, d, c) = (g.tokens, g.headDim, g.dim)
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n + n * d)   // Â, then v̂ [N, d]
         defer { a.deallocate() }
@@ -165,7 +209,7 @@ final class GSBAttention: AttentionCore {
         let (v1, v2, v3) = (valueScales[0], valueScales[1], valueScales[2])
         for r in 0..<n {
             for j in 0..<d {
-                let x = v[j * n + r]
+                let x = v[r * g.qkvStride + j] + shift[j]
                 var level = v1
                 if x > vUpper[0] || x < vLower[0] { level += v2 }
                 if x > vUpper[1] || x < vLower[1] { level += v3 }

@@ -36,9 +36,10 @@ enum RowProducer {
     static func run(_ x: UnsafePointer<Float>, rows: Int, k: Int, stride: Int? = nil, transform: RowTransform,
                     _ encode: (UnsafePointer<Float>, Int, Int) -> Void) {
         let stride = stride ?? k
-        // Waking the second worker costs tens of µs on a busy machine: only rows worth more
-        // than that (about 2^17 values: a GELU'd MLP hidden layer, not a 197×384 LayerNorm) split.
-        let grain = max(1, (1 << 17) / max(k, 1))
+        // The engine's workers spin between jobs (`Parallel.withSpinningWorkers`), so a split
+        // costs about a microsecond: rows split from about 2^13 values per worker (a 197×384
+        // LayerNorm splits in two).
+        let grain = max(1, (1 << 13) / max(k, 1))
         Parallel.forRanges(rows, minimumPerThread: grain) { range in
             if case .none = transform, stride == k {
                 encode(x + range.lowerBound * k, range.lowerBound, range.count)

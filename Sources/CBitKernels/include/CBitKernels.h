@@ -52,6 +52,25 @@ int bv_grad_mode_enabled(void);
 /// Sets the calling thread's autograd recording switch.
 void bv_grad_mode_set(int enabled);
 
+// MARK: Spinning worker pool (the inference engine's fork/join)
+
+/// Runs `fn(ctx, part)` for every part in 0..<parts on the calling thread and up to
+/// `threads − 1` persistent pool workers (parts are claimed dynamically, so the caller takes
+/// over the parts of a worker that is slow to start), and returns when all have finished.
+/// Runs serially when `threads ≤ 1`, `parts == 1` or the caller is inside a parallel region;
+/// every part runs marked as inside one. Workers spin for a while after each job (see
+/// `bv_pool_set_spin_ns`) and then sleep. One job runs at a time; concurrent callers queue.
+void bv_pool_run(int parts, int threads, void (*fn)(void *ctx, int part), void *ctx);
+/// How long idle workers spin before sleeping (default 200 µs).
+void bv_pool_set_spin_ns(long nanoseconds);
+/// Routes the calling thread's parallel regions (`Parallel` in Swift) to the pool; returns
+/// the previous setting for `bv_pool_mode_leave`.
+int bv_pool_mode_enter(void);
+/// Restores the setting returned by `bv_pool_mode_enter`.
+void bv_pool_mode_leave(int previous);
+/// Non-zero while the calling thread's parallel regions use the pool.
+int bv_pool_mode(void);
+
 // MARK: Vectorized float math
 
 /// y[i] = exp(x[i]); relative error below 2e-7 on [-87, 88].

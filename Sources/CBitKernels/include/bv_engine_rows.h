@@ -43,6 +43,45 @@ void bv_pack_gsb_planes_rows(const float *x, ptrdiff_t x_row_stride, int rows, i
 void bv_pack_three_thresholds_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *thresholds,
                                    uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride, int32_t *row_counts);
 
+/// GSB's V̂ planes (as `bv_pack_gsb_signed_planes`: plane 0 bit = x < 0, plane p bit = (x < 0)
+/// xor not beyond t_p, with x = v + shift) of one head's values `v` [tokens, features] (row
+/// stride `v_row_stride`, shift per feature), written straight into the binary GEMM's
+/// right-operand panel layout with features as its rows and tokens as K: feature f's dword d
+/// (tokens 32d…32d+31, bit t − 32d) at `panels + p·plane_stride + ((f/16)·panel_dwords + d)·16 + f%16`.
+/// Every dword of the ceil(features/16) panels × `panel_dwords` is written (bits past `tokens`
+/// or `features` zero), so the float values are never transposed.
+void bv_pack_gsb_value_panels(const float *v, ptrdiff_t v_row_stride, const float *shift, int tokens, int features,
+                              const float *up, const float *down, uint32_t *panels, ptrdiff_t panel_dwords,
+                              ptrdiff_t plane_stride);
+
+/// Lowers `*lo` / raises `*hi` to the smallest / largest `src[r·src_stride + j] + shift[j]`.
+void bv_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *shift, ptrdiff_t rows, ptrdiff_t cols,
+                          float *lo, float *hi);
+
+/// GSB attention, pass 1 for `rows` query rows of one (image, head), one row at a time while
+/// it is in L1:
+///
+/// - scores `x_j = scale·(d − 2·popcount(q_r ^ k_j))` (sign bits: q row r at `q + r·q_row_stride`,
+///   `words` = ceil(d/64) words; word w of key j at `k[w·k_word_stride + j]`), evaluated as
+///   `fma(popcount, −2·scale, scale·d)` like the binary GEMM's output transform;
+/// - `P'_r = softmax(x) + bias_r` into `p + r·n` (`bv_softmax_bias_max_rows`; bias [rows, n] or NULL);
+/// - GSB_A's group-1 plane `P' > a1_bound` into `a1_bits` (+ `a1_counts[r]`), and the candidates
+///   of the groups 2 and 3, `P' > ratio·max(P'_r)`, into `candidates` (row stride `bits_row_stride`
+///   words, bits past n zero).
+///
+/// Returns the largest P' written. With the batch-global maximum M ≥ max(P'_r) ≥ 0 and
+/// 0 ≤ ratio ≤ t, every element with `P' > t·M` is a candidate (float products are monotone).
+float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uint64_t *k, ptrdiff_t k_word_stride, int words,
+                            int rows, int n, int d, float scale, const float *bias, float *p, float a1_bound, float ratio,
+                            uint64_t *a1_bits, uint64_t *candidates, ptrdiff_t bits_row_stride, int32_t *a1_counts);
+
+/// GSB attention, pass 2: the planes `P' > bound1` and `P' > bound2` of `rows` rows of `p`
+/// ([rows, n]), testing only the `candidates` bits (a superset of both planes, from
+/// `bv_gsb_attention_rows`); bits, row stride and counts as there.
+void bv_gsb_mask_planes_rows(const float *p, int rows, int n, const uint64_t *candidates, ptrdiff_t bits_row_stride,
+                             float bound1, float bound2, uint64_t *t1_bits, uint64_t *t2_bits, int32_t *t1_counts,
+                             int32_t *t2_counts);
+
 #ifdef __cplusplus
 }
 #endif
