@@ -38,56 +38,19 @@ extension PreNormBlock where Attention == MultiHeadSelfAttention, Feedforward ==
 /// `head_dist` token 1) after the final LayerNorm. Initialization follows timm: truncated
 /// normal (std 0.02) for tokens, position embedding and linear weights; PyTorch's default for
 /// the patch convolution.
-public final class DeiT: Module, ImageClassifier {
-    public let config: ViTConfig
-    public let patchEmbed: PatchEmbedding
-    let tokens: ViTTokens
-    /// `cls_token` `[1, 1, dim]`.
-    public var clsToken: Tensor { tokens.cls }
-    /// `dist_token` `[1, 1, dim]` (distilled models only).
-    public var distToken: Tensor? { tokens.dist }
-    /// `pos_embed` `[1, N, dim]`.
-    public var posEmbed: Tensor { tokens.pos }
-    public let blocks: ModuleList<TransformerBlock>
-    public let norm: LayerNorm
-    public let head: Linear
-    public let headDist: Linear?
-    public let random: RandomSource
-
-    public var classCount: Int { config.classes }
-
+public final class DeiT: DeiTBackbone<PatchEmbedding, TransformerBlock, Linear> {
     public init(_ config: ViTConfig, seed: UInt64 = 0) throws {
         try config.validate()
-        self.config = config
         var rng = RandomGenerator(seed: seed)
         let random = RandomSource(seed: seed &+ 0x5EED)
-        self.random = random
-        patchEmbed = PatchEmbedding(patchSize: config.patchSize, inChannels: config.inChannels, dim: config.dim, rng: &rng)
-        tokens = ViTTokens(config, rng: &rng)
-        blocks = ModuleList(config.blockDropPathRates.map { rate in
+        let patchEmbed = PatchEmbedding(patchSize: config.patchSize, inChannels: config.inChannels, dim: config.dim, rng: &rng)
+        let tokens = ViTTokens(config, rng: &rng)
+        let blocks = config.blockDropPathRates.map { rate in
             TransformerBlock(config: config, dropPath: rate, random: random, rng: &rng)
-        })
-        norm = LayerNorm(config.dim, eps: Float(config.layerNormEps))
-        head = Linear(config.dim, config.classes, rng: &rng)
-        headDist = config.distilled ? Linear(config.dim, config.classes, rng: &rng) : nil
-        super.init()
-        tokens.register(in: self)
-        child("patch_embed", patchEmbed)
-        child("blocks", blocks)
-        child("norm", norm)
-        child("head", head)
-        if let headDist { child("head_dist", headDist) }
-    }
-
-    /// The normalized token sequence `[B, N, dim]` after the last block.
-    public func features(_ images: Tensor) -> Tensor {
-        config.checkImages(images, model: "DeiT")
-        var x = tokens.sequence(patches: patchEmbed(images))
-        for block in blocks { x = block(x) }
-        return norm(x)
-    }
-
-    public func callAsFunction(_ images: Tensor) -> ClassifierOutput {
-        classify(features(images), head: head, distillationHead: headDist, training: isTraining)
+        }
+        let head = Linear(config.dim, config.classes, rng: &rng)
+        let headDist = config.distilled ? Linear(config.dim, config.classes, rng: &rng) : nil
+        super.init(config: config, random: random, patchEmbed: patchEmbed, tokens: tokens, blocks: blocks, head: head,
+                   headDist: headDist)
     }
 }

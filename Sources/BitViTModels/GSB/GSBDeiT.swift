@@ -12,24 +12,8 @@ import BitViTQuant
 ///
 /// Use `GSBDeiT.configuration(_:classes:)` for GSB's geometry: distilled, TF-style LayerNorm
 /// with eps 1e-12.
-public final class GSBDeiT: Module, ImageClassifier, QueryKeyReporting {
-    public let config: ViTConfig
+public final class GSBDeiT: DeiTBackbone<GSBPatchEmbedding, GSBBlock, QuantizedLinear>, QueryKeyReporting {
     public let options: GSBOptions
-    public let patchEmbed: GSBPatchEmbedding
-    let tokens: ViTTokens
-    /// `cls_token` `[1, 1, dim]`.
-    public var clsToken: Tensor { tokens.cls }
-    /// `dist_token` `[1, 1, dim]` (distilled models only).
-    public var distToken: Tensor? { tokens.dist }
-    /// `pos_embed` `[1, N, dim]`.
-    public var posEmbed: Tensor { tokens.pos }
-    public let blocks: ModuleList<GSBBlock>
-    public let norm: LayerNorm
-    public let head: QuantizedLinear
-    public let headDist: QuantizedLinear?
-    public let random: RandomSource
-
-    public var classCount: Int { config.classes }
 
     /// GSB's variant of a ViT preset: with distillation token and LayerNorm eps 1e-12.
     public static func configuration(_ preset: String, classes: Int) throws -> ViTConfig {
@@ -43,18 +27,15 @@ public final class GSBDeiT: Module, ImageClassifier, QueryKeyReporting {
         guard config.dropRate == 0 else {
             throw BitViTError.invalidArgument("GSB has no dropout (gsb.md §4); got drop rate \(config.dropRate)")
         }
-        self.config = config
         self.options = options
         var rng = RandomGenerator(seed: seed)
         let random = RandomSource(seed: seed &+ 0x5EED)
-        self.random = random
-        patchEmbed = GSBPatchEmbedding(patchSize: config.patchSize, inChannels: config.inChannels, dim: config.dim,
-                                       stage: options.stage, rng: &rng)
-        tokens = ViTTokens(config, rng: &rng)
-        blocks = ModuleList(config.blockDropPathRates.map { rate in
+        let patchEmbed = GSBPatchEmbedding(patchSize: config.patchSize, inChannels: config.inChannels, dim: config.dim,
+                                           stage: options.stage, rng: &rng)
+        let tokens = ViTTokens(config, rng: &rng)
+        let blocks = config.blockDropPathRates.map { rate in
             GSBBlock(config: config, options: options, dropPath: rate, random: random, rng: &rng)
-        })
-        norm = LayerNorm(config.dim, eps: Float(config.layerNormEps))
+        }
         let binary = options.stage == .fullyBinary
         // Stage 2 heads: b_in shift, 8-bit input and 8-bit weight (per tensor), FP bias.
         func makeHead(_ rng: inout RandomGenerator) -> QuantizedLinear {
@@ -62,27 +43,10 @@ public final class GSBDeiT: Module, ImageClassifier, QueryKeyReporting {
                             inputQuantizer: binary ? ElasticQuantizer(bits: 8, signed: true) : nil,
                             weightQuantizer: binary ? ElasticQuantizer(bits: 8, signed: true) : nil, rng: &rng)
         }
-        head = makeHead(&rng)
-        headDist = config.distilled ? makeHead(&rng) : nil
-        super.init()
-        tokens.register(in: self)
-        child("patch_embed", patchEmbed)
-        child("blocks", blocks)
-        child("norm", norm)
-        child("head", head)
-        if let headDist { child("head_dist", headDist) }
-    }
-
-    /// The normalized token sequence `[B, N, dim]` after the last block.
-    public func features(_ images: Tensor) -> Tensor {
-        config.checkImages(images, model: "GSBDeiT")
-        var x = tokens.sequence(patches: patchEmbed(images))
-        for block in blocks { x = block(x) }
-        return norm(x)
-    }
-
-    public func callAsFunction(_ images: Tensor) -> ClassifierOutput {
-        classify(features(images), head: head, distillationHead: headDist, training: isTraining)
+        let head = makeHead(&rng)
+        let headDist = config.distilled ? makeHead(&rng) : nil
+        super.init(config: config, random: random, patchEmbed: patchEmbed, tokens: tokens, blocks: blocks, head: head,
+                   headDist: headDist)
     }
 }
 
