@@ -13,7 +13,7 @@ public final class InferenceEngine {
     public let file: ModelFile
     public let floatKernels: Bool
     public let profiler = EngineProfiler()
-    private let runtime: ViTRuntime
+    private let runtime: EngineRuntime
     private let workspace = Workspace()
 
     /// - `int8Digits`: int8 GEMMs per Q-ViT linear layer, 1…4 (its folded weights' precision,
@@ -25,7 +25,8 @@ public final class InferenceEngine {
         switch file.metadata.family {
         case .deit, .binaryBaseline, .gsb, .qvit:
             runtime = try ViTRuntime(file, floatKernels: floatKernels, int8Digits: int8Digits)
-        case .bhvit: throw BitViTError.invalidArgument("\(file.path): BHViT is not supported by this engine yet")
+        case .bhvit:
+            runtime = try BHViTRuntime(file, floatKernels: floatKernels)
         }
     }
 
@@ -37,11 +38,11 @@ public final class InferenceEngine {
     public var metadata: ModelFileMetadata { file.metadata }
     public var classes: Int { runtime.classes }
     /// `[channels, side, side]` of one input image.
-    public var inputShape: [Int] { [runtime.v.inChannels, runtime.v.imageSize, runtime.v.imageSize] }
+    public var inputShape: [Int] { runtime.inputShape }
 
     /// Evaluation-mode logits `[batch, classes]` (row-major) of preprocessed images
     /// `[batch, channels, side, side]`. With GSB the logits depend on the whole batch, as in
-    /// training (batch-global masks).
+    /// training (batch-global masks); BHViT's are per image (BatchNorm with running statistics).
     public func logits(_ images: UnsafePointer<Float>, batch: Int) -> [Float] {
         precondition(batch > 0, "InferenceEngine: empty batch")
         return runtime.logits(images, batch: batch, workspace: workspace, profiler: profiler)

@@ -25,8 +25,7 @@ public enum ModelExporter {
             case is FullPrecisionScheme: return .deit
             default: throw BitViTError.invalidArgument("export: unsupported quantization scheme \(m.scheme.name)")
             }
-        case is BHViT:
-            throw BitViTError.invalidArgument("export: BHViT is not supported by the engine yet")
+        case is BHViT: return .bhvit
         default:
             throw BitViTError.invalidArgument("export: \(type(of: model)) models are not supported by the engine (DeiT, W1A1, GSB stage 2, Q-ViT, BHViT)")
         }
@@ -46,6 +45,13 @@ public enum ModelExporter {
             throw BitViTError.invalidArgument("export: \(classNames.count) class names for \(model.classCount) classes")
         }
         var metadata = ModelFileMetadata(family: family, model: spec, preprocessing: preprocessing, classNames: classNames, source: source)
+        if let bhvit = model as? BHViT {
+            metadata.bhvit = bhvit.config
+            var exporter = BHViTExporter(model: bhvit)
+            let tensors = try exporter.run()
+            try selfCheck(metadata, tensors)
+            return (metadata, tensors)
+        }
         let vit = try architecture(of: model, family: family)
         metadata.vit = vit
         var exporter = ViTExporter(family: family, vit: vit, model: model)

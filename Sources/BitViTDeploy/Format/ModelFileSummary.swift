@@ -32,7 +32,8 @@ public struct ModelFileSummary: Sendable {
         }
         byStorage = TensorStorage.allCases.compactMap { totals[$0] }
         fileBytes = file.fileSize
-        cost = file.metadata.vit.map { ModelCost(family: file.metadata.family, $0) } ?? ModelCost(macs: [])
+        cost = file.metadata.vit.map { ModelCost(family: file.metadata.family, $0) }
+            ?? file.metadata.bhvit.map { ModelCost(bhvit: $0) } ?? ModelCost(macs: [])
     }
 }
 

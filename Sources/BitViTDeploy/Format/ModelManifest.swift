@@ -31,7 +31,9 @@ public struct ModelManifest {
             if metadata.family == .gsb && vit.groupThresholds == nil { throw BitViTError.invalidArgument("GSB architecture without 'groupThresholds'") }
             return ViTManifest.manifest(family: metadata.family, vit)
         case .bhvit:
-            throw BitViTError.invalidArgument("BHViT files are not supported by this build's engine")
+            guard let c = metadata.bhvit else { throw BitViTError.invalidArgument("metadata of a bhvit model has no 'bhvit' architecture") }
+            if let problem = BHViTManifest.problem(c) { throw BitViTError.invalidArgument("architecture: \(problem)") }
+            return BHViTManifest.manifest(c)
         }
     }
 

@@ -1,0 +1,13 @@
+/// What `InferenceEngine` needs from a family's inference graph: the logits of a batch of
+/// preprocessed images, computed with the engine's workspace and profiler.
+protocol EngineRuntime: AnyObject {
+    var classes: Int { get }
+    /// `[channels, side, side]` of one input image.
+    var inputShape: [Int] { get }
+    /// Logits `[batch, classes]` (row-major) of images `[batch, channels, side, side]`.
+    func logits(_ images: UnsafePointer<Float>, batch: Int, workspace: Workspace, profiler: EngineProfiler) -> [Float]
+}
+
+extension ViTRuntime: EngineRuntime {
+    var inputShape: [Int] { [v.inChannels, v.imageSize, v.imageSize] }
+}
