@@ -153,78 +153,94 @@ final class MSMHARuntime {
         }
     }
 
-    /// Bit path of step 3 over every (window, head).
+    /// Bit path of step 3 over every (window, head); each worker reuses one scratch area.
     private func attendBits(_ mixed: [UnsafeMutablePointer<Float>], rows: Int, into context: UnsafeMutablePointer<Float>) {
         let c = channels, h = heads, d = c / h, t = tokensPerWindow
         let wordsPerHead = (d + 63) / 64, wordsPerKeys = (t + 63) / 64
-        let windows = rows / t
+        let tasks = (rows / t) * h
         let (mq, mk, mv) = (UnsafePointer(mixed[0]), UnsafePointer(mixed[1]), UnsafePointer(mixed[2]))
         let (sq, sk, sv) = (signMoves[0].pointer, signMoves[1].pointer, signMoves[2].pointer)
         let scoreScale = 1 / Float(d).squareRoot()
         let qd = qd
-        Parallel.forEach(windows * h) { task in
-            let (bw, head) = (task / h, task % h)
-            let base = bw * t, c0 = head * d
-            // Scratch: q and k bits per token, v bits per channel along the keys, scores, planes.
-            let qBits = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * t * wordsPerHead + d * wordsPerKeys + 2 * t * wordsPerKeys)
+        let bitWords = 2 * t * wordsPerHead + d * wordsPerKeys + 2 * t * wordsPerKeys
+        Parallel.forRanges(tasks, minimumPerThread: 2) { range in
+            // Scratch: q and k bits per token, v bits per channel along the keys, QD planes, scores.
+            let qBits = UnsafeMutablePointer<UInt64>.allocate(capacity: bitWords)
             defer { qBits.deallocate() }
             let kBits = qBits + t * wordsPerHead, vBits = kBits + t * wordsPerHead, planes = vBits + d * wordsPerKeys
-            qBits.update(repeating: 0, count: 2 * t * wordsPerHead + d * wordsPerKeys + 2 * t * wordsPerKeys)
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
             defer { scores.deallocate() }
-            for i in 0..<t {
-                let qr = mq + (base + i) * c + c0, kr = mk + (base + i) * c + c0, vr = mv + (base + i) * c + c0
-                for j in 0..<d {
-                    let bit = UInt64(1) << UInt64(j % 64)
-                    if qr[j] + sq[c0 + j] < 0 { qBits[i * wordsPerHead + j / 64] |= bit }
-                    if kr[j] + sk[c0 + j] < 0 { kBits[i * wordsPerHead + j / 64] |= bit }
-                    if vr[j] + sv[c0 + j] < 0 { vBits[j * wordsPerKeys + i / 64] |= UInt64(1) << UInt64(i % 64) }
-                }
-            }
-            for i in 0..<t {
-                for j in 0..<t {
-                    var differing = 0
-                    for w in 0..<wordsPerHead { differing += (qBits[i * wordsPerHead + w] ^ kBits[j * wordsPerHead + w]).nonzeroBitCount }
-                    scores[i * t + j] = Float(d - 2 * differing)
-                }
-            }
-            bv_softmax_rows_f32(scores, scores, t, t, scoreScale)
-            guard let qd else {
-                // Full-precision probabilities: ctx = A·S_v in float.
+            for task in range {
+                let (bw, head) = (task / h, task % h)
+                let base = bw * t, c0 = head * d
+                qBits.update(repeating: 0, count: bitWords)
                 for i in 0..<t {
-                    let out = context + (base + i) * c + c0
-                    for ch in 0..<d {
-                        var s: Float = 0
+                    let qr = mq + (base + i) * c + c0, kr = mk + (base + i) * c + c0, vr = mv + (base + i) * c + c0
+                    let qw = qBits + i * wordsPerHead, kw = kBits + i * wordsPerHead
+                    let keyBit = UInt64(1) &<< UInt64(i & 63), keyWord = i >> 6
+                    for j in 0..<d {
+                        let shift = UInt64(j & 63), w = j >> 6
+                        qw[w] |= UInt64(truncatingIfNeeded: Int(truncatingIfNeeded: (qr[j] + sq[c0 + j] < 0) ? 1 : 0)) &<< shift
+                        kw[w] |= UInt64(truncatingIfNeeded: Int(truncatingIfNeeded: (kr[j] + sk[c0 + j] < 0) ? 1 : 0)) &<< shift
+                        if vr[j] + sv[c0 + j] < 0 { vBits[j * wordsPerKeys + keyWord] |= keyBit }
+                    }
+                }
+                for i in 0..<t {
+                    let qw = qBits + i * wordsPerHead, row = scores + i * t
+                    if wordsPerHead == 1 {
+                        let q = qw[0]
+                        for j in 0..<t { row[j] = Float(d - 2 * (q ^ kBits[j]).nonzeroBitCount) }
+                    } else {
                         for j in 0..<t {
-                            let negative = (vBits[ch * wordsPerKeys + j / 64] >> UInt64(j % 64)) & 1 == 1
-                            s += negative ? -scores[i * t + j] : scores[i * t + j]
+                            var differing = 0
+                            for w in 0..<wordsPerHead { differing += (qw[w] ^ kBits[j * wordsPerHead + w]).nonzeroBitCount }
+                            row[j] = Float(d - 2 * differing)
                         }
-                        out[ch] = s
                     }
                 }
-                return
-            }
-            let step = qd.step[head], zero = qd.zero[head]
-            for i in 0..<t {
-                let low = planes + (2 * i) * wordsPerKeys, high = low + wordsPerKeys
-                for j in 0..<t {
-                    let code = min(max((scores[i * t + j] * 3 / step + zero).rounded(.toNearestOrEven), 0), 3)
-                    let bit = UInt64(1) << UInt64(j % 64)
-                    if code == 1 || code == 3 { low[j / 64] |= bit }
-                    if code >= 2 { high[j / 64] |= bit }
-                }
-                var lowCount = 0, highCount = 0
-                for w in 0..<wordsPerKeys { lowCount += low[w].nonzeroBitCount; highCount += high[w].nonzeroBitCount }
-                let out = context + (base + i) * c + c0
-                for ch in 0..<d {
-                    let v = vBits + ch * wordsPerKeys
-                    var lowNegative = 0, highNegative = 0
-                    for w in 0..<wordsPerKeys {
-                        lowNegative += (low[w] & v[w]).nonzeroBitCount
-                        highNegative += (high[w] & v[w]).nonzeroBitCount
+                bv_softmax_rows_f32(scores, scores, t, t, scoreScale)
+                guard let qd else {
+                    // Full-precision probabilities: ctx = A·S_v in float.
+                    for i in 0..<t {
+                        let out = context + (base + i) * c + c0
+                        for ch in 0..<d {
+                            var sum: Float = 0
+                            for j in 0..<t {
+                                let negative = (vBits[ch * wordsPerKeys + j >> 6] >> UInt64(j & 63)) & 1 == 1
+                                sum += negative ? -scores[i * t + j] : scores[i * t + j]
+                            }
+                            out[ch] = sum
+                        }
                     }
-                    let dot = (lowCount - 2 * lowNegative) + 2 * (highCount - 2 * highNegative)
-                    out[ch] = step * Float(dot)
+                    continue
+                }
+                let step = qd.step[head], zero = qd.zero[head]
+                for i in 0..<t {
+                    let low = planes + (2 * i) * wordsPerKeys, high = low + wordsPerKeys, row = scores + i * t
+                    for j in 0..<t {
+                        let code = Int(min(max((row[j] * 3 / step + zero).rounded(.toNearestOrEven), 0), 3))
+                        let shift = UInt64(j & 63), w = j >> 6
+                        low[w] |= UInt64(truncatingIfNeeded: code & 1) &<< shift
+                        high[w] |= UInt64(truncatingIfNeeded: code >> 1) &<< shift
+                    }
+                    var lowCount = 0, highCount = 0
+                    for w in 0..<wordsPerKeys { lowCount += low[w].nonzeroBitCount; highCount += high[w].nonzeroBitCount }
+                    let out = context + (base + i) * c + c0
+                    let total = lowCount + 2 * highCount
+                    if wordsPerKeys == 1 {
+                        let l = low[0], hi = high[0]
+                        for ch in 0..<d {
+                            let v = vBits[ch]
+                            out[ch] = step * Float(total - 2 * ((l & v).nonzeroBitCount + 2 * (hi & v).nonzeroBitCount))
+                        }
+                    } else {
+                        for ch in 0..<d {
+                            let v = vBits + ch * wordsPerKeys
+                            var negative = 0
+                            for w in 0..<wordsPerKeys { negative += (low[w] & v[w]).nonzeroBitCount + 2 * (high[w] & v[w]).nonzeroBitCount }
+                            out[ch] = step * Float(total - 2 * negative)
+                        }
+                    }
                 }
             }
         }

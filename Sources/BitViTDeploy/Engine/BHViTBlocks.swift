@@ -176,22 +176,24 @@ final class BHViTBlockRuntime {
                 let up1 = at(-1, 0), down1 = at(1, 0), left1 = at(0, -1), right1 = at(0, 1)
                 let up2 = at(-2, 0), down2 = at(2, 0), left2 = at(0, -2), right2 = at(0, 2)
                 let s = shift.scale.pointer, m = shift.move.pointer
-                for k in 0..<c {
-                    let u = center[k]
-                    let h3 = ((u + up1[k]) + down1[k]) * third
-                    let w3 = ((u + left1[k]) + right1[k]) * third
-                    let h5 = ((((u + up1[k]) + down1[k]) + up2[k]) + down2[k]) * fifth
-                    let w5 = ((((u + left1[k]) + right1[k]) + left2[k]) + right2[k]) * fifth
-                    let q = k / quarter
-                    let ch3 = q == 0 ? up1[k] : q == 1 ? down1[k] : q == 2 ? left1[k] : right1[k]
-                    let ch5 = q == 0 ? up2[k] : q == 1 ? down2[k] : q == 2 ? left2[k] : right2[k]
-                    var total = h3 * s[k] + m[k]
-                    total = total + (w3 * s[c + k] + m[c + k])
-                    total = total + (ch3 * s[2 * c + k] + m[2 * c + k])
-                    total = total + (h5 * s[3 * c + k] + m[3 * c + k])
-                    total = total + (w5 * s[4 * c + k] + m[4 * c + k])
-                    total = total + (ch5 * s[5 * c + k] + m[5 * c + k])
-                    xr[k] = (xr[k] + (yr[k] * ls[k] + lm[k])) + total
+                // Channel quarter q of ch3/ch5 reads the pixel above, below, left, right.
+                for q in 0..<4 {
+                    let n1 = q == 0 ? up1 : q == 1 ? down1 : q == 2 ? left1 : right1
+                    let n2 = q == 0 ? up2 : q == 1 ? down2 : q == 2 ? left2 : right2
+                    for k in (q * quarter)..<((q + 1) * quarter) {
+                        let u = center[k]
+                        let h3 = ((u + up1[k]) + down1[k]) * third
+                        let w3 = ((u + left1[k]) + right1[k]) * third
+                        let h5 = ((((u + up1[k]) + down1[k]) + up2[k]) + down2[k]) * fifth
+                        let w5 = ((((u + left1[k]) + right1[k]) + left2[k]) + right2[k]) * fifth
+                        var total = h3 * s[k] + m[k]
+                        total = total + (w3 * s[c + k] + m[c + k])
+                        total = total + (n1[k] * s[2 * c + k] + m[2 * c + k])
+                        total = total + (h5 * s[3 * c + k] + m[3 * c + k])
+                        total = total + (w5 * s[4 * c + k] + m[4 * c + k])
+                        total = total + (n2[k] * s[5 * c + k] + m[5 * c + k])
+                        xr[k] = (xr[k] + (yr[k] * ls[k] + lm[k])) + total
+                    }
                 }
             }
         }

@@ -104,17 +104,25 @@ enum BHViTRows {
         forRanges(rows, channels: c) { range in
             for r in range {
                 let yr = y + r * c, sr = source + r * sc
-                for k in 0..<c {
-                    let residual: Float
-                    if groupMean > 1 {
+                if groupMean > 1 {
+                    for k in 0..<c {
+                        let g = sr + k * groupMean
                         var s: Float = 0
-                        for j in 0..<groupMean { s += sr[k * groupMean + j] }
-                        residual = s * inverse
-                    } else {
-                        residual = sr[k % sc]
+                        for j in 0..<groupMean { s += g[j] }
+                        let u = (yr[k] + s * inverse) - m1[k]
+                        yr[k] = (max(u, 0) + a[k] * min(u, 0)) + m2[k]
                     }
-                    let u = (yr[k] + residual) - m1[k]
-                    yr[k] = (max(u, 0) + a[k] * min(u, 0)) + m2[k]
+                } else {
+                    // Tile: output channel base + k reads source channel k.
+                    var base = 0
+                    while base < c {
+                        let yb = yr + base, m1b = m1 + base, ab = a + base, m2b = m2 + base
+                        for k in 0..<min(sc, c - base) {
+                            let u = (yb[k] + sr[k]) - m1b[k]
+                            yb[k] = (max(u, 0) + ab[k] * min(u, 0)) + m2b[k]
+                        }
+                        base += sc
+                    }
                 }
             }
         }
