@@ -10,10 +10,11 @@ import CBitKernels
 ///    padding), then a true LayerNorm: `T` `[B·nW·(49 + N1), C]`;
 /// 2. `M_j = RPReLU_j(BN_j(BinLinear_j(T + m_j)) + T)` for j = q, k, v (binary GEMMs with BN
 ///    folded into the output transform), `S_j = sgn(M_j + m2_j)` packed per head;
-/// 3. per window and head: scores `S_q·S_kᵀ` by XNOR-popcount, softmax of `scores/√d`, the QD
-///    codes `q = clamp(round(3A/α_h + z_h), 0, 3)` as two bit planes (q = b0 + 2·b1) over the
-///    keys, and the context `α_h·Σ_p 2^p·(popcount(b_p) − 2·popcount(b_p ∧ v_c))` against
-///    `S_v` packed along the keys per channel: a 2-plane × 1-plane binary product;
+/// 3. per window and head (binary GEMM kernels): scores `S_q·S_kᵀ` by XNOR-popcount, softmax
+///    of `scores/√d`, the QD codes `q = clamp(round(3A/α_h + z_h), 0, 3)` as two bit planes
+///    (q = b0 + 2·b1) over the keys, and the context `α_h·Σ_p 2^p·(popcount(b_p) −
+///    2·popcount(b_p ∧ v_c))` against `S_v` packed along the keys per channel: a 2-plane ×
+///    1-plane binary product;
 /// 4. `O = RPReLU_ctx(BN_ctx(ctx) + M_q + M_k + M_v)`;
 /// 5. windows back to their pixels, pooled tokens averaged over the window copies and
 ///    nearest-upsampled, `A = π ⊙ fine + (1 − π) ⊙ coarse`;
@@ -153,52 +154,40 @@ final class MSMHARuntime {
         }
     }
 
-    /// Bit path of step 3 over every (window, head); each worker reuses one scratch area.
+    /// Bit path of step 3 over every (window, head), on the binary GEMM kernels: `Ŝ_q·Ŝ_kᵀ`
+    /// (±1 × ±1) and `Â·Ŝ_v` (two unsigned planes of weights 1 and 2 × ±1, times α_h in the
+    /// output transform). Each worker reuses one set of operands.
     private func attendBits(_ mixed: [UnsafeMutablePointer<Float>], rows: Int, into context: UnsafeMutablePointer<Float>) {
         let c = channels, h = heads, d = c / h, t = tokensPerWindow
-        let wordsPerHead = (d + 63) / 64, wordsPerKeys = (t + 63) / 64
         let tasks = (rows / t) * h
         let (mq, mk, mv) = (UnsafePointer(mixed[0]), UnsafePointer(mixed[1]), UnsafePointer(mixed[2]))
         let (sq, sk, sv) = (signMoves[0].pointer, signMoves[1].pointer, signMoves[2].pointer)
         let scoreScale = 1 / Float(d).squareRoot()
         let qd = qd
-        let bitWords = 2 * t * wordsPerHead + d * wordsPerKeys + 2 * t * wordsPerKeys
         Parallel.forRanges(tasks, minimumPerThread: 2) { range in
-            // Scratch: q and k bits per token, v bits per channel along the keys, QD planes, scores.
-            let qBits = UnsafeMutablePointer<UInt64>.allocate(capacity: bitWords)
-            defer { qBits.deallocate() }
-            let kBits = qBits + t * wordsPerHead, vBits = kBits + t * wordsPerHead, planes = vBits + d * wordsPerKeys
+            let queries = PackedBinaryMatrix(rows: t, k: d), keyBits = PackedBinaryMatrix(rows: t, k: d)
+            let keys = PackedBinaryWeights(keyBits)
+            let valueBits = PackedBinaryMatrix(rows: d, k: t), values = PackedBinaryWeights(valueBits)
+            let weights = PackedBinaryMatrix(rows: t, k: t, planes: 2, encoding: .unsigned, planeScales: [1, 2])
+            let wordsPerKeys = valueBits.wordsPerRow
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
             defer { scores.deallocate() }
             for task in range {
                 let (bw, head) = (task / h, task % h)
                 let base = bw * t, c0 = head * d
-                qBits.update(repeating: 0, count: bitWords)
-                for i in 0..<t {
-                    let qr = mq + (base + i) * c + c0, kr = mk + (base + i) * c + c0, vr = mv + (base + i) * c + c0
-                    let qw = qBits + i * wordsPerHead, kw = kBits + i * wordsPerHead
-                    let keyBit = UInt64(1) &<< UInt64(i & 63), keyWord = i >> 6
-                    for j in 0..<d {
-                        let shift = UInt64(j & 63), w = j >> 6
-                        qw[w] |= UInt64(truncatingIfNeeded: Int(truncatingIfNeeded: (qr[j] + sq[c0 + j] < 0) ? 1 : 0)) &<< shift
-                        kw[w] |= UInt64(truncatingIfNeeded: Int(truncatingIfNeeded: (kr[j] + sk[c0 + j] < 0) ? 1 : 0)) &<< shift
-                        if vr[j] + sv[c0 + j] < 0 { vBits[j * wordsPerKeys + keyWord] |= keyBit }
-                    }
-                }
-                for i in 0..<t {
-                    let qw = qBits + i * wordsPerHead, row = scores + i * t
-                    if wordsPerHead == 1 {
-                        let q = qw[0]
-                        for j in 0..<t { row[j] = Float(d - 2 * (q ^ kBits[j]).nonzeroBitCount) }
-                    } else {
-                        for j in 0..<t {
-                            var differing = 0
-                            for w in 0..<wordsPerHead { differing += (qw[w] ^ kBits[j * wordsPerHead + w]).nonzeroBitCount }
-                            row[j] = Float(d - 2 * differing)
-                        }
-                    }
-                }
+                BinaryPack.signs(mq + base * c + c0, rowStride: c, shift: sq + c0, into: queries)
+                BinaryPack.signs(mk + base * c + c0, rowStride: c, shift: sk + c0, into: keyBits)
+                keys.repack(from: keyBits)
+                BinaryGEMM.multiply(queries, keys, into: scores)
                 bv_softmax_rows_f32(scores, scores, t, t, scoreScale)
+                // Ŝ_v along the keys: row = channel of the head, bit i = token i.
+                let v = valueBits.words.pointer
+                v.update(repeating: 0, count: d * wordsPerKeys)
+                for i in 0..<t {
+                    let vr = mv + (base + i) * c + c0
+                    let bit = UInt64(1) &<< UInt64(i & 63), word = i >> 6
+                    for j in 0..<d where vr[j] + sv[c0 + j] < 0 { v[j * wordsPerKeys + word] |= bit }
+                }
                 guard let qd else {
                     // Full-precision probabilities: ctx = A·S_v in float.
                     for i in 0..<t {
@@ -206,7 +195,7 @@ final class MSMHARuntime {
                         for ch in 0..<d {
                             var sum: Float = 0
                             for j in 0..<t {
-                                let negative = (vBits[ch * wordsPerKeys + j >> 6] >> UInt64(j & 63)) & 1 == 1
+                                let negative = (v[ch * wordsPerKeys + j >> 6] >> UInt64(j & 63)) & 1 == 1
                                 sum += negative ? -scores[i * t + j] : scores[i * t + j]
                             }
                             out[ch] = sum
@@ -214,34 +203,22 @@ final class MSMHARuntime {
                     }
                     continue
                 }
+                values.repack(from: valueBits)
+                // QD codes q = clamp(round(3A/α_h + z_h), 0, 3) as planes q & 1 and q >> 1.
                 let step = qd.step[head], zero = qd.zero[head]
+                let a = weights.words.pointer, planeStride = weights.planeStride
+                a.update(repeating: 0, count: 2 * planeStride)
                 for i in 0..<t {
-                    let low = planes + (2 * i) * wordsPerKeys, high = low + wordsPerKeys, row = scores + i * t
+                    let low = a + i * wordsPerKeys, high = low + planeStride, row = scores + i * t
                     for j in 0..<t {
                         let code = Int(min(max((row[j] * 3 / step + zero).rounded(.toNearestOrEven), 0), 3))
                         let shift = UInt64(j & 63), w = j >> 6
                         low[w] |= UInt64(truncatingIfNeeded: code & 1) &<< shift
                         high[w] |= UInt64(truncatingIfNeeded: code >> 1) &<< shift
                     }
-                    var lowCount = 0, highCount = 0
-                    for w in 0..<wordsPerKeys { lowCount += low[w].nonzeroBitCount; highCount += high[w].nonzeroBitCount }
-                    let out = context + (base + i) * c + c0
-                    let total = lowCount + 2 * highCount
-                    if wordsPerKeys == 1 {
-                        let l = low[0], hi = high[0]
-                        for ch in 0..<d {
-                            let v = vBits[ch]
-                            out[ch] = step * Float(total - 2 * ((l & v).nonzeroBitCount + 2 * (hi & v).nonzeroBitCount))
-                        }
-                    } else {
-                        for ch in 0..<d {
-                            let v = vBits + ch * wordsPerKeys
-                            var negative = 0
-                            for w in 0..<wordsPerKeys { negative += (low[w] & v[w]).nonzeroBitCount + 2 * (high[w] & v[w]).nonzeroBitCount }
-                            out[ch] = step * Float(total - 2 * negative)
-                        }
-                    }
                 }
+                weights.recountRows()
+                BinaryGEMM.multiply(weights, values, into: context + base * c + c0, ldc: c, transform: OutputTransform(scale: step))
             }
         }
     }
