@@ -117,9 +117,18 @@ enum BHViTRows {
                     var base = 0
                     while base < c {
                         let yb = yr + base, m1b = m1 + base, ab = a + base, m2b = m2 + base
-                        for k in 0..<min(sc, c - base) {
+                        let n = min(sc, c - base)
+                        var k = 0
+                        while k + 8 <= n {
+                            let u = (SIMD8.load(yb, k) + SIMD8.load(sr, k)) - SIMD8.load(m1b, k)
+                            let positive = u.replacing(with: 0, where: u .< 0), negative = u.replacing(with: 0, where: u .> 0)
+                            ((positive + SIMD8.load(ab, k) * negative) + SIMD8.load(m2b, k)).store(yb, k)
+                            k += 8
+                        }
+                        while k < n {
                             let u = (yb[k] + sr[k]) - m1b[k]
                             yb[k] = (max(u, 0) + ab[k] * min(u, 0)) + m2b[k]
+                            k += 1
                         }
                         base += sc
                     }
@@ -140,5 +149,22 @@ enum BHViTRows {
                 }
             }
         }
+    }
+}
+
+extension SIMD8 where Scalar == Float {
+    /// Eight floats from `p + k` (no alignment needed).
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + k).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>, _ k: Int) -> SIMD8<Float> { load(UnsafePointer(p), k) }
+
+    /// Stores the eight floats at `p + k` (no alignment needed).
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>, _ k: Int) {
+        UnsafeMutableRawPointer(p + k).storeBytes(of: self, as: SIMD8<Float>.self)
     }
 }
