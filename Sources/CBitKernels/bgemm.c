@@ -59,6 +59,9 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
 
     __attribute__((aligned(64))) float P[BV_MAX_PAIRS][BV_GROUP_MAX],
         Q[BV_MAX_PAIRS][BV_GROUP_MAX], S[BV_MAX_PAIRS][BV_GROUP_MAX], B[BV_MAX_PAIRS][BV_GROUP_MAX];
+    // Packed output: per-column bounds of the group (inactive columns never fire).
+    __attribute__((aligned(64))) float above[BV_GROUP_MAX], below[BV_GROUP_MAX];
+    if (g->out_bits && npairs != 1) return -1;
 
     for (int p0 = 0; p0 < npairs; p0 += BV_MAX_PAIRS) {
         const int pn = bv_min(BV_MAX_PAIRS, npairs - p0);
@@ -89,6 +92,12 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
                     B[p][j] = bias;
                 }
             }
+
+            if (g->out_bits)
+                for (int j = 0; j < BV_GROUP_MAX; j++) {
+                    above[j] = j < ncols ? g->out_above[ng + j] : __builtin_inff();
+                    below[j] = j < ncols ? g->out_below[ng + j] : -__builtin_inff();
+                }
 
             for (int m = m0; m < m1; m += MR) {
                 const int mr = bv_min(MR, m1 - m);
@@ -128,6 +137,10 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
                         .accumulate = p0 + p == 0 ? g->accumulate : 1,
                         .c = g->c + (ptrdiff_t)m * g->ldc + ng, .c32 = NULL, .ldc = g->ldc,
                         .ncols = ncols,
+                        .bits = g->out_bits ? g->out_bits + (ptrdiff_t)m * g->out_bits_stride + ng / 64 : NULL,
+                        .bits_stride = g->out_bits_stride,
+                        .bit0 = ng % 64,
+                        .above = above, .below = below,
                     };
                     tile(&in, mr, nv, &out);
                 }

@@ -54,6 +54,12 @@ typedef struct {
     int32_t *c32;
     ptrdiff_t ldc;
     int ncols;                   ///< valid columns (≤ 16 · nv)
+    /// Packed output instead of C (see bv_bgemm_args.out_bits): row r's bits at word
+    /// `bits[r·bits_stride]`, column j at bit `bit0 + j`; `above`/`below` per column of the group.
+    uint64_t *bits;
+    ptrdiff_t bits_stride;
+    int bit0;
+    const float *above, *below;
 } bv_tile_out;
 
 /// Inputs of one int8 output tile: acc[r][c] = Σ_{d < k4} Σ_{q<4} a[r][4d+q] · w[c][4d+q].
@@ -97,6 +103,21 @@ void bv_tile_epilogue_generic(const int32_t *acc, int acc_stride, int mr, const 
     const ptrdiff_t ldc = o->ldc;
     for (int r = 0; r < mr; r++) {
         const int32_t *restrict ar = acc + (ptrdiff_t)r * acc_stride;
+        if (o->bits) {
+            // Packed output: one word per row, columns at bits bit0…bit0+ncols−1 (the first
+            // tile of a word writes it, the next ones OR into it).
+            const float u = U ? U[r] : 0.0f, rs = R ? R[r] : 1.0f;
+            uint64_t s = 0;
+            for (int j = 0; j < ncols; j++) {
+                float t = P[j] * (float)ar[j] + Q[j];
+                if (U) t += S[j] * u;
+                if (R) t = rs * t + B[j];
+                s |= (uint64_t)(t > o->above[j] || t < o->below[j]) << (o->bit0 + j);
+            }
+            uint64_t *word = o->bits + (ptrdiff_t)r * o->bits_stride;
+            *word = o->bit0 == 0 ? s : (*word | s);
+            continue;
+        }
         if (o->c32) {
             int32_t *restrict cr = o->c32 + (ptrdiff_t)r * ldc;
             for (int j = 0; j < ncols; j++) cr[j] = ar[j];

@@ -446,17 +446,22 @@ static void sign_scores_row_avx512(const uint64_t *q, const uint64_t *k, ptrdiff
     }
 }
 
+/// Two planes of one row in one pass: bit j = x[j] > t (into `bits`, returns its popcount) and
+/// x[j] > u (into `other`).
 __attribute__((target("avx512f")))
-static int threshold_bits_row_avx512(const float *x, int n, float t, uint64_t *bits) {
-    const __m512 tv = _mm512_set1_ps(t);
+static int two_threshold_bits_row_avx512(const float *x, int n, float t, float u, uint64_t *bits, uint64_t *other) {
+    const __m512 tv = _mm512_set1_ps(t), uv = _mm512_set1_ps(u);
     int count = 0;
     for (int w = 0; w < (n + 63) / 64; w++) {
-        uint64_t s = 0;
+        uint64_t s = 0, o = 0;
         for (int j = 64 * w; j < 64 * w + 64 && j < n; j += 16) {
             const __mmask16 live = (__mmask16)(n - j >= 16 ? 0xFFFF : (1u << (n - j)) - 1);
-            s |= (uint64_t)_mm512_mask_cmp_ps_mask(live, _mm512_maskz_loadu_ps(live, x + j), tv, _CMP_GT_OQ) << (j - 64 * w);
+            const __m512 v = _mm512_maskz_loadu_ps(live, x + j);
+            s |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, tv, _CMP_GT_OQ) << (j - 64 * w);
+            o |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, uv, _CMP_GT_OQ) << (j - 64 * w);
         }
         bits[w] = s;
+        other[w] = o;
         count += __builtin_popcountll(s);
     }
     return count;
@@ -486,8 +491,7 @@ float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uin
         uint64_t *a1 = a1_bits + r * bits_row_stride, *cand = candidates + r * bits_row_stride;
 #ifdef BV_HAVE_X86
         if (use_avx512()) {
-            a1_counts[r] = threshold_bits_row_avx512(x, n, a1_bound, a1);
-            threshold_bits_row_avx512(x, n, ratio * m, cand);
+            a1_counts[r] = two_threshold_bits_row_avx512(x, n, a1_bound, ratio * m, a1, cand);
             continue;
         }
 #endif
@@ -497,22 +501,47 @@ float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uin
     return top;
 }
 
+#ifdef BV_HAVE_X86
+/// The two planes of one 64-element word, testing only the candidate bits `s`.
+__attribute__((target("avx512f")))
+static void mask_planes_word_avx512(const float *x, uint64_t s, float bound1, float bound2, uint64_t *b1, uint64_t *b2) {
+    const __m512 t1 = _mm512_set1_ps(bound1), t2 = _mm512_set1_ps(bound2);
+    uint64_t r1 = 0, r2 = 0;
+    for (int c = 0; c < 4; c++) {
+        const __mmask16 live = (__mmask16)(s >> (16 * c));
+        if (!live) continue;
+        const __m512 v = _mm512_maskz_loadu_ps(live, x + 16 * c);
+        r1 |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, t1, _CMP_GT_OQ) << (16 * c);
+        r2 |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, t2, _CMP_GT_OQ) << (16 * c);
+    }
+    *b1 = r1;
+    *b2 = r2;
+}
+#endif
+
 void bv_gsb_mask_planes_rows(const float *p, int rows, int n, const uint64_t *candidates, ptrdiff_t bits_row_stride,
                              float bound1, float bound2, uint64_t *t1_bits, uint64_t *t2_bits, int32_t *t1_counts,
                              int32_t *t2_counts) {
     const int words = (n + 63) / 64;
+#ifdef BV_HAVE_X86
+    const int vector = use_avx512();
+#endif
     for (int r = 0; r < rows; r++) {
         const float *x = p + (ptrdiff_t)r * n;
         int c1 = 0, c2 = 0;
         for (int w = 0; w < words; w++) {
             uint64_t s = candidates[r * bits_row_stride + w], b1 = 0, b2 = 0;
-            while (s) {
-                const int i = __builtin_ctzll(s);
-                s &= s - 1;
-                const float v = x[64 * w + i];
-                b1 |= (uint64_t)(v > bound1) << i;
-                b2 |= (uint64_t)(v > bound2) << i;
-            }
+#ifdef BV_HAVE_X86
+            if (vector && s) mask_planes_word_avx512(x + 64 * w, s, bound1, bound2, &b1, &b2);
+            else
+#endif
+                while (s) {
+                    const int i = __builtin_ctzll(s);
+                    s &= s - 1;
+                    const float v = x[64 * w + i];
+                    b1 |= (uint64_t)(v > bound1) << i;
+                    b2 |= (uint64_t)(v > bound2) << i;
+                }
             t1_bits[r * bits_row_stride + w] = b1;
             t2_bits[r * bits_row_stride + w] = b2;
             c1 += __builtin_popcountll(b1);

@@ -34,6 +34,30 @@ void bv_tile_epilogue_avx512(__m512i acc[][BV_AVX512_NV], const int mr, const in
     _Pragma("clang loop unroll(full)")
     for (int v = 0; v < nv; v++) { p[v] = _mm512_load_ps(P + v * BV_PANEL); q[v] = _mm512_load_ps(Q + v * BV_PANEL); }
 
+    if (o->bits) {
+        // Packed output (a 64-column group is one word per row; bit0 is 0 on this path).
+        __m512 hi[BV_AVX512_NV], lo[BV_AVX512_NV];
+        _Pragma("clang loop unroll(full)")
+        for (int v = 0; v < nv; v++) { hi[v] = _mm512_loadu_ps(o->above + v * BV_PANEL); lo[v] = _mm512_loadu_ps(o->below + v * BV_PANEL); }
+        _Pragma("clang loop unroll(full)")
+        for (int r = 0; r < mr; r++) {
+            const __m512 u = _mm512_set1_ps(U ? U[r] : 0.0f);
+            const __m512 rs = _mm512_set1_ps(R ? R[r] : 1.0f);
+            uint64_t s = 0;
+            _Pragma("clang loop unroll(full)")
+            for (int v = 0; v < nv; v++) {
+                const __mmask16 k = v < nv - 1 ? 0xFFFF : last_mask;
+                __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][v]), p[v], q[v]);
+                if (U) t = _mm512_fmadd_ps(_mm512_load_ps(S + v * BV_PANEL), u, t);
+                if (R) t = _mm512_fmadd_ps(t, rs, _mm512_load_ps(B + v * BV_PANEL));
+                const __mmask16 bit = _mm512_mask_cmp_ps_mask(k, t, hi[v], _CMP_GT_OQ) | _mm512_mask_cmp_ps_mask(k, t, lo[v], _CMP_LT_OQ);
+                s |= (uint64_t)bit << (16 * v);
+            }
+            o->bits[(ptrdiff_t)r * o->bits_stride] = s;
+        }
+        return;
+    }
+
     if (!U && !R && !accumulate) {
         // The common case (plain linear layer: scales and bias folded into P and Q).
         _Pragma("clang loop unroll(full)")

@@ -126,6 +126,57 @@ struct BinaryGEMMTests {
         }
     }
 
+    @Test func packedOutputIsTheThresholdedFloatOutput() {
+        // The bits equal (C > above) ∨ (C < below) of the float C, on every path, for N not a
+        // multiple of 64, and split over the spinning workers (the engine's fc1 → fc2 fusion).
+        var rng = RandomGenerator(seed: 17)
+        var shapes = gemmShapes.map { ($0.m, $0.n, $0.k, false) }
+        shapes.append((197, 1536, 384, true))
+        for path in binaryPaths {
+            for (m, n, k, threaded) in shapes where !threaded || path == BinaryKernels.activePath {
+                let a = randomFloats(m * k, &rng), w = randomFloats(n * k, &rng), bias = randomFloats(n, &rng)
+                let pa = a.withUnsafeBufferPointer { BinaryPack.signs($0.baseAddress!, rows: m, k: k, path: path) }
+                let pw = w.withUnsafeBufferPointer { PackedBinaryWeights(signsOf: $0.baseAddress!, rows: n, k: k) }
+                // Bounds inside the output's range, so both tests fire; some columns never fire.
+                let above = (0..<n).map { j in j % 7 == 3 ? Float.infinity : Float(k) * (rng.nextUniform() - 0.3) * 0.1 }
+                let below = (0..<n).map { j in j % 5 == 1 ? -Float.infinity : Float(k) * (rng.nextUniform() - 0.7) * 0.1 }
+                let c = bias.withUnsafeBufferPointer { b in
+                    withOutput(m * n) { BinaryGEMM.multiply(pa, pw, into: $0, transform: OutputTransform(scale: 0.5, bias: b.baseAddress), path: path) }
+                }
+                let bits = PackedBinaryMatrix(rows: m, k: n, encoding: .unsigned)
+                above.withUnsafeBufferPointer { hi in
+                    below.withUnsafeBufferPointer { lo in
+                        bias.withUnsafeBufferPointer { b in
+                            var scratch = [Float](repeating: 0, count: m * n)
+                            let output = BinaryGEMM.PackedOutput(bits: bits, above: hi.baseAddress!, below: lo.baseAddress!)
+                            let run = {
+                                _ = BinaryGEMM.multiply(pa, pw, into: &scratch, transform: OutputTransform(scale: 0.5, bias: b.baseAddress),
+                                                        packedOutput: output, path: path)
+                            }
+                            if threaded { Parallel.withSpinningWorkers(run) } else { run() }
+                        }
+                    }
+                }
+                var mismatches = 0, ones = 0
+                for r in 0..<m {
+                    var count: Int32 = 0
+                    for j in 0..<n {
+                        let want = c[r * n + j] > above[j] || c[r * n + j] < below[j]
+                        let got = (bits.words[r * bits.wordsPerRow + j / 64] >> UInt64(j % 64)) & 1 == 1
+                        if want != got { mismatches += 1 }
+                        if got { ones += 1; count += 1 }
+                    }
+                    if count != bits.rowCounts![r] { mismatches += 1 }
+                    for j in n..<(64 * bits.wordsPerRow) where (bits.words[r * bits.wordsPerRow + j / 64] >> UInt64(j % 64)) & 1 == 1 {
+                        mismatches += 1
+                    }
+                }
+                #expect(mismatches == 0, "path \(path) shape \(m)×\(n)×\(k) threaded \(threaded)")
+                if m * n >= 64 { #expect(ones > 0 && ones < m * n, "path \(path) shape \(m)×\(n)×\(k): \(ones) bits set") }
+            }
+        }
+    }
+
     @Test func reportsTheRequestedPathWhenSupported() {
         #expect(binaryPaths.first == .scalar)
         #expect(binaryPaths.contains(BinaryKernels.activePath))

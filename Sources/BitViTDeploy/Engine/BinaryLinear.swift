@@ -44,7 +44,7 @@ final class BinaryLinear: TokenLinear {
     private var isUnsigned: Bool { if case .threshold = encoding { return true } else { return false } }
     private var keepsZeros: Bool { if case .sign(_, true) = encoding { return true } else { return false } }
 
-    private func operand(_ rows: Int, _ workspace: Workspace) -> PackedBinaryMatrix {
+    fileprivate func operand(_ rows: Int, _ workspace: Workspace) -> PackedBinaryMatrix {
         isUnsigned ? workspace.unsignedBits("linear.in", rows: rows, k: inFeatures, planes: 1)
                    : workspace.signedBits("linear.in", rows: rows, k: inFeatures, mask: keepsZeros)
     }
@@ -70,6 +70,19 @@ final class BinaryLinear: TokenLinear {
             default: break
             }
         }
+    }
+
+    /// `multiply` whose output goes straight into `next`'s input operand through `next`'s GELU
+    /// fold (GSB's fc1 → fc2: bit = h > above ∨ h < below on the output h in the GEMM's
+    /// registers), so the float hidden layer is never stored. False (nothing done) when `next`
+    /// has no fold. `scratch` is a rows × outFeatures buffer the kernels may be given but do not write.
+    func multiply(rows: Int, encodingFor next: BinaryLinear, scratch: UnsafeMutablePointer<Float>, workspace: Workspace) -> Bool {
+        guard let (above, below) = next.geluFold, next.inFeatures == outFeatures else { return false }
+        let b = bias?.pointer
+        BinaryGEMM.multiply(operand(rows, workspace), weights, into: scratch,
+                            transform: OutputTransform(scale: scale, bias: b.map { UnsafePointer($0) }),
+                            packedOutput: .init(bits: next.operand(rows, workspace), above: above.pointer, below: below.pointer))
+        return true
     }
 
     func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {

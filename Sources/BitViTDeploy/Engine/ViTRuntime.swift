@@ -78,9 +78,16 @@ final class ViTRuntime {
             }
             let ln2 = RowTransform.layerNorm(weight: block.norm2.weight.pointer, bias: block.norm2.bias.pointer, eps: v.layerNormEps)
             profiler.measure("LayerNorm + encode") { block.fc1.encode(x, rows: rows, stride: nil, transform: ln2, workspace: workspace) }
-            profiler.measure("fc1 " + block.fc1.kernelName) { block.fc1.multiply(rows: rows, into: hidden, ldy: nil, accumulate: false, workspace: workspace) }
-            profiler.measure("GELU + encode") {
-                block.fc2.encode(hidden, rows: rows, stride: nil, transform: .gelu(clip: v.mlpClip), workspace: workspace)
+            if let fc1 = block.fc1 as? BinaryLinear, let fc2 = block.fc2 as? BinaryLinear, fc2.geluFold != nil,
+               profiler.measure("fc1 binary GEMM → fc2 input bits (GELU folded)", {
+                   fc1.multiply(rows: rows, encodingFor: fc2, scratch: hidden, workspace: workspace)
+               }) {
+                // GSB: fc2's input bits came straight out of fc1's GEMM.
+            } else {
+                profiler.measure("fc1 " + block.fc1.kernelName) { block.fc1.multiply(rows: rows, into: hidden, ldy: nil, accumulate: false, workspace: workspace) }
+                profiler.measure("GELU + encode") {
+                    block.fc2.encode(hidden, rows: rows, stride: nil, transform: .gelu(clip: v.mlpClip), workspace: workspace)
+                }
             }
             profiler.measure("fc2 " + block.fc2.kernelName + " + residual") {
                 block.fc2.multiply(rows: rows, into: x, ldy: nil, accumulate: true, workspace: workspace)
@@ -109,16 +116,17 @@ final class ViTRuntime {
         patchEmbedding.encode(columns, rows: batch * patches, stride: nil, transform: .none, workspace: workspace)
         patchEmbedding.multiply(rows: batch * patches, into: embedded, ldy: nil, accumulate: false, workspace: workspace)
         let prefix = n - patches
-        for b in 0..<batch {
-            for t in 0..<n {
-                let row = x + (b * n + t) * c
-                let source: UnsafePointer<Float>
-                if t >= prefix {
-                    source = UnsafePointer(embedded + (b * patches + t - prefix) * c)
-                    for j in 0..<c { row[j] = source[j] + positions[t * c + j] }
-                } else {
-                    let token = t == 0 ? classToken : distillationToken!
-                    for j in 0..<c { row[j] = token[j] + positions[t * c + j] }
+        positions.withUnsafeBufferPointer { pos in
+            classToken.withUnsafeBufferPointer { cls in
+                (distillationToken ?? classToken).withUnsafeBufferPointer { dist in
+                    for b in 0..<batch {
+                        for t in 0..<n {
+                            let row = x + (b * n + t) * c, position = pos.baseAddress! + t * c
+                            let source = t >= prefix ? UnsafePointer(embedded + (b * patches + t - prefix) * c)
+                                : (t == 0 ? cls.baseAddress! : dist.baseAddress!)
+                            for j in 0..<c { row[j] = source[j] + position[j] }
+                        }
+                    }
                 }
             }
         }

@@ -39,11 +39,27 @@ public enum BinaryGEMM {
         }
     }
 
-    /// Computes C = transform(Â · Ŵᵀ) into `c` (M = a.rows, N = w.rows). Returns the path used.
+    /// A GEMM's output packed into bits instead of stored as floats: bit n of row m of `bits`
+    /// (one unsigned plane, M rows, K = N) is `C[m, n] > above[n] || C[m, n] < below[n]` (strict),
+    /// with C as `multiply` would store it; the row counts are recomputed. One plane pair only.
+    public struct PackedOutput {
+        public var bits: PackedBinaryMatrix
+        public var above: UnsafePointer<Float>
+        public var below: UnsafePointer<Float>
+        public init(bits: PackedBinaryMatrix, above: UnsafePointer<Float>, below: UnsafePointer<Float>) {
+            self.bits = bits
+            self.above = above
+            self.below = below
+        }
+    }
+
+    /// Computes C = transform(Â · Ŵᵀ) into `c` (M = a.rows, N = w.rows), or, with `packedOutput`,
+    /// its threshold bits instead (`c` is then not written). Returns the path used.
     @discardableResult
     public static func multiply(_ a: PackedBinaryMatrix, _ w: PackedBinaryWeights,
                                 into c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
                                 transform: OutputTransform = OutputTransform(),
+                                packedOutput: PackedOutput? = nil,
                                 path: BinaryKernelPath? = nil) -> BinaryKernelPath {
         precondition(a.k == w.k, "BinaryGEMM: a has k = \(a.k), w has k = \(w.k)")
         precondition(2 * a.wordsPerRow == w.panelDwords, "BinaryGEMM: operand word counts differ")
@@ -77,6 +93,16 @@ public enum BinaryGEMM {
                 args.accumulate = transform.accumulate ? 1 : 0
                 args.c = c
                 args.ldc = ldc
+                if let packedOutput {
+                    let bits = packedOutput.bits
+                    precondition(bits.rows == m && bits.k == n && bits.planes == 1 && bits.encoding == .unsigned,
+                                 "BinaryGEMM: packed output must be one unsigned plane of \(m) × \(n)")
+                    precondition(a.planes == 1 && w.planes == 1, "BinaryGEMM: packed output needs one plane pair")
+                    args.out_bits = bits.words.pointer
+                    args.out_bits_stride = bits.wordsPerRow
+                    args.out_above = packedOutput.above
+                    args.out_below = packedOutput.below
+                }
                 let work = m * n * a.k * a.planes * w.planes
                 let frozen = args
                 KernelWorkSplit.run(m: m, n: n, work: work, minimumWorkPerThread: minimumWorkPerThread) { rows, cols in
@@ -86,6 +112,7 @@ public enum BinaryGEMM {
                 }
             }
         }
+        packedOutput?.bits.recountRows()
         return resolved
     }
 }

@@ -160,6 +160,12 @@ typedef struct {
     int accumulate;              ///< add into C instead of overwriting it
     float *c;                    ///< C[m,n] at c + m*ldc + n
     ptrdiff_t ldc;
+    // Packed output (optional, one plane pair only): instead of storing C, bit n of row m is
+    // (C[m,n] > out_above[n]) || (C[m,n] < out_below[n]), written to word n/64 of
+    // out_bits + m*out_bits_stride (bits past N zero). Column ranges must start at a multiple of 64.
+    uint64_t *out_bits;
+    ptrdiff_t out_bits_stride;   ///< words
+    const float *out_above, *out_below;  ///< [n]
 } bv_bgemm_args;
 
 /// Computes rows [m0, m1) × columns [n0, n1) of C (n0 a multiple of 16, or n1 == n); the
