@@ -56,17 +56,32 @@ final class MSGDCRuntime {
         profiler.measure("MSGDC RPReLU + BN + residual") {
             let s = norm.scale.pointer, t = norm.shift.pointer
             let acts = branches.map { ($0.rprelu.move1.pointer, $0.rprelu.slope.pointer, $0.rprelu.move2.pointer) }
+            precondition(acts.count == 3, "MSGDC: three branches")
+            let (o1, o2, o3) = (outputs[0], outputs[1], outputs[2])
+            @inline(__always) func rprelu(_ x: SIMD8<Float>, _ i: Int, _ k: Int) -> SIMD8<Float> {
+                let u = x - SIMD8.load(acts[i].0, k)
+                let positive = u.replacing(with: 0, where: u .< 0), negative = u.replacing(with: 0, where: u .> 0)
+                return (positive + SIMD8.load(acts[i].1, k) * negative) + SIMD8.load(acts[i].2, k)
+            }
             BHViTRows.forRanges(rows, channels: c) { range in
                 for r in range {
-                    let xr = x + r * c
-                    for k in 0..<c {
+                    let xr = x + r * c, b1 = o1 + r * c, b2 = o2 + r * c, b3 = o3 + r * c
+                    var k = 0
+                    while k + 8 <= c {
+                        let sum = (rprelu(SIMD8.load(b1, k), 0, k) + rprelu(SIMD8.load(b2, k), 1, k)) + rprelu(SIMD8.load(b3, k), 2, k)
+                        (SIMD8.load(xr, k) + (sum * SIMD8.load(s, k) + SIMD8.load(t, k))).store(xr, k)
+                        k += 8
+                    }
+                    while k < c {
                         var sum: Float = 0
-                        for (i, (m1, a, m2)) in acts.enumerated() {
-                            let u = outputs[i][r * c + k] - m1[k]
+                        for (i, branch) in [b1, b2, b3].enumerated() {
+                            let (m1, a, m2) = acts[i]
+                            let u = branch[k] - m1[k]
                             let y = (max(u, 0) + a[k] * min(u, 0)) + m2[k]
                             sum = i == 0 ? y : sum + y
                         }
                         xr[k] = xr[k] + (sum * s[k] + t[k])
+                        k += 1
                     }
                 }
             }
