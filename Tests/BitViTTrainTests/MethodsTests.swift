@@ -175,6 +175,26 @@ private func tinyRecipe(_ model: String, options: String = "", extra: String = "
         #expect(next.layers.first { $0.name == name }?.flipRatio == 14 / Double(w.count))
     }
 
+    /// A Q-ViT model whose LSQ weight steps initialize on the first training batch: the
+    /// snapshots wait for the initialization instead of counting it as flips.
+    @Test func lazyInitializationIsNotCountedAsFlips() throws {
+        let model = try ModelZoo.make(try tinyRecipe("qvit-deit-tiny-cifar", options: "bits: \"4\"").model, seed: 2)
+        #expect(!model.quantizersAreInitialized)
+        let diagnostics = TrainingDiagnostics(model: model, probeData: nil, probeBatches: 0, url: nil)
+        diagnostics.epochWillStart()
+        var rng = RandomGenerator(seed: 1)
+        model.train()
+        _ = model(Tensor.randn([4, 1, 8, 8], using: &rng))   // the first step's forward initializes
+        #expect(model.quantizersAreInitialized)
+        diagnostics.stepDidFinish()
+        let record = try diagnostics.epochDidFinish(epoch: 1, step: 1)
+        #expect(!record.layers.isEmpty)
+        for layer in record.layers {
+            #expect(layer.flipRatio == 0, "\(layer.name): nothing changed after the initialization")
+            #expect(layer.stepFlipRatio == nil, "\(layer.name): no first-step sample in that epoch")
+        }
+    }
+
     /// fc1's input is LayerNorm(x)·γ + β; with γ = 0 it is β everywhere, so the clipped STE's
     /// window (|x| ≤ 1) holds all of it (β = 0.5) or none (β = 3), and mean |x| is |β|.
     @Test(arguments: [(Float(0.5), 0.0), (Float(3), 1.0), (Float(-2), 1.0)])
@@ -242,6 +262,14 @@ private func tinyRecipe(_ model: String, options: String = "", extra: String = "
             "training.epochs=3", "loss.distillation.teacher=\(fp)/last.safetensors",
             "training.init_checkpoint=\(fp)/best.safetensors", "name=q", "training.output=runs/cmp"])
         #expect(ComparisonReport(plan: plan, rows: [], command: "x").tableKeys == ["main", "ablation"])
+    }
+
+    /// A title wider than the chart shrinks and is cut instead of drawing off the canvas.
+    @Test func longTitlesFitTheCurves() throws {
+        let title = String(repeating: "CIFAR-10, 500 images per class: a long table title ", count: 8)
+        let canvas = ComparisonCurves(rows: [], title: title).raster()
+        #expect(canvas.width > 0 && canvas.height > 0, "drawn without running off the canvas")
+        #expect(ComparisonCurves(rows: [], title: title).svg().contains("<svg"))
     }
 
     @Test(arguments: [

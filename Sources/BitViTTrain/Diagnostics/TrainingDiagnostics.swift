@@ -27,6 +27,7 @@ public final class TrainingDiagnostics {
     private var epochFlips: WeightFlipTracker?
     private var stepFlips: WeightFlipTracker?
     private var stepRatios: [String: Double]?
+    private var snapshotAfterFirstStep = false
 
     /// Diagnostics of `model`, probing `probeBatches` batches of `probeData` after every epoch.
     public init(model: any ImageClassifier, probeData: (any BatchSource)?, probeBatches: Int, url: URL?) {
@@ -40,17 +41,45 @@ public final class TrainingDiagnostics {
     public static func applies(to model: Module) -> Bool { !model.quantizers().isEmpty }
 
     /// Snapshots the weight signs at the start of an epoch (or at a resume point).
+    ///
+    /// While a weight quantizer still waits for its lazy initialization (the first epoch of a
+    /// run whose scales initialize from the first batch), its quantized values are placeholders
+    /// (e.g. all zero for an LSQ step of 1), so a snapshot would count the initialization as
+    /// flips. The snapshots then wait until after the first step: that epoch has no first-step
+    /// ratio and its epoch ratio covers the remaining steps.
     public func epochWillStart(resumedMidEpoch: Bool = false) {
-        epochFlips = resumedMidEpoch ? nil : WeightFlipTracker(model)
-        stepFlips = resumedMidEpoch ? nil : WeightFlipTracker(model)
         stepRatios = nil
+        snapshotAfterFirstStep = false
+        guard !resumedMidEpoch else {
+            epochFlips = nil
+            stepFlips = nil
+            return
+        }
+        if Self.weightQuantizersAreInitialized(model) {
+            epochFlips = WeightFlipTracker(model)
+            stepFlips = WeightFlipTracker(model)
+        } else {
+            epochFlips = nil
+            stepFlips = nil
+            snapshotAfterFirstStep = true
+        }
     }
 
-    /// After every optimizer step: the first step of the epoch yields the step flip ratios.
+    /// After every optimizer step: the first step of the epoch yields the step flip ratios
+    /// (or, after a lazy initialization, the epoch's start snapshot).
     public func stepDidFinish() {
+        if snapshotAfterFirstStep {
+            snapshotAfterFirstStep = false
+            epochFlips = WeightFlipTracker(model)
+            return
+        }
         guard let tracker = stepFlips else { return }
         stepRatios = tracker.update()
         stepFlips = nil
+    }
+
+    static func weightQuantizersAreInitialized(_ model: Module) -> Bool {
+        model.quantizedLayers().allSatisfy { $0.layer.weightQuantizer?.isInitialized ?? true }
     }
 
     /// Measures and records the epoch that just finished (`epoch` 1-based).
