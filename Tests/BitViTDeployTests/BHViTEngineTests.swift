@@ -85,6 +85,24 @@ struct BHViTEngineTests {
         }
     }
 
+    @Test("The 224 geometry (4×4 stem, four stages, 56×56 MSGDC, 14×14 and 7×7 MSMHA), fully binary, bit kernels")
+    func imageNetGeometry() throws {
+        let spec = ModelSpec(name: "bhvit-tiny", classes: 10, options: ["depths": "1,1,1,1", "downsampling": "binary"])
+        let model = try #require(try ModelZoo.make(spec, seed: 4) as? BHViT)
+        var rng = RandomGenerator(seed: 21)
+        model.train()
+        _ = withNoGrad { model(Tensor.randn([2, 3, 224, 224], using: &rng)) }
+        for (name, t) in model.stateDict() where name.contains("layerscale_") || name.hasSuffix("running_mean") {
+            for i in 0..<t.count { t.data[i] = 0.1 * rng.nextNormal() }
+        }
+        model.eval()
+        let engine = try InferenceEngine(try Self.file(model, spec))
+        #expect(engine.inputShape == [3, 224, 224])
+        let c = try Self.compare(engine, model, Tensor.randn([1, 3, 224, 224], using: &rng))
+        #expect(c.maxReference > 0.05)
+        #expect(c.maxAbsoluteError <= 1e-3 * max(1, c.maxReference), "max |Δ| \(c.maxAbsoluteError), max |logit| \(c.maxReference)")
+    }
+
     @Test("Export: 1 bit per binary weight, BN folded, the shift LayerScales and QD parameters as trained")
     func export() throws {
         let spec = Self.spec(downsampling: "binary")
