@@ -1,4 +1,5 @@
 import BitViTDeploy
+import BitViTModels
 import Foundation
 
 /// `bitvit info <model.bitvit>`: architecture, preprocessing, storage by kind, and the cost in
@@ -16,6 +17,14 @@ func printModelFileInfo(_ path: String) throws {
         if let b = v.bits { line += ", W\(b)A\(b)" + (v.rectifiesQueriesAndKeys == true ? " with IRM" : "") }
         if let t = v.groupThresholds { line += ", GSB thresholds \(t)" }
         print(line)
+    }
+    if let c = meta.bhvit {
+        let stages = c.stages.enumerated().map { i, s in
+            "\(c.resolution(stage: i))²×\(s.width) \(s.mixer == .convolution ? "MSGDC" : "MSMHA/\(s.heads)") ×\(s.depth)"
+        }
+        print("  geometry: \(c.imageSize)×\(c.imageSize)×\(c.inChannels) images, \(c.stemKernel)×\(c.stemKernel)/\(c.stemStride) stem; "
+              + stages.joined(separator: ", ") + "; \(c.downsampling == .fullPrecision ? "FP (†)" : "binary") downsampling, "
+              + "attention \(c.attentionProbabilities.rawValue), shift branches \(c.shiftBranches ? "on" : "off"), \(c.classes) classes")
     }
     let p = meta.preprocessing
     print("  preprocessing: resize to \(p.imageSize)×\(p.imageSize) (bicubic), mean \(p.mean), std \(p.std); classes: "
