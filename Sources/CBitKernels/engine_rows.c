@@ -468,12 +468,92 @@ static int two_threshold_bits_row_avx512(const float *x, int n, float t, float u
 }
 #endif
 
+#ifdef BV_HAVE_X86
+/// One GSB attention row in three passes over the row in L1 (scores + max; exp + sum; P' +
+/// planes), computing exactly what `sign_scores_row_avx512` followed by
+/// `softmax_bias_max_row_avx512` (scale 1) computes. The candidate bound uses the lower bound
+/// `fl(inv + min(bias))` of max(P') (the arg-max of the scores has e = 1 exactly), so no
+/// fourth pass waits for max(P'). Returns max(P'); `*a1_count` gets the group-1 popcount.
+__attribute__((target("avx512f,avx512dq,avx512vpopcntdq")))
+static float gsb_row_avx512(const uint64_t *q, const uint64_t *k, ptrdiff_t k_word_stride, int words, int n, float slope,
+                            float offset, const float *b, float bias_min, float *x, float a1_bound, float ratio,
+                            uint64_t *a1, uint64_t *cand, int32_t *a1_count) {
+    const __m512 p = _mm512_set1_ps(slope), o = _mm512_set1_ps(offset);
+    __m512 m = _mm512_set1_ps(-__builtin_inff());
+    for (int j = 0; j < n; j += 16) {
+        const int live = n - j >= 16 ? 16 : n - j;
+        const __mmask8 lo = (__mmask8)(live >= 8 ? 0xFF : (1u << live) - 1);
+        const __mmask8 hi = (__mmask8)(live >= 16 ? 0xFF : live > 8 ? (1u << (live - 8)) - 1 : 0);
+        const __mmask16 mask = (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1);
+        __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();
+        for (int w = 0; w < words; w++) {
+            const __m512i qw = _mm512_set1_epi64((long long)q[w]);
+            const uint64_t *kw = k + w * k_word_stride + j;
+            c0 = _mm512_add_epi64(c0, _mm512_popcnt_epi64(_mm512_xor_si512(qw, _mm512_maskz_loadu_epi64(lo, kw))));
+            c1 = _mm512_add_epi64(c1, _mm512_popcnt_epi64(_mm512_xor_si512(qw, _mm512_maskz_loadu_epi64(hi, kw + 8))));
+        }
+        const __m512 c = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtepi64_ps(c0)), _mm512_cvtepi64_ps(c1), 1);
+        const __m512 v = _mm512_fmadd_ps(c, p, o);
+        _mm512_mask_storeu_ps(x + j, mask, v);
+        m = _mm512_mask_max_ps(m, mask, m, v);
+    }
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(m)), sc = _mm512_set1_ps(1.0f);
+    __m512 sum = _mm512_setzero_ps();
+    int i = 0;
+    const __mmask16 tail = (__mmask16)((1u << (n & 15)) - 1);
+    for (; i + 16 <= n; i += 16) {
+        const __m512 e = exp_avx512(_mm512_mul_ps(sc, _mm512_sub_ps(_mm512_loadu_ps(x + i), mx)));
+        _mm512_storeu_ps(x + i, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (i < n) {
+        const __m512 e = exp_avx512(_mm512_mul_ps(sc, _mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), mx)));
+        _mm512_mask_storeu_ps(x + i, tail, e);
+        sum = _mm512_mask_add_ps(sum, tail, sum, e);
+    }
+    const float inv1 = 1.0f / _mm512_reduce_add_ps(sum);
+    const __m512 inv = _mm512_set1_ps(inv1);
+    const __m512 t1 = _mm512_set1_ps(a1_bound), t2 = _mm512_set1_ps(ratio * __builtin_fmaf(1.0f, inv1, bias_min));
+    __m512 top = _mm512_set1_ps(-__builtin_inff());
+    int count = 0;
+    for (int w = 0; w < (n + 63) / 64; w++) {
+        uint64_t s1 = 0, s2 = 0;
+        for (int j = 64 * w; j < 64 * w + 64 && j < n; j += 16) {
+            const __mmask16 live = (__mmask16)(n - j >= 16 ? 0xFFFF : (1u << (n - j)) - 1);
+            const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(live, x + j), inv, b ? _mm512_maskz_loadu_ps(live, b + j) : _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(x + j, live, v);
+            top = _mm512_mask_max_ps(top, live, top, v);
+            s1 |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, t1, _CMP_GT_OQ) << (j - 64 * w);
+            s2 |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, t2, _CMP_GT_OQ) << (j - 64 * w);
+        }
+        a1[w] = s1;
+        cand[w] = s2;
+        count += __builtin_popcountll(s1);
+    }
+    *a1_count = count;
+    return _mm512_reduce_max_ps(top);
+}
+#endif
+
 float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uint64_t *k, ptrdiff_t k_word_stride, int words,
-                            int rows, int n, int d, float scale, const float *bias, float *p, float a1_bound, float ratio,
-                            uint64_t *a1_bits, uint64_t *candidates, ptrdiff_t bits_row_stride, int32_t *a1_counts) {
+                            int rows, int n, int d, float scale, const float *bias, const float *bias_row_min, float *p,
+                            float a1_bound, float ratio, uint64_t *a1_bits, uint64_t *candidates, ptrdiff_t bits_row_stride,
+                            int32_t *a1_counts) {
     // x_j = scale·(d − 2·popcount(q ^ k_j)), evaluated as the binary GEMM's output transform does.
     const float slope = -2.0f * scale, offset = scale * (float)d;
     float top = -__builtin_inff();
+#ifdef BV_HAVE_X86
+    if (use_avx512_popcnt() && n <= 1 << 24) {
+        for (int r = 0; r < rows; r++) {
+            const float m = gsb_row_avx512(q + r * q_row_stride, k, k_word_stride, words, n, slope, offset,
+                                           bias ? bias + (ptrdiff_t)r * n : NULL, bias ? bias_row_min[r] : 0.0f, p + (ptrdiff_t)r * n,
+                                           a1_bound, ratio, a1_bits + r * bits_row_stride, candidates + r * bits_row_stride,
+                                           a1_counts + r);
+            top = m > top ? m : top;
+        }
+        return top;
+    }
+#endif
     for (int r = 0; r < rows; r++) {
         float *x = p + (ptrdiff_t)r * n;
         const uint64_t *qr = q + r * q_row_stride;

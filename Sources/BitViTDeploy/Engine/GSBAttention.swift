@@ -22,6 +22,8 @@ final class GSBAttention: AttentionCore {
     let queryShift: [Float], keyShift: [Float], valueShift: [Float]
     let scoreScale: Float
     let attentionBias: [Float]
+    /// min_j B_att[h, i, j] per head and row [H, N] (a lower bound of each row's max P').
+    let attentionBiasRowMin: [Float]
     let attentionScales: [Float]
     let valueScales: [Float]
     let thresholds: [Float]
@@ -56,6 +58,8 @@ final class GSBAttention: AttentionCore {
         self.valueShift = valueShift
         self.scoreScale = scoreScale
         self.attentionBias = attentionBias
+        let n = g.tokens
+        attentionBiasRowMin = (0..<(g.heads * n)).map { r in attentionBias[(r * n)..<((r + 1) * n)].min() ?? 0 }
         self.attentionScales = attentionScales
         self.valueScales = valueScales
         self.thresholds = thresholds
@@ -162,9 +166,11 @@ final class GSBAttention: AttentionCore {
             keys = UnsafePointer(byWord.pointer)
         }
         let a = slot.a
-        return bv_gsb_attention_rows(slot.q.words.pointer, slot.q.wordsPerRow, keys, n, Int32(words), Int32(n), Int32(n), Int32(d),
-                                     scoreScale, bias, p, attentionScales[0] * 0.5, candidateRatio, a.words.pointer,
-                                     slot.candidates.pointer, a.wordsPerRow, a.rowCounts!.pointer)
+        return attentionBiasRowMin.withUnsafeBufferPointer { rowMin in
+            bv_gsb_attention_rows(slot.q.words.pointer, slot.q.wordsPerRow, keys, n, Int32(words), Int32(n), Int32(n), Int32(d),
+                                  scoreScale, bias, rowMin.baseAddress! + head * n, p, attentionScales[0] * 0.5, candidateRatio,
+                                  a.words.pointer, slot.candidates.pointer, a.wordsPerRow, a.rowCounts!.pointer)
+        }
     }
 
     /// Float mode: scores `α_q·α_k·d^−½·q̂·k̂ᵀ` of one (image, head) into `s` [N, N] with sgemm.

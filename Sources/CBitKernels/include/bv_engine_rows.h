@@ -66,14 +66,17 @@ void bv_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *s
 ///   `fma(popcount, −2·scale, scale·d)` like the binary GEMM's output transform;
 /// - `P'_r = softmax(x) + bias_r` into `p + r·n` (`bv_softmax_bias_max_rows`; bias [rows, n] or NULL);
 /// - GSB_A's group-1 plane `P' > a1_bound` into `a1_bits` (+ `a1_counts[r]`), and the candidates
-///   of the groups 2 and 3, `P' > ratio·max(P'_r)`, into `candidates` (row stride `bits_row_stride`
-///   words, bits past n zero).
+///   of the groups 2 and 3, `P' > ratio·L_r`, into `candidates` (row stride `bits_row_stride`
+///   words, bits past n zero), where L_r ≤ max(P'_r) is a lower bound: max(P'_r) itself on the
+///   portable path, `fl(1/Σe + bias_row_min[r])` on AVX-512 (the scores' arg-max has e = 1, so
+///   the row maximum is at least that; `bias_row_min` [rows] holds min_j bias_rj).
 ///
-/// Returns the largest P' written. With the batch-global maximum M ≥ max(P'_r) ≥ 0 and
+/// Returns the largest P' written. With the batch-global maximum M ≥ 0, M ≥ max(P'_r) and
 /// 0 ≤ ratio ≤ t, every element with `P' > t·M` is a candidate (float products are monotone).
 float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uint64_t *k, ptrdiff_t k_word_stride, int words,
-                            int rows, int n, int d, float scale, const float *bias, float *p, float a1_bound, float ratio,
-                            uint64_t *a1_bits, uint64_t *candidates, ptrdiff_t bits_row_stride, int32_t *a1_counts);
+                            int rows, int n, int d, float scale, const float *bias, const float *bias_row_min, float *p,
+                            float a1_bound, float ratio, uint64_t *a1_bits, uint64_t *candidates, ptrdiff_t bits_row_stride,
+                            int32_t *a1_counts);
 
 /// GSB attention, pass 2: the planes `P' > bound1` and `P' > bound2` of `rows` rows of `p`
 /// ([rows, n]), testing only the `candidates` bits (a superset of both planes, from
