@@ -87,7 +87,7 @@ final class MSMHARuntime {
         if floatKernels {
             profiler.measure("MSMHA attention (sgemm)") { attendFloat(mixed, rows: rows, into: context, workspace: workspace) }
         } else {
-            profiler.measure("MSMHA attention (bit products)") { attendBits(mixed, rows: rows, into: context) }
+            profiler.measure("MSMHA attention (bit products)") { attendBits(mixed, rows: rows, into: context, workspace: workspace) }
         }
         profiler.measure("MSMHA context BN + RPReLU") { combine(context, mixed, rows: rows) }
         let a = workspace.floats("msmha.merged", batch * side * side * c)
@@ -154,42 +154,64 @@ final class MSMHARuntime {
         }
     }
 
+    /// The operands of one (window, head) product, reused across windows, heads and calls.
+    final class AttentionOperands {
+        let queries: PackedBinaryMatrix
+        let keyBits: PackedBinaryMatrix
+        let keys: PackedBinaryWeights
+        let valueBits: PackedBinaryMatrix
+        let values: PackedBinaryWeights
+        /// QD codes as planes q & 1 (weight 1) and q >> 1 (weight 2) over the keys.
+        let weights: PackedBinaryMatrix
+        let scores: AlignedBuffer<Float>
+
+        init(tokens t: Int, headDim d: Int) {
+            queries = PackedBinaryMatrix(rows: t, k: d)
+            keyBits = PackedBinaryMatrix(rows: t, k: d)
+            keys = PackedBinaryWeights(keyBits)
+            valueBits = PackedBinaryMatrix(rows: d, k: t)
+            values = PackedBinaryWeights(valueBits)
+            weights = PackedBinaryMatrix(rows: t, k: t, planes: 2, encoding: .unsigned, planeScales: [1, 2])
+            scores = AlignedBuffer(count: t * t)
+        }
+    }
+
+    /// One operand set per worker (the engine serves one caller at a time).
+    private var operands: [AttentionOperands] = []
+
     /// Bit path of step 3 over every (window, head), on the binary GEMM kernels: `Ŝ_q·Ŝ_kᵀ`
     /// (±1 × ±1) and `Â·Ŝ_v` (two unsigned planes of weights 1 and 2 × ±1, times α_h in the
-    /// output transform). Each worker reuses one set of operands.
-    private func attendBits(_ mixed: [UnsafeMutablePointer<Float>], rows: Int, into context: UnsafeMutablePointer<Float>) {
+    /// output transform).
+    private func attendBits(_ mixed: [UnsafeMutablePointer<Float>], rows: Int, into context: UnsafeMutablePointer<Float>,
+                            workspace: Workspace) {
         let c = channels, h = heads, d = c / h, t = tokensPerWindow
         let tasks = (rows / t) * h
-        let (mq, mk, mv) = (UnsafePointer(mixed[0]), UnsafePointer(mixed[1]), UnsafePointer(mixed[2]))
-        let (sq, sk, sv) = (signMoves[0].pointer, signMoves[1].pointer, signMoves[2].pointer)
+        let (mq, mk) = (UnsafePointer(mixed[0]), UnsafePointer(mixed[1]))
+        let (sq, sk) = (signMoves[0].pointer, signMoves[1].pointer)
+        // M_v + m2_v, packed per head along the tokens (a strided source) by the sign packer.
+        let shiftedValues = workspace.floats("msmha.values", rows * c)
+        BHViTRows.addChannels(mixed[2], signMoves[2].pointer, rows: rows, channels: c, into: shiftedValues)
         let scoreScale = 1 / Float(d).squareRoot()
         let qd = qd
-        Parallel.forRanges(tasks, minimumPerThread: 2) { range in
-            let queries = PackedBinaryMatrix(rows: t, k: d), keyBits = PackedBinaryMatrix(rows: t, k: d)
-            let keys = PackedBinaryWeights(keyBits)
-            let valueBits = PackedBinaryMatrix(rows: d, k: t), values = PackedBinaryWeights(valueBits)
-            let weights = PackedBinaryMatrix(rows: t, k: t, planes: 2, encoding: .unsigned, planeScales: [1, 2])
-            let wordsPerKeys = valueBits.wordsPerRow
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
-            defer { scores.deallocate() }
-            for task in range {
+        let parts = Parallel.isInsideRegion ? 1 : min(Parallel.threadCount, max(1, tasks / 2))
+        while operands.count < parts { operands.append(AttentionOperands(tokens: t, headDim: d)) }
+        let operands = operands
+        Parallel.forPartitions(parts) { part in
+            let o = operands[part]
+            let scores = o.scores.pointer
+            for task in (tasks * part / parts)..<(tasks * (part + 1) / parts) {
                 let (bw, head) = (task / h, task % h)
                 let base = bw * t, c0 = head * d
-                BinaryPack.signs(mq + base * c + c0, rowStride: c, shift: sq + c0, into: queries)
-                BinaryPack.signs(mk + base * c + c0, rowStride: c, shift: sk + c0, into: keyBits)
-                keys.repack(from: keyBits)
-                BinaryGEMM.multiply(queries, keys, into: scores)
+                BinaryPack.signs(mq + base * c + c0, rowStride: c, shift: sq + c0, into: o.queries)
+                BinaryPack.signs(mk + base * c + c0, rowStride: c, shift: sk + c0, into: o.keyBits)
+                o.keys.repack(from: o.keyBits)
+                BinaryGEMM.multiply(o.queries, o.keys, into: scores)
                 bv_softmax_rows_f32(scores, scores, t, t, scoreScale)
                 // Ŝ_v along the keys: row = channel of the head, bit i = token i.
-                let v = valueBits.words.pointer
-                v.update(repeating: 0, count: d * wordsPerKeys)
-                for i in 0..<t {
-                    let vr = mv + (base + i) * c + c0
-                    let bit = UInt64(1) &<< UInt64(i & 63), word = i >> 6
-                    for j in 0..<d where vr[j] + sv[c0 + j] < 0 { v[j * wordsPerKeys + word] |= bit }
-                }
+                BinaryPack.signs(shiftedValues + base * c + c0, rowStride: 1, kStride: c, into: o.valueBits)
                 guard let qd else {
                     // Full-precision probabilities: ctx = A·S_v in float.
+                    let v = o.valueBits.words.pointer, wordsPerKeys = o.valueBits.wordsPerRow
                     for i in 0..<t {
                         let out = context + (base + i) * c + c0
                         for ch in 0..<d {
@@ -203,10 +225,10 @@ final class MSMHARuntime {
                     }
                     continue
                 }
-                values.repack(from: valueBits)
-                // QD codes q = clamp(round(3A/α_h + z_h), 0, 3) as planes q & 1 and q >> 1.
+                o.values.repack(from: o.valueBits)
+                // QD codes q = clamp(round(3A/α_h + z_h), 0, 3) (3A and the division as in training).
                 let step = qd.step[head], zero = qd.zero[head]
-                let a = weights.words.pointer, planeStride = weights.planeStride
+                let a = o.weights.words.pointer, planeStride = o.weights.planeStride, wordsPerKeys = o.weights.wordsPerRow
                 a.update(repeating: 0, count: 2 * planeStride)
                 for i in 0..<t {
                     let low = a + i * wordsPerKeys, high = low + planeStride, row = scores + i * t
@@ -217,8 +239,8 @@ final class MSMHARuntime {
                         high[w] |= UInt64(truncatingIfNeeded: code >> 1) &<< shift
                     }
                 }
-                weights.recountRows()
-                BinaryGEMM.multiply(weights, values, into: context + base * c + c0, ldc: c, transform: OutputTransform(scale: step))
+                o.weights.recountRows()
+                BinaryGEMM.multiply(o.weights, o.values, into: context + base * c + c0, ldc: c, transform: OutputTransform(scale: step))
             }
         }
     }

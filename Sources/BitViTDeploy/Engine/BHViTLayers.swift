@@ -137,6 +137,17 @@ enum BHViTRows {
         }
     }
 
+    /// `y = x + v` with a per-channel `v`.
+    static func addChannels(_ x: UnsafePointer<Float>, _ v: UnsafePointer<Float>, rows: Int, channels c: Int,
+                            into y: UnsafeMutablePointer<Float>) {
+        forRanges(rows, channels: c) { range in
+            for r in range {
+                let xr = x + r * c, yr = y + r * c
+                for k in 0..<c { yr[k] = xr[k] + v[k] }
+            }
+        }
+    }
+
     /// `sgn(x + shift)` as floats (sgn(0) = 0, as the training graph), `[rows, c]`.
     static func signs(_ x: UnsafePointer<Float>, shift: UnsafePointer<Float>, rows: Int, channels c: Int,
                       into y: UnsafeMutablePointer<Float>) {
