@@ -206,13 +206,28 @@ final class BHViTRuntime: EngineRuntime {
             }
             for k in 0..<c { o[k] *= inverse }
         }
-        let classes = config.classes
+        // The classifier: one dot product per image and class (a few images: cheaper than an sgemm call).
+        let classes = config.classes, w = headWeight.pointer
         var out = [Float](repeating: 0, count: batch * classes)
         out.withUnsafeMutableBufferPointer { o in
-            BLAS.gemm(transposeB: true, m: batch, n: classes, k: c, a: pooled, lda: c, b: headWeight.pointer, ldb: c,
-                      c: o.baseAddress!, ldc: classes)
+            let logits = o.baseAddress!
+            Parallel.forRanges(classes, minimumPerThread: max(1, (1 << 16) / max(c * batch, 1))) { range in
+                for j in range {
+                    let row = w + j * c
+                    for b in 0..<batch {
+                        let x = pooled + b * c
+                        var acc = SIMD8<Float>(repeating: 0), k = 0
+                        while k + 8 <= c {
+                            acc += SIMD8.load(row, k) * SIMD8.load(x, k)
+                            k += 8
+                        }
+                        var sum = acc.sum()
+                        while k < c { sum += row[k] * x[k]; k += 1 }
+                        logits[b * classes + j] = sum + headBias[j]
+                    }
+                }
+            }
         }
-        for b in 0..<batch { for j in 0..<classes { out[b * classes + j] += headBias[j] } }
         return out
     }
 }
