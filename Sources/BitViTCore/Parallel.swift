@@ -59,12 +59,16 @@ public enum Parallel {
     }
 
     /// Calls `body` with disjoint subranges covering `0..<count`, in parallel when each part
-    /// would get at least `minimumPerThread` items.
+    /// would get at least `minimumPerThread` items (one range per thread; up to 4 per thread,
+    /// claimed dynamically, inside `withSpinningWorkers`).
     @inlinable
     public static func forRanges(_ count: Int, minimumPerThread: Int = 1,
                                  _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let parts = min(threadCount, max(1, count / max(1, minimumPerThread)))
+        // On the spinning workers parts are claimed dynamically: up to 4 per thread, so that a
+        // worker that starts late costs at most one part.
+        let perThread = bv_pool_mode() != 0 && !isInsideRegion ? 4 : 1
+        let parts = min(perThread * threadCount, max(1, count / max(1, minimumPerThread)))
         if parts <= 1 { body(0..<count); return }
         forPartitions(parts) { p in
             let lo = count * p / parts, hi = count * (p + 1) / parts

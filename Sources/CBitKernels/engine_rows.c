@@ -1,5 +1,6 @@
 // Row kernels of the inference engine's fused producers (see include/bv_engine_rows.h).
 #include "CBitKernels.h"
+#include "dispatch.h"
 #include <stdint.h>
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -631,3 +632,38 @@ void bv_gsb_mask_planes_rows(const float *p, int rows, int n, const uint64_t *ca
         t2_counts[r] = c2;
     }
 }
+
+// MARK: Quantizer rows (Q-ViT's ActQ: one step and zero point per channel or per head)
+
+// `PC` (1 per channel, 0 one for all) is a compile-time constant in both instantiations, so
+// the loops vectorize (division, clamp, vroundps) for each BV_CLONES target.
+#define BV_QUANTIZE_ROWS(PC)                                                                      \
+    for (int r = 0; r < rows; r++) {                                                            \
+        const float *xr = x + r * x_row_stride;                                                 \
+        if (codes) {                                                                            \
+            uint8_t *cr = codes + r * code_row_stride;                                          \
+            for (int j = 0; j < k; j++) {                                                       \
+                float u = xr[j] / step[PC * j] + zero[PC * j];                                  \
+                u = u < qn ? qn : u;                                                            \
+                u = u > qp ? qp : u;                                                            \
+                cr[j] = (uint8_t)(int)(__builtin_rintf(u) - qn);                                \
+            }                                                                                   \
+        }                                                                                       \
+        if (values) {                                                                           \
+            float *vr = values + r * value_row_stride;                                          \
+            for (int j = 0; j < k; j++) {                                                       \
+                float u = xr[j] / step[PC * j] + zero[PC * j];                                  \
+                u = u < qn ? qn : u;                                                            \
+                u = u > qp ? qp : u;                                                            \
+                vr[j] = (__builtin_rintf(u) - zero[PC * j]) * step[PC * j];                     \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+BV_CLONES
+void bv_quantize_levels_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *step, const float *zero,
+                             int per_channel, float qn, float qp, uint8_t *codes, ptrdiff_t code_row_stride,
+                             float *values, ptrdiff_t value_row_stride) {
+    if (per_channel) { BV_QUANTIZE_ROWS(1) } else { BV_QUANTIZE_ROWS(0) }
+}
+#undef BV_QUANTIZE_ROWS

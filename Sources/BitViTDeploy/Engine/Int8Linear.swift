@@ -1,4 +1,5 @@
 import BitViTCore
+import CBitKernels
 import Foundation
 
 /// A Q-ViT linear layer on the int8 GEMM (VNNI `vpdpbusd` where available).
@@ -87,14 +88,7 @@ final class Int8Linear: TokenLinear {
         let m = workspace.int8Codes("linear.in", rows: rows, k: inFeatures)
         let k = inFeatures, a = step.pointer, z = zero.pointer, qn = qn, qp = qp
         RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
-            for r in 0..<n {
-                let codes = m.codes.pointer + (r0 + r) * m.rowStride
-                let src = block + r * k
-                for j in 0..<k {
-                    let q = min(max(src[j] / a[j] + z[j], qn), qp).rounded(.toNearestOrEven)
-                    codes[j] = UInt8(q - qn)
-                }
-            }
+            bv_quantize_levels_rows(block, k, Int32(n), Int32(k), a, z, 1, qn, qp, m.codes.pointer + r0 * m.rowStride, m.rowStride, nil, 0)
         }
     }
 

@@ -11,13 +11,8 @@ struct HeadQuantizer {
 
     /// Quantizes `rows` rows of `k` values (row stride `stride`) of head `h` into contiguous `out`.
     func apply(_ x: UnsafePointer<Float>, stride: Int, rows: Int, k: Int, head h: Int, into out: UnsafeMutablePointer<Float>) {
-        let (a, z) = (step[h], zero[h])
-        for r in 0..<rows {
-            for j in 0..<k {
-                let q = min(max(x[r * stride + j] / a + z, qn), qp).rounded(.toNearestOrEven)
-                out[r * k + j] = (q - z) * a
-            }
-        }
+        var (a, z) = (step[h], zero[h])
+        bv_quantize_levels_rows(x, stride, Int32(rows), Int32(k), &a, &z, 0, qn, qp, nil, 0, out, k)
     }
 }
 

@@ -91,6 +91,8 @@ enum RowProducer {
             }
         case .threshold(let shift, let t):
             for r in 0..<rows { for j in 0..<k { out[r * k + j] = x[r * k + j] + (shift?[j] ?? 0) > t ? 1 : 0 } }
+        case .levels(let step, let zero, let qn, let qp, nil):
+            bv_quantize_levels_rows(x, k, Int32(rows), Int32(k), step, zero, 1, qn, qp, nil, 0, out, k)
         case .levels(let step, let zero, let qn, let qp, let shift):
             for r in 0..<rows {
                 for j in 0..<k {

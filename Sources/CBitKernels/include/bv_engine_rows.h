@@ -85,6 +85,16 @@ void bv_gsb_mask_planes_rows(const float *p, int rows, int n, const uint64_t *ca
                              float bound1, float bound2, uint64_t *t1_bits, uint64_t *t2_bits, int32_t *t1_counts,
                              int32_t *t2_counts);
 
+/// Q-ViT's activation quantizer over `rows` rows of `k` values (row stride `x_row_stride`):
+/// `q = rint(clamp(x/step_j + zero_j, qn, qp))` — division and round half to even, as the
+/// training graph computes it — with `step` and `zero` per column (`per_channel`) or one value
+/// for all. Writes the u8 codes `q − qn` to `codes` (row stride `code_row_stride` bytes) and/or
+/// the represented values `(q − zero)·step` to `values` (row stride `value_row_stride`); either
+/// may be NULL.
+void bv_quantize_levels_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *step, const float *zero,
+                             int per_channel, float qn, float qp, uint8_t *codes, ptrdiff_t code_row_stride,
+                             float *values, ptrdiff_t value_row_stride);
+
 #ifdef __cplusplus
 }
 #endif
