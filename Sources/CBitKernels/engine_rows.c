@@ -546,6 +546,10 @@ float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uin
 #ifdef BV_HAVE_X86
     if (use_avx512_popcnt() && n <= 1 << 24) {
         for (int r = 0; r < rows; r++) {
+            // B_att (12 × 6 × 198 × 198 floats in DeiT-S) streams from memory once per image:
+            // fetch two rows ahead, non-temporal so that it does not evict P' from L2.
+            if (bias && r + 2 < rows)
+                for (int c = 0; c < n; c += 16) _mm_prefetch((const char *)(bias + (ptrdiff_t)(r + 2) * n + c), _MM_HINT_NTA);
             const float m = gsb_row_avx512(q + r * q_row_stride, k, k_word_stride, words, n, slope, offset,
                                            bias ? bias + (ptrdiff_t)r * n : NULL, bias ? bias_row_min[r] : 0.0f, p + (ptrdiff_t)r * n,
                                            a1_bound, ratio, a1_bits + r * bits_row_stride, candidates + r * bits_row_stride,
