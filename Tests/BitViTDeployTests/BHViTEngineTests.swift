@@ -214,3 +214,36 @@ struct BHViTCostTests {
         #expect(abs(Double(binary.flops) / 1.015e7 - 1) < 5e-3)
     }
 }
+
+@Suite("BHViT grouped dilated convolution")
+struct GroupedDilatedConvolutionTests {
+    @Test("The byte-gather path equals BinaryConvolution.dilated3x3 exactly (zero padding, α_o, bias)",
+          arguments: [(14, 64, 1), (14, 64, 5), (7, 128, 3), (9, 32, 5), (8, 96, 3), (7, 256, 1), (6, 20, 1)])
+    func equality(_ geometry: (side: Int, channels: Int, dilation: Int)) {
+        let (side, c, d) = geometry
+        var rng = RandomGenerator(seed: UInt64(side * 1000 + c + d))
+        let x = (0..<(side * side * c)).map { _ in rng.nextNormal() }
+        let w = (0..<(c * c / 4 * 9)).map { _ in rng.nextNormal() }
+        let scales = (0..<c).map { _ in 1 + 0.1 * rng.nextNormal() }
+        let bias = (0..<c).map { _ in rng.nextNormal() }
+        let weights = w.withUnsafeBufferPointer {
+            BinaryConvWeights(weight: $0.baseAddress!, outChannels: c, inChannels: c, groups: 4, kernel: 3, channelScales: scales)
+        }
+        #expect(GroupedDilatedConvolution.applies(weights) == ((c / 4) % 8 == 0))
+        guard GroupedDilatedConvolution.applies(weights) else { return }
+        let input = x.withUnsafeBufferPointer { BinaryPack.signs($0.baseAddress!, rows: side * side, k: c) }
+        let reference = withOutput(side * side * c) { out in
+            bias.withUnsafeBufferPointer {
+                BinaryConvolution.dilated3x3(input, height: side, width: side, weights: weights, dilation: d, into: out,
+                                             transform: OutputTransform(bias: $0.baseAddress))
+            }
+        }
+        let gathered = withOutput(side * side * c) { out in
+            bias.withUnsafeBufferPointer {
+                GroupedDilatedConvolution.run(input, side: side, weights: weights, dilation: d, bias: $0.baseAddress, into: out)
+            }
+        }
+        #expect(gathered == reference)
+        #expect(reference.contains { $0 != 0 })
+    }
+}

@@ -78,8 +78,12 @@ final class DilatedConvolutionBranch {
 
     /// Bit kernels: `input` holds the signs of one `side`×`side` image; writes `[side², C]`.
     func run(bits input: PackedBinaryMatrix, side: Int, into out: UnsafeMutablePointer<Float>) {
-        BinaryConvolution.dilated3x3(input, height: side, width: side, weights: bits!, dilation: dilation, into: out,
-                                     transform: OutputTransform(bias: UnsafePointer(bias.pointer)))
+        if GroupedDilatedConvolution.applies(bits!) {
+            GroupedDilatedConvolution.run(input, side: side, weights: bits!, dilation: dilation, bias: bias.pointer, into: out)
+        } else {
+            BinaryConvolution.dilated3x3(input, height: side, width: side, weights: bits!, dilation: dilation, into: out,
+                                         transform: OutputTransform(bias: UnsafePointer(bias.pointer)))
+        }
     }
 
     /// Float kernels: `input` holds the float signs `[side², C]` of one image; `columns` has room
