@@ -44,9 +44,12 @@ public struct RasterCanvas {
         pixels[i + 2] = mix(pixels[i + 2], color.b)
     }
 
+    /// Fills a rectangle; the part outside the canvas is skipped (nothing when all of it is).
     public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
-        for yy in max(0, y)..<min(height, y + h) {
-            for xx in max(0, x)..<min(width, x + w) { blend(x: xx, y: yy, color: color, alpha: 1) }
+        let (x0, x1, y0, y1) = (max(0, x), min(width, x + w), max(0, y), min(height, y + h))
+        guard x0 < x1, y0 < y1 else { return }
+        for yy in y0..<y1 {
+            for xx in x0..<x1 { blend(x: xx, y: yy, color: color, alpha: 1) }
         }
     }
 
