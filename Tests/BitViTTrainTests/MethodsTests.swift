@@ -272,6 +272,24 @@ private func tinyRecipe(_ model: String, options: String = "", extra: String = "
         #expect(ComparisonCurves(rows: [], title: title).svg().contains("<svg"))
     }
 
+    /// Long legend labels and rectangles past the edges are clipped, not a crash.
+    @Test func drawingPastTheCanvasEdgesIsClipped() {
+        var canvas = RasterCanvas(width: 20, height: 10)
+        canvas.fill(x: 25, y: 2, width: 4, height: 4, color: RGB(0, 0, 0))
+        canvas.fill(x: -8, y: -8, width: 4, height: 4, color: RGB(0, 0, 0))
+        canvas.fill(x: 18, y: 8, width: 10, height: 10, color: RGB(0, 0, 0))
+        canvas.text("a label much wider than the canvas", x: 5, y: 3, color: RGB(0, 0, 0))
+        // A comparison row whose legend label is wider than the chart panel.
+        let label = String(repeating: "Q-ViT W4A4, DGD averaged over layers and heads ", count: 4)
+        let record = MetricsRecord(type: "epoch", epoch: 1, step: 10, lr: 1e-3, trainLoss: 2, trainTop1: 0.3, valTop1: 0.3, elapsedSeconds: 1)
+        let row = ComparisonRow(name: "q", label: label, tables: ["main"],
+                                cost: DeployedCost(precision: "4/4", parameters: 1, sizeBytes: 1, bops: 0, flops: 0),
+                                finalTop1: 0.3, bestTop1: 0.3, bestEpoch: 1, epochs: 1, trainingSeconds: 1, wallSeconds: nil,
+                                records: [record])
+        let big = ComparisonCurves(rows: [row], title: "t").raster()
+        #expect(canvas.width == 20 && big.width > 0)
+    }
+
     @Test(arguments: [
         ("name: x\nruns: []", "no runs"),
         ("name: x\nruns:\n  - {name: a, recipe: r.yaml}\n  - {name: a, recipe: r.yaml}", "repeats"),
