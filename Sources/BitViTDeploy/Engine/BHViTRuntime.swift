@@ -86,7 +86,12 @@ final class BHViTRuntime: EngineRuntime {
     var classes: Int { config.classes }
     var inputShape: [Int] { [config.inChannels, config.imageSize, config.imageSize] }
 
+    /// The forward on `Parallel`'s spinning workers (many short parallel regions per image).
     func logits(_ images: UnsafePointer<Float>, batch: Int, workspace: Workspace, profiler: EngineProfiler) -> [Float] {
+        Parallel.withSpinningWorkers { forward(images, batch: batch, workspace: workspace, profiler: profiler) }
+    }
+
+    private func forward(_ images: UnsafePointer<Float>, batch: Int, workspace: Workspace, profiler: EngineProfiler) -> [Float] {
         workspace.prepare(batch: batch)
         var side = config.stemResolution, width = config.stages[0].width
         var x = workspace.floats("residual.0", batch * side * side * width)
