@@ -75,7 +75,7 @@ public struct ComparisonReport {
 }
 
 /// Test top-1 and training top-1 per epoch of several runs, one line per run.
-public struct ComparisonCurves {
+public struct ComparisonCurves: Figure {
     public var test: LineChart
     public var train: LineChart
     public var title: String
@@ -98,27 +98,14 @@ public struct ComparisonCurves {
 
     public func svg() -> String {
         let (w, h, top) = (Self.panelWidth, Self.panelHeight, Self.headerHeight)
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(2 * w)\" height=\"\(h + top)\" "
-            + "viewBox=\"0 0 \(2 * w) \(h + top)\" font-family=\"Helvetica, Arial, sans-serif\">\n"
-        out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        out += "<text x=\"\(w)\" y=\"24\" text-anchor=\"middle\" font-size=\"18\">\(escape(title))</text>\n"
-        out += test.svg(x: 0, y: Double(top), width: Double(w), height: Double(h))
-        out += train.svg(x: Double(w), y: Double(top), width: Double(w), height: Double(h))
-        return out + "</svg>\n"
+        return svgDocument(width: 2 * w, height: h + top,
+                           panels: test.svg(x: 0, y: Double(top), width: Double(w), height: Double(h))
+                               + train.svg(x: Double(w), y: Double(top), width: Double(w), height: Double(h)))
     }
 
     public func raster() -> RasterCanvas {
         let (w, h, top) = (Self.panelWidth, Self.panelHeight, Self.headerHeight)
-        var canvas = RasterCanvas(width: 2 * w, height: h + top)
-        // The largest text scale at which the title fits (long titles shrink, then get cut).
-        let limit = 2 * w - 16
-        let scale = RasterCanvas.textWidth(title, scale: 2) <= limit ? 2 : 1
-        var text = title
-        if RasterCanvas.textWidth(text, scale: scale) > limit {
-            while !text.isEmpty && RasterCanvas.textWidth(text + "...", scale: scale) > limit { text.removeLast() }
-            text += "..."
-        }
-        canvas.text(text, x: max(0, w - RasterCanvas.textWidth(text, scale: scale) / 2), y: 10, color: RGB(20, 20, 20), scale: scale)
+        var canvas = titledCanvas(width: 2 * w, height: h + top, maxScale: 2)
         test.draw(on: &canvas, x: 0, y: top, width: w, height: h)
         train.draw(on: &canvas, x: w, y: top, width: w, height: h)
         return canvas
@@ -126,9 +113,6 @@ public struct ComparisonCurves {
 
     /// Writes `<baseName>.svg` and `<baseName>.png` into `directory`.
     public func write(to directory: URL, baseName: String) throws -> [URL] {
-        let svgURL = directory.appendingPathComponent(baseName + ".svg"), pngURL = directory.appendingPathComponent(baseName + ".png")
-        try AtomicFile.write(svg(), to: svgURL)
-        try AtomicFile.write(try PNGEncoder.encode(raster()), to: pngURL)
-        return [svgURL, pngURL]
+        try writeFiles(to: directory, baseName: baseName)
     }
 }

@@ -9,7 +9,7 @@ import BitViTCore
 /// 3. the fraction of quantizer inputs outside the straight-through window, per role
 ///    (quantizers with the same path up to block indices, averaged);
 /// 4. the mean learned scale per role relative to its value after the first epoch.
-public struct DiagnosticsCharts {
+public struct DiagnosticsCharts: Figure {
     public var flips: LineChart
     public var flipHeatmap: Heatmap
     public var outsideWindow: LineChart
@@ -83,21 +83,16 @@ public struct DiagnosticsCharts {
 
     public func svg() -> String {
         let (w, h, top) = (Self.panelWidth, Self.panelHeight, Self.headerHeight)
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(2 * w)\" height=\"\(2 * h + top)\" "
-            + "viewBox=\"0 0 \(2 * w) \(2 * h + top)\" font-family=\"Helvetica, Arial, sans-serif\">\n"
-        out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        out += "<text x=\"\(w)\" y=\"24\" text-anchor=\"middle\" font-size=\"18\">\(escape(title))</text>\n"
-        out += flips.svg(x: 0, y: Double(top), width: Double(w), height: Double(h))
+        var out = flips.svg(x: 0, y: Double(top), width: Double(w), height: Double(h))
         out += flipHeatmap.svg(x: Double(w), y: Double(top), width: w, height: h)
         out += outsideWindow.svg(x: 0, y: Double(top + h), width: Double(w), height: Double(h))
         out += scales.svg(x: Double(w), y: Double(top + h), width: Double(w), height: Double(h))
-        return out + "</svg>\n"
+        return svgDocument(width: 2 * w, height: 2 * h + top, panels: out)
     }
 
     public func raster() -> RasterCanvas {
         let (w, h, top) = (Self.panelWidth, Self.panelHeight, Self.headerHeight)
-        var canvas = RasterCanvas(width: 2 * w, height: 2 * h + top)
-        canvas.text(title, x: w - RasterCanvas.textWidth(title, scale: 3) / 2, y: 8, color: RGB(20, 20, 20), scale: 3)
+        var canvas = titledCanvas(width: 2 * w, height: 2 * h + top)
         flips.draw(on: &canvas, x: 0, y: top, width: w, height: h)
         flipHeatmap.draw(on: &canvas, x: w, y: top, width: w, height: h)
         outsideWindow.draw(on: &canvas, x: 0, y: top + h, width: w, height: h)
@@ -108,9 +103,6 @@ public struct DiagnosticsCharts {
     /// Writes `diagnostics.svg` and `diagnostics.png` into `directory`; returns their URLs.
     @discardableResult
     public func write(to directory: URL) throws -> [URL] {
-        let svgURL = directory.appendingPathComponent("diagnostics.svg"), pngURL = directory.appendingPathComponent("diagnostics.png")
-        try AtomicFile.write(svg(), to: svgURL)
-        try AtomicFile.write(try PNGEncoder.encode(raster()), to: pngURL)
-        return [svgURL, pngURL]
+        try writeFiles(to: directory, baseName: "diagnostics")
     }
 }

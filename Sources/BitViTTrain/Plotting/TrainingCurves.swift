@@ -3,7 +3,7 @@ import BitViTCore
 
 /// The loss and accuracy curves of a run (train and validation per epoch), as the two charts
 /// `bitvit plot` draws side by side into `curves.svg` and `curves.png`.
-public struct TrainingCurves {
+public struct TrainingCurves: Figure {
     public var loss: LineChart
     public var accuracy: LineChart
     public var title: String
@@ -33,20 +33,15 @@ public struct TrainingCurves {
     /// The figure as a standalone SVG document.
     public func svg() -> String {
         let (w, h, top) = (Self.panelWidth, Self.panelHeight, Self.headerHeight)
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(2 * w)\" height=\"\(h + top)\" "
-            + "viewBox=\"0 0 \(2 * w) \(h + top)\" font-family=\"Helvetica, Arial, sans-serif\">\n"
-        out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        out += "<text x=\"\(w)\" y=\"24\" text-anchor=\"middle\" font-size=\"18\">\(escape(title))</text>\n"
-        out += loss.svg(x: 0, y: Double(top), width: Double(w), height: Double(h))
-        out += accuracy.svg(x: Double(w), y: Double(top), width: Double(w), height: Double(h))
-        return out + "</svg>\n"
+        return svgDocument(width: 2 * w, height: h + top,
+                           panels: loss.svg(x: 0, y: Double(top), width: Double(w), height: Double(h))
+                               + accuracy.svg(x: Double(w), y: Double(top), width: Double(w), height: Double(h)))
     }
 
     /// The figure rasterized.
     public func raster() -> RasterCanvas {
         let (w, h, top) = (Self.panelWidth, Self.panelHeight, Self.headerHeight)
-        var canvas = RasterCanvas(width: 2 * w, height: h + top)
-        canvas.text(title, x: w - RasterCanvas.textWidth(title, scale: 3) / 2, y: 8, color: RGB(20, 20, 20), scale: 3)
+        var canvas = titledCanvas(width: 2 * w, height: h + top)
         loss.draw(on: &canvas, x: 0, y: top, width: w, height: h)
         accuracy.draw(on: &canvas, x: w, y: top, width: w, height: h)
         return canvas
@@ -55,9 +50,6 @@ public struct TrainingCurves {
     /// Writes `curves.svg` and `curves.png` into `directory` (atomically); returns their URLs.
     @discardableResult
     public func write(to directory: URL) throws -> [URL] {
-        let svgURL = directory.appendingPathComponent("curves.svg"), pngURL = directory.appendingPathComponent("curves.png")
-        try AtomicFile.write(svg(), to: svgURL)
-        try AtomicFile.write(try PNGEncoder.encode(raster()), to: pngURL)
-        return [svgURL, pngURL]
+        try writeFiles(to: directory, baseName: "curves")
     }
 }
