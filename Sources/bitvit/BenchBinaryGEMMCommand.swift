@@ -151,18 +151,7 @@ struct BinaryGEMMBench {
     /// (`Parallel.withSpinningWorkers`), for sgemm and the bit kernels alike: at these sizes
     /// (30–100 µs per call) a sleeping worker's wake-up would otherwise be a large part of the time.
     func time(_ body: () -> Void) -> Double {
-        Parallel.withSpinningWorkers {
-            body()
-            var n = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            var elapsed = 0.0
-            repeat {
-                body()
-                n += 1
-                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            } while elapsed < seconds
-            return elapsed / Double(n)
-        }
+        Parallel.withSpinningWorkers { secondsPerCall(atLeast: seconds, body) }
     }
 
     /// Median over `rounds` of the thread CPU seconds per call of `body` (one thread).

@@ -37,17 +37,23 @@ public enum GEMMBenchmark {
             let c = Tensor(uninitialized: [s.m, s.n])
             let run = { BLAS.gemm(transposeB: true, m: s.m, n: s.n, k: s.k, a: a.data, lda: s.k,
                                   b: b.data, ldb: s.k, c: c.data, ldc: s.n) }
-            run()
-            var iterations = 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            var elapsed = 0.0
-            repeat {
-                run()
-                iterations += 1
-                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            } while elapsed < seconds
-            let per = elapsed / Double(iterations)
+            let per = secondsPerCall(atLeast: seconds, run)
             return Measurement(shape: s, gflops: 2 * Double(s.m * s.n * s.k) / per / 1e9, microseconds: per * 1e6)
         }
     }
+}
+
+/// Mean wall-clock seconds per call of `body`: one warm-up call, then calls until at least
+/// `seconds` have passed.
+public func secondsPerCall(atLeast seconds: Double, _ body: () -> Void) -> Double {
+    body()
+    var calls = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    var elapsed = 0.0
+    repeat {
+        body()
+        calls += 1
+        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    } while elapsed < seconds
+    return elapsed / Double(calls)
 }
