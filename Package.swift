@@ -7,9 +7,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "BitViT", targets: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels",
-            "BitViTData", "BitViTTrain", "BitViTDeploy",
+            "BitViTPlatform", "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTImage",
+            "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTTools",
         ]),
+        .library(name: "BitViTRuntime", targets: ["BitViTRuntime"]),
         .executable(name: "bitvit", targets: ["bitvit"]),
     ],
     dependencies: [
@@ -28,27 +29,36 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
 
-        // MARK: ISA-specific kernels (per-function target attributes, run-time dispatch)
-        .target(name: "CBitKernels"),
+        // MARK: C targets (per-function target attributes, run-time dispatch)
+        .target(name: "CBitViTPlatform"),
+        .target(name: "CBitKernels", dependencies: ["CBitViTPlatform"]),
 
         // MARK: Swift modules, bottom to top
-        .target(name: "BitViTCore", dependencies: ["CBLAS", "CBitKernels"]),
+        .target(name: "BitViTPlatform", dependencies: ["CBitViTPlatform", "CBLAS"]),
+        .target(name: "BitViTCore", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels", "CBLAS"]),
         .target(name: "BitViTNN", dependencies: ["BitViTCore"]),
         .target(name: "BitViTQuant", dependencies: ["BitViTCore", "BitViTNN"]),
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),
-        .target(name: "BitViTData", dependencies: [
-            "BitViTCore", "CZlib", "CTurboJPEG", "CPNG",
-        ]),
+        .target(name: "BitViTImage", dependencies: ["BitViTPlatform", "CTurboJPEG", "CPNG"]),
+        .target(name: "BitViTData", dependencies: ["BitViTCore", "BitViTImage", "CZlib"]),
         .target(name: "BitViTTrain", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "CPNG", "CZlib",
+            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "CBitKernels", "CPNG", "CZlib",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "BitViTDeploy", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "CBitKernels",
+        .target(name: "BitViTRuntime", dependencies: [
+            "BitViTPlatform", "BitViTCore", "BitViTModels", "CBitViTPlatform", "CBitKernels",
+        ]),
+        .target(name: "BitViTExport", dependencies: [
+            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTRuntime",
+        ]),
+        .target(name: "BitViTTools", dependencies: [
+            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "BitViTTrain",
+            "BitViTRuntime", "BitViTExport",
+            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "bitvit", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData",
-            "BitViTTrain", "BitViTDeploy",
+            "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTTools", "CBitKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -63,10 +73,11 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTDataTests", dependencies: ["BitViTData", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTestSupport"],
+        .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTools", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTDeployTests", dependencies: ["BitViTDeploy", "BitViTTestSupport"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTRuntimeTests", dependencies: [
+            "BitViTRuntime", "BitViTExport", "BitViTModels", "BitViTCore", "CBitKernels", "BitViTTestSupport",
+        ], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

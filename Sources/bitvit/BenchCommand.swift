@@ -1,4 +1,5 @@
 import ArgumentParser
+import BitViTTools
 import BitViTTrain
 import Foundation
 

@@ -1,5 +1,6 @@
 import ArgumentParser
-import BitViTDeploy
+import BitViTRuntime
+import BitViTTools
 import BitViTTrain
 import Foundation
 

@@ -1,4 +1,5 @@
-import BitViTDeploy
+import BitViTRuntime
+import BitViTTools
 import BitViTTrain
 import Foundation
 

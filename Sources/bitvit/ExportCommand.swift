@@ -1,6 +1,8 @@
 import ArgumentParser
 import BitViTData
-import BitViTDeploy
+import BitViTExport
+import BitViTRuntime
+import BitViTTools
 import BitViTTrain
 import Foundation
 

@@ -1,4 +1,4 @@
-import BitViTDeploy
+import BitViTRuntime
 import BitViTModels
 import Foundation
 

@@ -1,5 +1,7 @@
 import ArgumentParser
-import BitViTDeploy
+import BitViTExport
+import BitViTRuntime
+import BitViTTools
 import BitViTTrain
 import Foundation
 

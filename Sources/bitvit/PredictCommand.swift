@@ -1,6 +1,6 @@
 import ArgumentParser
 import BitViTData
-import BitViTDeploy
+import BitViTRuntime
 import Foundation
 
 struct PredictCommand: ParsableCommand {

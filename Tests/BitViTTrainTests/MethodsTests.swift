@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import BitViTTestSupport
+import BitViTTools
 import BitViTTrain
 
 /// A loss context around `student`/`teacher` query–key pairs (DGD reads nothing else).
