@@ -45,9 +45,7 @@ let package = Package(
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "CBitKernels", "CPNG", "CZlib",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "BitViTRuntime", dependencies: [
-            "BitViTPlatform", "BitViTCore", "BitViTModels", "CBitViTPlatform", "CBitKernels",
-        ]),
+        .target(name: "BitViTRuntime", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
         .target(name: "BitViTExport", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTRuntime",
         ]),

@@ -45,9 +45,9 @@ public enum ModelExporter {
         guard classNames.count == model.classCount else {
             throw BitViTError.invalidArgument("export: \(classNames.count) class names for \(model.classCount) classes")
         }
-        var metadata = ModelFileMetadata(family: family, model: spec, preprocessing: preprocessing, classNames: classNames, source: source)
+        var metadata = ModelFileMetadata(family: family, model: try JSONValue(encoding: spec), preprocessing: preprocessing, classNames: classNames, source: source)
         if let bhvit = model as? BHViT {
-            metadata.bhvit = bhvit.config
+            metadata.bhvit = BHViTArchitecture(bhvit.config)
             var exporter = BHViTExporter(model: bhvit)
             let tensors = try exporter.run()
             try selfCheck(metadata, tensors)

@@ -8,7 +8,7 @@ func printModelFileInfo(_ path: String) throws {
     let file = try ModelFile(contentsOf: URL(fileURLWithPath: path))
     let meta = file.metadata
     let summary = ModelFileSummary(file)
-    print("\(path): .bitvit version \(ModelFileLayout.version), \(meta.family.rawValue) model '\(meta.model.name)', "
+    print("\(path): .bitvit version \(ModelFileLayout.version), \(meta.family.rawValue) model '\(meta.modelName)', "
           + "\(grouped(file.fileSize)) bytes, \(file.tensors.count) tensors" + (meta.source.map { ", from \($0)" } ?? ""))
     if let v = meta.vit {
         var line = "  geometry: \(v.imageSize)×\(v.imageSize)×\(v.inChannels) images, patch \(v.patchSize) (\(v.tokens) tokens), "

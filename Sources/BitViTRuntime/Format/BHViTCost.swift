@@ -1,5 +1,3 @@
-import BitViTModels
-
 extension ModelCost {
     /// The cost of one image through a BHViT (bhvit.md §9's convention): the binary
     /// convolutions and linear layers and q̂·k̂ᵀ as 1×1-bit products; Â·V̂ as 2 plane pairs (the
@@ -7,7 +5,7 @@ extension ModelCost {
     /// nested planes) or full precision without QD; the stem, the † downsampling and the
     /// classifier as FLOPs. BN, RPReLU, LayerNorm, softmax, pooling and the shift branches are
     /// not counted.
-    public init(bhvit c: BHViTConfig) {
+    public init(bhvit c: BHViTArchitecture) {
         var convolutions = 0, linears = 0, scores = 0, context = 0, downsampling = 0
         for (s, stage) in c.stages.enumerated() {
             let r = c.resolution(stage: s), pixels = r * r, w = stage.width

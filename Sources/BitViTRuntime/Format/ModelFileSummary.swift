@@ -18,7 +18,7 @@ public struct ModelFileSummary: Sendable {
     public var cost: ModelCost
 
     public init(_ file: ModelFile) {
-        var totals: [TensorStorage: StorageTotal] = [:]
+        var totals: [StorageKind: StorageTotal] = [:]
         for t in file.tensors {
             var total = totals[t.storage] ?? StorageTotal(storage: t.storage.name, tensors: 0, values: 0, bytes: 0, roles: [])
             total.tensors += 1
@@ -30,7 +30,7 @@ public struct ModelFileSummary: Sendable {
             if !total.roles.contains(role) { total.roles.append(role) }
             totals[t.storage] = total
         }
-        byStorage = TensorStorage.allCases.compactMap { totals[$0] }
+        byStorage = StorageKind.allCases.compactMap { totals[$0] }
         fileBytes = file.fileSize
         cost = file.metadata.vit.map { ModelCost(family: file.metadata.family, $0) }
             ?? file.metadata.bhvit.map { ModelCost(bhvit: $0) } ?? ModelCost(macs: [])
