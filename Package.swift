@@ -73,6 +73,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTools", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTToolsTests", dependencies: [
+            "BitViTTools", "BitViTExport", "BitViTRuntime", "BitViTTrain", "BitViTModels", "BitViTTestSupport",
+        ]),
         .testTarget(name: "BitViTRuntimeTests", dependencies: [
             "BitViTRuntime", "BitViTExport", "BitViTModels", "BitViTCore", "CBitKernels", "BitViTTestSupport",
         ], resources: [.copy("Fixtures")]),

@@ -53,7 +53,7 @@ public enum ModelExporter {
             try selfCheck(metadata, tensors)
             return (metadata, tensors)
         }
-        let vit = try architecture(of: model, family: family)
+        let vit = try architecture(of: model)
         metadata.vit = vit
         var exporter = ViTExporter(family: family, vit: vit, model: model)
         let tensors = try exporter.run()
@@ -68,7 +68,7 @@ public enum ModelExporter {
         try ModelFileWriter.write(metadata: metadata, tensors: tensors, to: url)
     }
 
-    static func architecture(of model: any ImageClassifier, family: ExportFamily) throws -> ViTArchitecture {
+    static func architecture(of model: any ImageClassifier) throws -> ViTArchitecture {
         let config: ViTConfig
         var bits: Int?, irm: Bool?, thresholds: [Float]?, clip: Float?
         switch model {
