@@ -60,17 +60,6 @@ public enum ComparisonTable {
     /// `0.4024` → `40.24`.
     static func percent(_ fraction: Double) -> String { String(format: "%.2f", 100 * fraction) }
 
-    /// `1205898` → `1,205,898`.
-    static func grouped(_ n: Int) -> String {
-        let digits = String(abs(n))
-        var out = ""
-        for (i, ch) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
-            out.append(ch)
-        }
-        return (n < 0 ? "-" : "") + out
-    }
-
     /// `3725` → `1 h 02 min`, `185` → `3 min 05 s`, `42.4` → `42 s`.
     static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())

@@ -44,6 +44,19 @@ public struct ComparisonRunner {
         return (checkpoint.state?.epoch ?? 0) >= config.training.epochs ? .finished : .interrupted
     }
 
+    /// One line per run: name, model, epochs, status and label (`bitvit compare --dry-run`).
+    public func statusLines() throws -> [String] {
+        try plan.runs.map { run in
+            let config = try config(for: run)
+            return "\(run.name): \(config.model.name), \(config.training.epochs) epochs, \(try status(of: run, config: config)) — \(run.label)"
+        }
+    }
+
+    /// Writes the report of the plan's runs (`command` reproduces it); returns the files written.
+    public func writeReport(command: String) throws -> [URL] {
+        try ComparisonReport(plan: plan, rows: try rows(), command: command).write()
+    }
+
     /// Trains every run that has not finished. Returns false when stopped on request.
     public func trainAll() throws -> Bool {
         for (i, run) in plan.runs.enumerated() {

@@ -2,11 +2,6 @@ import Foundation
 import BitViTModels
 
 extension TrainConfig {
-    /// Optimizer names a recipe may use.
-    public static let optimizerNames = ["sgd", "adam", "adamw", "lamb", "fusedlamb"]
-    /// Schedule names a recipe may use.
-    public static let scheduleNames = ["cosine", "constant"]
-
     /// Throws `BitViTError.malformed(file: source, …)` naming the first invalid field.
     public func validate(source: String = "configuration") throws {
         func fail(_ field: String, _ reason: String) -> BitViTError {
@@ -20,9 +15,6 @@ extension TrainConfig {
         guard data.batchSize > 0 else { throw fail("data.batch_size", "must be positive") }
         if let e = data.evalBatchSize, e <= 0 { throw fail("data.eval_batch_size", "must be positive") }
         if let k = data.samplesPerClass, k <= 0 { throw fail("data.samples_per_class", "must be positive") }
-        guard Self.optimizerNames.contains(optimizer.name) else {
-            throw fail("optimizer.name", "is '\(optimizer.name)'; use one of \(Self.optimizerNames.joined(separator: ", "))")
-        }
         guard optimizer.lr > 0, optimizer.lr.isFinite else { throw fail("optimizer.lr", "must be a positive number") }
         if let r = optimizer.lrBatchReference, r <= 0 { throw fail("optimizer.lr_batch_reference", "must be positive") }
         guard optimizer.weightDecay >= 0 else { throw fail("optimizer.weight_decay", "must be ≥ 0") }
@@ -32,9 +24,6 @@ extension TrainConfig {
         guard optimizer.eps > 0 else { throw fail("optimizer.eps", "must be positive") }
         guard (0..<1).contains(optimizer.momentum) else { throw fail("optimizer.momentum", "must be in [0, 1)") }
         if let c = optimizer.clipGradNorm, !(c > 0) { throw fail("optimizer.clip_grad_norm", "must be positive") }
-        guard Self.scheduleNames.contains(schedule.name) else {
-            throw fail("schedule.name", "is '\(schedule.name)'; use one of \(Self.scheduleNames.joined(separator: ", "))")
-        }
         guard schedule.warmupEpochs >= 0 else { throw fail("schedule.warmup_epochs", "must be ≥ 0") }
         guard schedule.minLr >= 0, schedule.warmupLr >= 0 else { throw fail("schedule.min_lr", "must be ≥ 0") }
         guard (0..<1).contains(loss.labelSmoothing) else { throw fail("loss.label_smoothing", "must be in [0, 1)") }

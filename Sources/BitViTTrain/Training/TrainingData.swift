@@ -62,9 +62,6 @@ public struct TrainingData {
     public var validation: LoaderBatchSource
     public var classNames: [String]
 
-    /// Known values of `data.dataset`.
-    public static let datasetNames = ["fashion-mnist", "mnist", "cifar10", "cifar100", "image-folder"]
-
     /// Loads the data set (test split for validation), builds the augmentation pipeline and
     /// checks that images and classes fit `config.model`.
     public static func make(_ config: TrainConfig) throws -> TrainingData {
@@ -82,7 +79,7 @@ public struct TrainingData {
             mixup = Mixup(mixupAlpha: a.mixup, cutmixAlpha: a.cutmix, probability: a.mixProbability,
                           labelSmoothing: config.loss.labelSmoothing)
         }
-        let transform = try trainingTransform(config, normalization: normalization(config.data.dataset))
+        let transform = try trainingTransform(config, normalization: config.data.dataset.normalization)
         let train = LoaderBatchSource(dataset: trainData, transform: transform, batchSize: config.data.batchSize,
                                       shuffle: true, dropLast: true, seed: UInt64(config.training.seed), mixup: mixup)
         guard train.batchesPerEpoch > 0 else {
@@ -120,7 +117,7 @@ public struct TrainingData {
             }
         }
         let batchSize = config.data.evalBatchSize ?? 2 * config.data.batchSize
-        let validation = LoaderBatchSource(dataset: testSet, transform: evaluationTransform(config, normalization: normalization(config.data.dataset)),
+        let validation = LoaderBatchSource(dataset: testSet, transform: evaluationTransform(config, normalization: config.data.dataset.normalization),
                                            batchSize: batchSize, shuffle: false, dropLast: false,
                                            seed: UInt64(config.training.seed))
         return (validation, testSet.classNames)
@@ -133,36 +130,24 @@ public struct TrainingData {
         let channels = try ModelZoo.inputGeometry(config.model).inChannels
         let root = data.root.map { URL(fileURLWithPath: $0) }
         switch data.dataset {
-        case "fashion-mnist":
+        case .fashionMNIST:
             return .fashionMNIST(directory: root ?? FashionMNIST.defaultDirectory)
-        case "mnist":
+        case .mnist:
             guard let root else { throw BitViTError.invalidArgument("data.root is required for mnist") }
             return .mnist(directory: root)
-        case "cifar10":
+        case .cifar10:
             let dir = root ?? URL(fileURLWithPath: "../shared/datasets/cifar10-jpeg")
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("data_batch_1.bin").path) {
                 return .cifar10Binary(directory: dir)
             }
             return .imageFolders(root: dir, channels: channels, cachesDecodedImages: true)
-        case "cifar100":
+        case .cifar100:
             // The binary release (`train.bin`, `test.bin`), fine labels: GSB's CIFAR-100 (gsb.md §5).
             guard let root else { throw BitViTError.invalidArgument("data.root is required for cifar100 (the cifar-100-binary folder)") }
             return .cifar100Binary(directory: root)
-        case "image-folder":
+        case .imageFolder:
             guard let root else { throw BitViTError.invalidArgument("data.root is required for image-folder") }
             return .imageFolders(root: root, channels: channels, cachesDecodedImages: true)
-        default:
-            throw BitViTError.invalidArgument("data.dataset '\(data.dataset)' is unknown; use one of \(datasetNames.joined(separator: ", "))")
-        }
-    }
-
-    static func normalization(_ dataset: String) -> Normalization {
-        switch dataset {
-        case "fashion-mnist": return .fashionMNIST
-        case "mnist": return .mnist
-        case "cifar10": return .cifar10
-        case "cifar100": return .cifar100
-        default: return .imagenet
         }
     }
 

@@ -1,57 +1,54 @@
-import ArgumentParser
+import BitViTCore
 import BitViTRuntime
-import BitViTTools
-import BitViTTrain
 import Foundation
 
-struct BenchInfer: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "infer",
-        abstract: "Inference speed of a .bitvit model: bit kernels vs float kernels on the same model, same run.",
-        discussion: """
-            Alternates rounds of the bit-kernel engine and the float-kernel engine (sgemm on the \
-            dequantized weights) at batch 1 (median and p90 latency), then measures throughput at \
-            a larger batch, then a per-op time breakdown of both at batch 1.
-            """)
+/// Inference speed of a `.bitvit` model (`bitvit bench infer`): rounds of the bit-kernel engine
+/// and the float-kernel engine (sgemm on the dequantized weights) alternate at batch 1 (median
+/// and p90 latency), then throughput at a larger batch, then a per-op time breakdown of both at
+/// batch 1.
+public struct InferenceBenchmark {
+    /// The model file (.bitvit).
+    public var model: String
+    /// Rounds; each times `iterations` batch-1 calls of each engine.
+    public var rounds: Int
+    /// Batch-1 calls per engine per round.
+    public var iterations: Int
+    /// Batch size of the throughput measurement.
+    public var batch: Int
+    /// Calls per engine for the throughput measurement.
+    public var batchIterations: Int
 
-    @Argument(help: "Model file (.bitvit).") var model: String
-    @Option(help: "Rounds; each round times --iters batch-1 calls of each engine.") var rounds = 7
-    @Option(help: "Batch-1 calls per engine per round.") var iters = 10
-    @Option(help: "Batch size of the throughput measurement.") var batch = 16
-    @Option(help: "Calls per engine for the throughput measurement.") var batchIters = 3
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Flag(help: "Print one JSON object.") var json = false
-
-    struct Side: Encodable {
-        var latency_ms_median: Double
-        var latency_ms_p90: Double
-        var throughput_images_per_s: Double
-        var ops: [EngineProfiler.Entry]
+    public init(model: String, rounds: Int = 7, iterations: Int = 10, batch: Int = 16, batchIterations: Int = 3) {
+        self.model = model
+        self.rounds = rounds
+        self.iterations = iterations
+        self.batch = batch
+        self.batchIterations = batchIterations
     }
 
-    struct Report: Encodable {
-        var model: String
-        var family: String
-        var threads: Int
-        var blas_core: String
-        var kernel_path: String
-        var load_average: [Double]
-        var input_shape: [Int]
-        var bit_kernels: Side
-        var float_kernels: Side
-        var speedup_latency: Double
-        var speedup_throughput: Double
+    public struct Side: Encodable {
+        public var latency_ms_median: Double
+        public var latency_ms_p90: Double
+        public var throughput_images_per_s: Double
+        public var ops: [EngineProfiler.Entry]
     }
 
-    func run() throws {
-        let report = try measure()
-        if json { try printJSON(report); return }
-        print(report.text(batch: batch, iters: iters))
+    public struct Report: Encodable {
+        public var model: String
+        public var family: String
+        public var threads: Int
+        public var blas_core: String
+        public var kernel_path: String
+        public var load_average: [Double]
+        public var input_shape: [Int]
+        public var bit_kernels: Side
+        public var float_kernels: Side
+        public var speedup_latency: Double
+        public var speedup_throughput: Double
     }
 
-    /// Loads the model and measures both engines (the JSON report).
-    func measure() throws -> Report {
-        if let threads { Parallel.threadCount = threads }
+    /// Loads the model and measures both engines.
+    public func run() throws -> Report {
         let file = try ModelFile(contentsOf: URL(fileURLWithPath: model))
         let engines = [try InferenceEngine(file), try InferenceEngine(file, floatKernels: true)]
         let shape = engines[0].inputShape
@@ -62,7 +59,7 @@ struct BenchInfer: ParsableCommand {
         var samples: [[Double]] = [[], []]
         for _ in 0..<rounds {
             for (i, e) in engines.enumerated() {
-                for _ in 0..<iters {
+                for _ in 0..<iterations {
                     let start = DispatchTime.now().uptimeNanoseconds
                     _ = e.logits(input, batch: 1)
                     samples[i].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
@@ -73,16 +70,16 @@ struct BenchInfer: ParsableCommand {
         for (i, e) in engines.enumerated() {
             _ = e.logits(input, batch: batch)
             let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<batchIters { _ = e.logits(input, batch: batch) }
-            throughput[i] = Double(batch * batchIters) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            for _ in 0..<batchIterations { _ = e.logits(input, batch: batch) }
+            throughput[i] = Double(batch * batchIterations) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         var breakdowns: [[EngineProfiler.Entry]] = []
         for e in engines {
             e.profiler.reset()
             e.profiler.isEnabled = true
-            for _ in 0..<iters { _ = e.logits(input, batch: 1) }
+            for _ in 0..<iterations { _ = e.logits(input, batch: 1) }
             e.profiler.isEnabled = false
-            breakdowns.append(e.profiler.entries.map { var x = $0; x.seconds /= Double(iters); x.calls /= iters; return x })
+            breakdowns.append(e.profiler.entries.map { var x = $0; x.seconds /= Double(iterations); x.calls /= iterations; return x })
         }
         let sides = (0..<2).map { i in
             Side(latency_ms_median: percentile(samples[i], 0.5), latency_ms_p90: percentile(samples[i], 0.9),
@@ -96,9 +93,9 @@ struct BenchInfer: ParsableCommand {
     }
 }
 
-extension BenchInfer.Report {
+extension InferenceBenchmark.Report {
     /// The human-readable report: latencies, throughput, speed-ups and both per-op breakdowns.
-    func text(batch: Int, iters: Int) -> String {
+    public func text(batch: Int, iters: Int) -> String {
         var lines = ["\(model): \(family), input \(input_shape), \(threads) threads, kernels \(kernel_path), "
                      + "BLAS \(blas_core), load average " + load_average.map { String(format: "%.2f", $0) }.joined(separator: " ")]
         for (name, s) in [("bit kernels  ", bit_kernels), ("float kernels", float_kernels)] {
@@ -116,18 +113,4 @@ extension BenchInfer.Report {
         }
         return lines.joined(separator: "\n")
     }
-}
-
-/// The `q`-quantile (nearest rank) of `values`.
-func percentile(_ values: [Double], _ q: Double) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    let rank = Int((q * Double(sorted.count)).rounded(.up))
-    return sorted[min(max(rank - 1, 0), sorted.count - 1)]
-}
-
-/// The 1-, 5- and 15-minute load averages.
-func loadAverage() -> [Double] {
-    var values = [Double](repeating: 0, count: 3)
-    return getloadavg(&values, 3) == 3 ? values : []
 }
