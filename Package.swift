@@ -71,7 +71,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTDataTests", dependencies: ["BitViTData", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTools", "BitViTTestSupport"],
+        .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTToolsTests", dependencies: [
             "BitViTTools", "BitViTExport", "BitViTRuntime", "BitViTTrain", "BitViTModels", "BitViTTestSupport",
