@@ -118,8 +118,8 @@ def main():
             entry["ema"] = ema
         expected[name] = entry
 
-    # 1. Every dtype, including uint16 (written with _rebuild_tensor_v3 and an untyped storage)
-    #    and a 0-d tensor.
+    # 1. Every dtype, including uint16 (written with _rebuild_tensor_v3 and an untyped storage),
+    #    a 0-d tensor and an empty one with its own (empty) storage.
     base = torch.tensor([0.0, 1.5, -2.25, 3.0e4, -7.0, 0.099975586])
     dtypes = {
         "f32": base.clone(), "f16": base.to(torch.float16), "bf16": base.to(torch.bfloat16),
@@ -131,6 +131,7 @@ def main():
         "bool": torch.tensor([True, False, True, True, False, False]),
         "u16": torch.tensor([0, 1, 65535, 40000, 5, 6], dtype=torch.int32).to(torch.uint16),
         "scalar": torch.tensor(2.5), "matrix": torch.arange(12, dtype=torch.float32).reshape(3, 4),
+        "empty": torch.zeros(0, 3),
     }
     save("dtypes.pt", dtypes)
     record("dtypes.pt", [], [], [], [])
