@@ -3,8 +3,9 @@ import Foundation
 /// Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON
 /// header mapping names to dtype/shape/byte ranges, then the raw little-endian data).
 ///
-/// Loading accepts F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL tensors and converts
-/// them to float32; writing stores F32. Every field is validated: a malformed or truncated
+/// Loading accepts F32, F16, BF16, F64, I64, I32, I16, I8, U64, U32, U16, U8 and BOOL tensors
+/// and converts them to float32 (`PyTorchCheckpoint` reads them keeping their stored dtype);
+/// writing stores F32. Every field is validated: a malformed or truncated
 /// file raises `BitViTError.malformed` naming the file and the problem.
 public enum Safetensors {
     /// Named float32 tensors plus the optional `__metadata__` string map.
