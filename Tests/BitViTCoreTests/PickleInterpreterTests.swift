@@ -169,9 +169,25 @@ import Testing
         var doubling: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00]
         for _ in 0..<40 { doubling += [0x68, 0x00, 0x68, 0x00, 0x86, 0x71, 0x00] }
         Self.expectError(doubling + [0x2E], "more than \(limits.maxValues) values")
+        // set(L) copies L: a 40-item list copied 30 times exceeds a 1000-item budget.
+        limits = CheckpointLimits()
+        limits.maxItems = 1000
+        var copies: [UInt8] = [0x80, 0x02, 0x28] + [UInt8](repeating: 0x4E, count: 40) + [0x6C, 0x71, 0x00, 0x30]
+        for _ in 0..<30 { copies += Array("c__builtin__\nset\n".utf8) + [0x68, 0x00, 0x85, 0x52, 0x30] }
+        Self.expectError(copies + [0x4E, 0x2E], "more than 1000 items", limits: limits)
+        limits.maxItems = 1300
+        #expect(try Self.decode(copies + [0x4E, 0x2E], limits: limits).description == "None")
+        limits = CheckpointLimits()
         limits.maxBigIntBytes = 4
         Self.expectError([0x8A, 0x05, 1, 2, 3, 4, 5, 0x2E], "5-byte integer exceeds the limit of 4 bytes", limits: limits)
         #expect(try Self.decode(Array("L123456789012345678901234567890L\n.".utf8)).bigIntBytes?.count == 13)
+        // 10^30 = 0xC9F2C9CD04674EDEA40000000, and its negation, as two's complement bytes.
+        let tenTo30: [UInt8] = [0x00, 0x00, 0x00, 0x40, 0xEA, 0xED, 0x74, 0x46, 0xD0, 0x9C, 0x2C, 0x9F, 0x0C]
+        #expect(try Self.decode(Array("L1000000000000000000000000000000L\n.".utf8)).bigIntBytes == tenTo30)
+        #expect(try Self.decode(Array("L-1000000000000000000000000000000L\n.".utf8)).bigIntBytes
+            == [0x00, 0x00, 0x00, 0xC0, 0x15, 0x12, 0x8B, 0xB9, 0x2F, 0x63, 0xD3, 0x60, 0xF3])
+        #expect(try Self.decode(Array("L-9223372036854775808L\n.".utf8)).intValue == Int.min)
+        #expect(try Self.decode(Array("L9223372036854775808L\n.".utf8)).bigIntBytes == [0, 0, 0, 0, 0, 0, 0, 0x80, 0])
     }
 
     @Test func cyclesAreRefused() {

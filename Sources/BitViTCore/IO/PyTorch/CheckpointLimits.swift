@@ -1,8 +1,9 @@
 /// Bounds on everything a checkpoint file can make the reader allocate or recurse into. A file
 /// that exceeds one is refused with an error naming the limit; nothing is read past it.
 ///
-/// The defaults admit any real checkpoint (a ViT-H with optimizer state and an EMA copy is
-/// about 2.6 G values) while keeping a hostile file from exhausting memory or the stack.
+/// The defaults admit real checkpoints (a ViT-H with AdamW state and an EMA copy holds about
+/// 2.6 G values) while keeping a hostile file from exhausting memory or the stack; raise
+/// `maxTensorElements` for larger ones.
 public struct CheckpointLimits: Sendable {
     /// Entries in a zip archive (a `torch.save` file has one per storage plus five).
     public var maxZipEntries = 1 << 20
@@ -18,6 +19,9 @@ public struct CheckpointLimits: Sendable {
     public var maxMarkDepth = 1 << 10
     /// Containers, records, tensors and storages one pickle may create.
     public var maxObjects = 1 << 24
+    /// Items stored in containers while a pickle runs, counting every copy an operation makes
+    /// (`set(list)`, `OrderedDict(pairs)` copy their argument).
+    public var maxItems = 1 << 26
     /// Containers nested in one another in the decoded value tree (a training checkpoint
     /// nests about 5).
     public var maxNesting = 100
@@ -27,9 +31,9 @@ public struct CheckpointLimits: Sendable {
     public var maxBigIntBytes = 1 << 10
     /// Axes of one tensor.
     public var maxRank = 32
-    /// Elements of all tensors together, counting a tensor each time it is referenced; the
-    /// float32 copies `TorchTensor.float32()` makes are bounded by 4 bytes times this.
-    public var maxTensorElements = 1 << 33
+    /// Elements of all tensors together, counting a tensor each time it is referenced: float32
+    /// copies of every tensor (`StateDict.float32()`) take at most 4 bytes times this (16 GiB).
+    public var maxTensorElements = 1 << 32
 
     public init() {}
 
@@ -43,6 +47,7 @@ public struct CheckpointLimits: Sendable {
         limits.maxStackDepth = 1 << 16
         limits.maxMarkDepth = 256
         limits.maxObjects = 1 << 18
+        limits.maxItems = 1 << 20
         limits.maxValues = 1 << 20
         limits.maxTensorElements = 1 << 22
         return limits

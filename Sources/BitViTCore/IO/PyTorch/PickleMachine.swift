@@ -54,7 +54,8 @@ struct PickleMachine {
         var isOrdered: Bool
         var attributes: [(String, Slot)] = []
 
-        /// Python semantics: a key set twice keeps its first position and its last value.
+        /// Python semantics: a key set twice keeps its first position and its last value
+        /// (for scalar keys up to `DictKey.maxIndexedLength` bytes).
         mutating func set(_ key: Slot, _ value: Slot) {
             if let k = DictKey(key) {
                 if let i = positions[k] { values[i] = value; return }
@@ -73,13 +74,17 @@ struct PickleMachine {
             case .none: self = .none
             case .bool(let b): self = .int(b ? 1 : 0)
             case .int(let i): self = .int(i)
-            case .string(let s): self = .string(s)
-            case .bytes(let b): self = .bytes(b)
+            case .string(let s) where s.utf8.count <= Self.maxIndexedLength: self = .string(s)
+            case .bytes(let b) where b.count <= Self.maxIndexedLength: self = .bytes(b)
             case .float(let d):
                 if d == d.rounded(), abs(d) < 9e18 { self = .int(Int(d)) } else { self = .float(d.bitPattern) }
-            case .bigInt, .node: return nil
+            case .string, .bytes, .bigInt, .node: return nil
             }
         }
+
+        /// Longer keys are kept side by side rather than hashed at every SETITEM (a pickle
+        /// could otherwise make each of millions of SETITEMs hash one megabyte-long key).
+        static let maxIndexedLength = 1024
     }
 
     struct RecordNode {
@@ -104,6 +109,8 @@ struct PickleMachine {
     private var lists: [[Slot]] = []
     private var dicts: [DictNode] = []
     private var records: [RecordNode] = []
+    /// Items stored in containers so far, each copy counted (`CheckpointLimits.maxItems`).
+    private var storedItems = 0
 
     private var input = UnsafeRawBufferPointer(start: nil, count: 0)
     private var position = 0
@@ -217,6 +224,7 @@ struct PickleMachine {
         case 0x90: // ADDITEMS
             let items = try popMark()
             guard case .node(let i) = stack[try topIndex()], case .set(let k) = nodes[i] else { throw fail("ADDITEMS to a non-set") }
+            try charge(items.count + lists[k].count) // appending may copy a shared buffer
             lists[k].append(contentsOf: items)
 
         // Memo
@@ -376,18 +384,31 @@ struct PickleMachine {
 
     // MARK: Objects
 
+    /// Counts `n` items about to be stored in a container. Operations that copy an existing
+    /// container (`set(list)`, `OrderedDict(pairs)`, …) are charged in full, so a short
+    /// pickle cannot make the interpreter copy a large container many times.
+    private mutating func charge(_ n: Int) throws {
+        guard n <= limits.maxItems - storedItems else {
+            throw fail("containers would hold more than \(limits.maxItems) items (counting every copy)")
+        }
+        storedItems += n
+    }
+
     private mutating func newNode(_ node: Node) throws -> Slot {
         guard nodes.count < limits.maxObjects else { throw fail("more than \(limits.maxObjects) objects") }
+        if case .tuple(let elements) = node { try charge(elements.count) }
         nodes.append(node)
         return .node(nodes.count - 1)
     }
 
     private mutating func newList(_ items: [Slot]) throws -> Slot {
+        try charge(items.count)
         lists.append(items)
         return try newNode(.list(lists.count - 1))
     }
 
     private mutating func newSet(_ items: [Slot]) throws -> Slot {
+        try charge(items.count)
         lists.append(items)
         return try newNode(.set(lists.count - 1))
     }
@@ -398,6 +419,7 @@ struct PickleMachine {
     }
 
     private mutating func newRecord(_ record: RecordNode) throws -> Slot {
+        try charge(record.arguments.count + 2)
         records.append(record)
         return try newNode(.record(records.count - 1))
     }
@@ -454,6 +476,7 @@ struct PickleMachine {
 
     private mutating func append(to target: Slot, _ items: [Slot]) throws {
         guard case .node(let i) = target else { throw fail("APPEND to a \(kind(target))") }
+        try charge(items.count)
         switch nodes[i] {
         case .list(let k): lists[k].append(contentsOf: items)
         case .record(let k): records[k].listItems.append(contentsOf: items)
@@ -464,6 +487,7 @@ struct PickleMachine {
     private mutating func setItems(_ target: Slot, _ items: [Slot]) throws {
         guard items.count % 2 == 0 else { throw fail("odd number of items for key/value pairs") }
         guard case .node(let i) = target else { throw fail("SETITEM on a \(kind(target))") }
+        try charge(items.count)
         switch nodes[i] {
         case .dict(let k): for p in stride(from: 0, to: items.count, by: 2) { dicts[k].set(items[p], items[p + 1]) }
         case .record(let k): for p in stride(from: 0, to: items.count, by: 2) { records[k].dictItems.append((items[p], items[p + 1])) }
@@ -481,6 +505,7 @@ struct PickleMachine {
             for part in parts {
                 if case .none = part { continue }
                 guard case .node(let j) = part, case .dict(let s) = nodes[j] else { throw fail("BUILD state for a dict is a \(kind(part))") }
+                try charge(dicts[s].keys.count)
                 for (key, value) in zip(dicts[s].keys, dicts[s].values) {
                     guard case .string(let name) = key else { throw fail("attribute name is a \(kind(key))") }
                     dicts[k].attributes.append((name, value))
@@ -675,24 +700,38 @@ struct PickleMachine {
         return .int(Int(Int64(bitPattern: value)))
     }
 
-    /// A decimal integer of any size (text INT and LONG).
+    /// A decimal integer of any size (text INT and LONG), converted nine digits at a time.
     private func decimal(_ text: String) throws -> Slot {
         if let i = Int(text) { return .int(i) }
         var digits = Substring(text)
         let negative = digits.hasPrefix("-")
         if negative || digits.hasPrefix("+") { digits = digits.dropFirst() }
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw fail("'\(text.prefix(40))' is not an integer") }
-        guard digits.count <= limits.maxBigIntBytes * 2 else { throw fail("\(digits.count)-digit integer exceeds the limit") }
-        var magnitude: [UInt8] = [0] // little-endian base 256
-        for d in digits.utf8 {
-            var carry = Int(d - 0x30)
-            for i in magnitude.indices {
-                let v = Int(magnitude[i]) * 10 + carry
-                magnitude[i] = UInt8(v & 0xFF)
-                carry = v >> 8
-            }
-            if carry > 0 { magnitude.append(UInt8(carry)) }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw fail("'\(text.prefix(40))' is not an integer")
         }
+        guard digits.utf8.count <= limits.maxBigIntBytes * 2 else {
+            throw fail("\(digits.utf8.count)-digit integer exceeds the limit of \(limits.maxBigIntBytes) bytes")
+        }
+        var limbs: [UInt32] = [0] // little-endian base 2³²
+        var chunk: UInt64 = 0, scale: UInt64 = 1
+        func absorb() {
+            var carry = chunk
+            for i in limbs.indices {
+                let v = UInt64(limbs[i]) * scale + carry
+                limbs[i] = UInt32(truncatingIfNeeded: v)
+                carry = v >> 32
+            }
+            if carry > 0 { limbs.append(UInt32(carry)) }
+            chunk = 0
+            scale = 1
+        }
+        for d in digits.utf8 {
+            chunk = chunk * 10 + UInt64(d - 0x30)
+            scale *= 10
+            if scale == 1_000_000_000 { absorb() }
+        }
+        if scale > 1 { absorb() }
+        var magnitude = limbs.flatMap { limb in (0..<4).map { UInt8(truncatingIfNeeded: limb >> (8 * $0)) } }
         magnitude.append(0) // room for the sign bit
         if negative {
             var carry = 1
