@@ -70,7 +70,7 @@ private func stepLosses(_ dir: URL) throws -> [Double] {
         #expect(try Evaluator.evaluate(best, on: misleading).top1 == summary.bestTop1, "selected by its validation accuracy")
         #expect(summary.test?.best?.epoch == argmax)
         #expect(summary.test?.best?.result == (try Evaluator.evaluate(best, on: test)))
-        #expect(observer.notes.contains { $0.contains("test split, best-on-validation checkpoint (epoch \(argmax))") })
+        #expect(observer.notes.contains { $0.hasPrefix("test split") && $0.contains("best-on-validation checkpoint (epoch \(argmax))") })
     }
 
     @Test func withoutValidationNothingIsSelectedAndTheLastWeightsAreTested() throws {

@@ -31,13 +31,15 @@ public struct TestReport: Codable, Equatable, Sendable {
         self.best = best
     }
 
-    /// One line per measured checkpoint.
+    /// One line per measured checkpoint (one line when the best epoch is the last).
     public var lines: [String] {
-        ([last] + (best.map { [$0] } ?? [])).map { e in
-            String(format: "test split, %@ checkpoint (epoch %d): top-1 %.2f %%  top-5 %.2f %%  loss %.4f  (%d images)",
-                   e.checkpoint == "best" ? "best-on-validation" : "last", e.epoch, 100 * e.result.top1,
-                   100 * e.result.top5, e.result.loss, e.result.count)
+        func line(_ e: Entry, _ what: String) -> String {
+            String(format: "test split, %@ (epoch %d): top-1 %.2f %%  top-5 %.2f %%  loss %.4f  (%d images)",
+                   what, e.epoch, 100 * e.result.top1, 100 * e.result.top5, e.result.loss, e.result.count)
         }
+        guard let best else { return [line(last, "last checkpoint")] }
+        if best.epoch == last.epoch { return [line(last, "last checkpoint = best-on-validation checkpoint")] }
+        return [line(last, "last checkpoint"), line(best, "best-on-validation checkpoint")]
     }
 
     /// Writes the report as JSON, atomically.
