@@ -83,6 +83,20 @@ public enum MethodProcedure {
         func common(normalizationSource: String) {
             add("data.normalization", "imagenet", c.data.normalization ?? "null", normalizationSource)
         }
+        // DeiT's hard distillation with α = 0.5 and plain cross-entropy (GSB, Q-ViT).
+        func hardDistillation(_ source: String, smoothing: String) {
+            add("loss.distillation.type", "hard", c.loss.distillation.type.rawValue, source)
+            add("loss.distillation.alpha", render(0.5), render(c.loss.distillation.alpha), source)
+            add("loss.label_smoothing", render(0), render(c.loss.labelSmoothing), smoothing)
+        }
+        func initialization(fromCheckpoint: Bool, _ source: String) {
+            add("training.init_checkpoint", fromCheckpoint ? "a checkpoint" : "null",
+                c.training.initCheckpoint == nil ? "null" : "a checkpoint", source)
+        }
+        func schedule(minLr: Double?, _ source: String) {
+            add("schedule.warmup_epochs", "0", "\(c.schedule.warmupEpochs)", source)
+            if let minLr { add("schedule.min_lr", render(minLr), render(c.schedule.minLr), source) }
+        }
 
         switch method {
         case "deit":
@@ -95,7 +109,7 @@ public enum MethodProcedure {
             add("optimizer.name", "adamw", c.optimizer.name, src)
             add("optimizer.weight_decay", render(0.05), render(c.optimizer.weightDecay), src)
             add("model.drop_path_rate", render(0.1), render(c.model.dropPathRate ?? 0), src)
-            add("training.init_checkpoint", "null", c.training.initCheckpoint == nil ? "null" : "a checkpoint", "\(src): from scratch")
+            initialization(fromCheckpoint: false, "\(src): from scratch")
         case "gsb":
             let stage2 = (c.model.options["stage"] ?? "2") == "2"
             common(normalizationSource: "gsb.md §5 (datasets.py: ImageNet mean/std for CIFAR too)")
@@ -104,20 +118,16 @@ public enum MethodProcedure {
                   "gsb.md §5: timm's train interpolation, bicubic (RandomResizedCrop and RandAugment)")
             evaluation(batchFactor: 1.5, batchSource: "gsb.md §7.11: int(1.5 · batch); the batch-global masks depend on it",
                        source: "gsb.md §5")
-            add("loss.distillation.type", "hard", c.loss.distillation.type.rawValue, "gsb.md §5")
-            add("loss.distillation.alpha", render(0.5), render(c.loss.distillation.alpha), "gsb.md §5")
-            add("loss.label_smoothing", render(0), render(c.loss.labelSmoothing), "gsb.md §5: label smoothing overridden by plain CE")
+            hardDistillation("gsb.md §5", smoothing: "gsb.md §5: label smoothing overridden by plain CE")
             add("loss.dgd.weight", render(0), render(c.loss.dgd.weight), "gsb.md §5")
             add("optimizer.name", "adamw", c.optimizer.name, "gsb.md §5")
             add("optimizer.weight_decay", render(0.05), render(c.optimizer.weightDecay), "gsb.md §5")
             add("optimizer.decay_scalars", "true", "\(c.optimizer.decayScalars)", "gsb.md §5: timm 0.4.x decays the 0-d scales")
             add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "gsb.md §5: no gradient clipping")
-            add("schedule.warmup_epochs", "0", "\(c.schedule.warmupEpochs)", "gsb.md §5")
-            add("schedule.min_lr", render(1e-6), render(c.schedule.minLr), "gsb.md §5")
+            schedule(minLr: 1e-6, "gsb.md §5")
             add("model.drop_path_rate", render(0), render(c.model.dropPathRate ?? 0), "gsb.md §7.12: --drop-path has no effect")
-            add("training.init_checkpoint", stage2 ? "a checkpoint" : "null",
-                  c.training.initCheckpoint == nil ? "null" : "a checkpoint",
-                  stage2 ? "gsb.md §4.1: stage 2 starts from stage 1" : "gsb.md §4.3: stage 1 from scratch")
+            initialization(fromCheckpoint: stage2,
+                           stage2 ? "gsb.md §4.1: stage 2 starts from stage 1" : "gsb.md §4.3: stage 1 from scratch")
         case "qvit":
             let small = c.model.name.hasPrefix("qvit-deit-small")
             common(normalizationSource: "qvit.md §6.2")
@@ -125,9 +135,7 @@ public enum MethodProcedure {
                   "qvit.md §6.2: RASampler (3 repeats) for DeiT-S, DistributedSampler for DeiT-T")
             add("data.augmentation.interpolation", "bicubic", c.data.augmentation.interpolation, "qvit.md §6.2")
             evaluation(batchFactor: 1.5, batchSource: "main.py: int(1.5 · batch)", source: "qvit.md §6.2")
-            add("loss.distillation.type", "hard", c.loss.distillation.type.rawValue, "qvit.md §5.1")
-            add("loss.distillation.alpha", render(0.5), render(c.loss.distillation.alpha), "qvit.md §5.1")
-            add("loss.label_smoothing", render(0), render(c.loss.labelSmoothing), "qvit.md §5.1")
+            hardDistillation("qvit.md §5.1", smoothing: "qvit.md §5.1")
             add("loss.dgd.weight", render(paper ? 1 : 0), render(c.loss.dgd.weight),
                   paper ? "qvit.md §5.2: L = L_dist + L_DGD" : "qvit.md §0: the released code has no DGD")
             if paper { add("loss.dgd.reduction", "sum", c.loss.dgd.reduction.rawValue, "qvit.md §5.2: Σ over layers and heads") }
@@ -137,13 +145,10 @@ public enum MethodProcedure {
             add("optimizer.weight_decay", render(0), render(c.optimizer.weightDecay), "qvit.md §6.2")
             add("optimizer.eps", render(1e-8), render(c.optimizer.eps), "qvit.md §6.2")
             add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "qvit.md §6.2: apex's built-in 1.0")
-            add("schedule.warmup_epochs", "0", "\(c.schedule.warmupEpochs)", "qvit.md §6.2")
-            add("schedule.min_lr", render(1e-5), render(c.schedule.minLr), "qvit.md §6.2")
+            schedule(minLr: 1e-5, "qvit.md §6.2")
             add("model.drop_path_rate", render(0.1), render(c.model.dropPathRate ?? 0), "qvit.md §6.2")
-            add("training.init_checkpoint", paper ? "a checkpoint" : "null",
-                  c.training.initCheckpoint == nil ? "null" : "a checkpoint",
-                  paper ? "qvit.md §6.1: from the pretrained full-precision model"
-                        : "qvit.md §6.2: no --finetune (it raises NotImplementedError with distillation)")
+            initialization(fromCheckpoint: paper, paper ? "qvit.md §6.1: from the pretrained full-precision model"
+                                                        : "qvit.md §6.2: no --finetune (it raises NotImplementedError with distillation)")
         case "bhvit":
             common(normalizationSource: "bhvit.md §7")
             add("data.repeated_augmentation", "0", "\(c.data.repeatedAugmentation)", "bhvit.md §7: repeated augmentation off")
@@ -159,10 +164,9 @@ public enum MethodProcedure {
             add("optimizer.name", "adamw", c.optimizer.name, "bhvit.md §7")
             add("optimizer.weight_decay", render(0), render(c.optimizer.weightDecay), "bhvit.md §7")
             add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "bhvit.md §7: no gradient clipping")
-            add("schedule.warmup_epochs", "0", "\(c.schedule.warmupEpochs)", "bhvit.md §7")
+            schedule(minLr: nil, "bhvit.md §7")
             add("model.drop_path_rate", render(0), render(c.model.dropPathRate ?? 0), "bhvit.md §7")
-            add("training.init_checkpoint", "null", c.training.initCheckpoint == nil ? "null" : "a checkpoint",
-                  "bhvit.md §7: one stage from random initialization")
+            initialization(fromCheckpoint: false, "bhvit.md §7: one stage from random initialization")
         default:
             break
         }
