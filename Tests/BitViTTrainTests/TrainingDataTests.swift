@@ -151,6 +151,11 @@ import BitViTTrain
         } catch {
             #expect("\(error)".contains("0 visited per epoch"), "\(error)")
         }
+        // Process 1 of 2 takes every other sample of the epoch; a rank outside the world is an error.
+        let config = try folderConfig(root)
+        let shard = try TrainingData.make(config, rank: 1, worldSize: 2)
+        #expect(shard.train.sampleCount == 18 && shard.train.sampler == EpochSampler(.shuffled, rank: 1, worldSize: 2))
+        #expect(throws: BitViTError.self) { try TrainingData.make(config, rank: 2, worldSize: 2) }
     }
 
     @Test func unknownDatasetAndClassMismatchAreClearErrors() throws {

@@ -83,6 +83,9 @@ public struct TrainingData {
     /// pipeline and the sampler of process `rank` of `worldSize`, and checks that images and
     /// classes fit `config.model`.
     public static func make(_ config: TrainConfig, rank: Int = 0, worldSize: Int = 1) throws -> TrainingData {
+        guard worldSize >= 1, (0..<worldSize).contains(rank) else {
+            throw BitViTError.invalidArgument("process rank \(rank) is outside 0..<\(worldSize) (world size \(worldSize))")
+        }
         let source = try datasetSource(config)
         let trainSet = try source.load(split: .train)
         let (test, classNames) = try evaluationData(config, source: source)
