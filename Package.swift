@@ -35,7 +35,7 @@ let package = Package(
 
         // MARK: Swift modules, bottom to top
         .target(name: "BitViTPlatform", dependencies: ["CBitViTPlatform", "CBLAS"]),
-        .target(name: "BitViTCore", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
+        .target(name: "BitViTCore", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels", "CZlib"]),
         .target(name: "BitViTNN", dependencies: ["BitViTCore"]),
         .target(name: "BitViTQuant", dependencies: ["BitViTNN"]),
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),

@@ -9,7 +9,9 @@ struct DemoCommand: ParsableCommand {
         abstract: "The main job on its embedded default: train a small binary ViT on Fashion-MNIST, export it, benchmark it, summarize.",
         discussion: """
             Stages: check the data; train (the embedded copy of recipes/gsb-vit-mnist.yaml: a GSB \
-            stage-2 ViT, or --recipe); evaluate the best checkpoint again from disk; export it as a \
+            stage-2 ViT, or --recipe), selecting the best checkpoint on validation images carved from \
+            the training split and measuring the test split once at the end; evaluate the best \
+            checkpoint on the test split again from disk; export it as a \
             bit-packed .bitvit file; check the inference engine against the training graph on the \
             whole test split; benchmark the engine's bit kernels against its float kernels at batch 1; \
             print a summary. Ctrl-C during training saves the run and skips to the summary.

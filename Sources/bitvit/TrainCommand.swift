@@ -20,8 +20,11 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model from a recipe (YAML or JSON) with optional overrides.",
         discussion: """
             The run directory (default <training.output>/<name>) receives config.yaml, metrics.jsonl, \
-            last.safetensors (resumable), best.safetensors (best validation top-1) and curves.svg/png. \
-            Ctrl-C saves last.safetensors after the current step; --resume continues exactly there.
+            last.safetensors (resumable), best.safetensors (best validation top-1), test.json (the test \
+            split after training, last and best checkpoints) and curves.svg/png. Ctrl-C saves \
+            last.safetensors after the current step; --resume continues exactly there. --dry-run prints \
+            the resolved recipe, preceded by the check against the procedure it claims (method.name, \
+            method.mode) as comments.
             """)
 
     @Argument(help: "Recipe file (.yaml/.yml/.json); omit to use the defaults (or the checkpoint's with --resume-from).")
@@ -47,6 +50,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let threads { config.training.threads = threads }
         if dryRun {
+            for line in MethodProcedure.check(config).lines { print("# " + line) }
             print(try config.yaml(), terminator: "")
             return
         }

@@ -96,9 +96,20 @@ struct TrainStage: DemoStage {
             "model                \(c.model.name): patch \(c.model.patchSize.map(String.init) ?? "preset"), "
                 + "width \(c.model.dim.map(String.init) ?? "preset"), depth \(c.model.depth.map(String.init) ?? "preset")",
             "epochs               \(s.epochsCompleted) (\(s.steps) steps of \(c.data.batchSize) images)",
-            String(format: "test top-1           %.2f %%  (top-5 %.2f %%)", 100 * (s.finalTop1 ?? .nan), 100 * (s.finalTop5 ?? .nan)),
             String(format: "training time        %.1f s at %.0f images/s", s.trainingSeconds, s.imagesPerSecond),
         ]
+        if let best = s.bestTop1 {
+            lines.append(String(format: "validation top-1     %.2f %% best (epoch %d), %.2f %% last", 100 * best, s.bestEpoch ?? 0,
+                                100 * (s.finalTop1 ?? .nan)))
+        }
+        if let test = s.test {
+            if let best = test.best {
+                lines.append(String(format: "test top-1           %.2f %% (top-5 %.2f %%), best-on-validation checkpoint (epoch %d)",
+                                    100 * best.result.top1, 100 * best.result.top5, best.epoch))
+            }
+            lines.append(String(format: "test top-1, last     %.2f %% (top-5 %.2f %%), epoch %d", 100 * test.last.result.top1,
+                                100 * test.last.result.top5, test.last.epoch))
+        }
         if let last = s.lastCheckpoint { lines.append("last checkpoint      \(last)") }
         if let best = s.bestCheckpoint { lines.append("best checkpoint      \(best)") }
         lines += outcome.plots.map { "curves               \($0.path)" }
@@ -106,8 +117,8 @@ struct TrainStage: DemoStage {
     }
 }
 
-/// Loads the best checkpoint from disk into a fresh model and evaluates it again, which checks
-/// that what was saved is what was measured.
+/// Loads the best checkpoint from disk into a fresh model and evaluates it on the test split
+/// again, which checks that what was saved is what was measured.
 struct ReevaluateStage: DemoStage {
     let title = "Evaluate the best checkpoint from disk"
 
@@ -117,9 +128,16 @@ struct ReevaluateStage: DemoStage {
         let model = try checkpoint.makeModel()
         let data = try TrainingData.evaluationData(checkpoint.config ?? context.config)
         let result = try Evaluator.evaluate(model, on: data.source)
-        context.log(url.lastPathComponent + String(format: ": top-1 %.2f %%", 100 * result.top1))
+        context.log(url.lastPathComponent + String(format: ": test top-1 %.2f %%", 100 * result.top1))
         context.log(confusionTable(result, classNames: data.classNames))
-        return [String(format: "best checkpoint top-1 %.2f %% (epoch %d, reloaded from disk)", 100 * result.top1,
-                       checkpoint.state?.bestEpoch ?? 0)]
+        var line = String(format: "best checkpoint      test top-1 %.2f %% (epoch %d, reloaded from disk", 100 * result.top1,
+                          checkpoint.state?.bestEpoch ?? 0)
+        if let measured = context.outcome?.test?.best {
+            line += measured.result == result ? "; the same as measured after training)" : String(
+                format: "; %.2f %% measured after training)", 100 * measured.result.top1)
+        } else {
+            line += ")"
+        }
+        return [line]
     }
 }

@@ -7,11 +7,16 @@ public func trainingSummary(_ outcome: TrainingSession.Outcome, config: TrainCon
     func pct(_ v: Double?) -> String { v.map { String(format: "%.2f %%", 100 * $0) } ?? "–" }
     var lines = [s.interrupted ? "\nInterrupted after \(s.steps) steps." : "\nDone.",
                  "  model            \(config.model.name), \(config.data.dataset)",
-                 "  epochs           \(s.epochsCompleted)/\(config.training.epochs) (\(s.steps) steps)",
-                 "  test top-1       \(pct(s.finalTop1))   top-5 \(pct(s.finalTop5))",
-                 "  best top-1       \(pct(s.bestTop1))\(s.bestEpoch.map { " (epoch \($0))" } ?? "")",
-                 String(format: "  training time    %.1f s (%.0f images/s; this session %.1f s wall)",
-                        s.trainingSeconds, s.imagesPerSecond, s.sessionWallSeconds)]
+                 "  epochs           \(s.epochsCompleted)/\(config.training.epochs) (\(s.steps) steps)"]
+    if s.finalTop1 != nil {
+        lines.append("  validation top-1 \(pct(s.finalTop1)) last, \(pct(s.bestTop1)) best\(s.bestEpoch.map { " (epoch \($0))" } ?? "")")
+    }
+    if let t = s.test {
+        lines.append("  test top-1       \(pct(t.last.result.top1)) last (top-5 \(pct(t.last.result.top5)))"
+                     + (t.best.map { ", \(pct($0.result.top1)) best on validation (epoch \($0.epoch), top-5 \(pct($0.result.top5)))" } ?? ""))
+    }
+    lines.append(String(format: "  training time    %.1f s (%.0f images/s; this session %.1f s wall)",
+                        s.trainingSeconds, s.imagesPerSecond, s.sessionWallSeconds))
     if let last = s.lastCheckpoint { lines.append("  last checkpoint  \(last)") }
     if let best = s.bestCheckpoint { lines.append("  best checkpoint  \(best)") }
     for plot in outcome.plots { lines.append("  curves           \(plot.path)") }
