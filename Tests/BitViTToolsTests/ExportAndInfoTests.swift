@@ -1,3 +1,4 @@
+import BitViTData
 import BitViTExport
 import BitViTModels
 import BitViTRuntime
@@ -29,6 +30,26 @@ struct ExportAndInfoTests {
         let renamed = try CheckpointExport.export(checkpoint: run.best, to: path, classNames: ["a", "b"])
         #expect(try ModelFile(contentsOf: URL(fileURLWithPath: renamed.path)).metadata.classNames == ["a", "b"])
         #expect(throws: BitViTError.self) { try CheckpointExport.export(checkpoint: run.best, to: path, classNames: ["a"]) }
+    }
+
+    @Test("The exported preprocessing is the recipe's: data.normalization, one-channel statistics repeated, ImageNet without a recipe")
+    func preprocessing() throws {
+        let dir = try ToolFixtures.temporaryDirectory("preprocessing")
+        var config = ToolFixtures.deit.config
+        let model = try ModelZoo.make(config.model)
+        func saved(_ config: TrainConfig?, _ name: String) throws -> Checkpoint {
+            let url = dir.appendingPathComponent(name)
+            try Checkpoint.save(to: url, kind: "last", model: model, modelSpec: ToolFixtures.deit.config.model, config: config, state: nil)
+            return try Checkpoint.load(url)
+        }
+        config.data.normalization = "cifar10"
+        #expect(try CheckpointExport.preprocessing(saved(config, "a.safetensors"))
+                == Preprocessing(imageSize: 28, channels: 3, mean: Normalization.cifar10.mean, std: Normalization.cifar10.std))
+        config.data.normalization = "mnist"
+        let gray = try CheckpointExport.preprocessing(saved(config, "b.safetensors"))
+        #expect(gray.mean == Array(repeating: Normalization.mnist.mean[0], count: 3) && gray.std.count == 3)
+        #expect(try CheckpointExport.preprocessing(saved(nil, "c.safetensors")).mean == Normalization.imagenet.mean)
+        #expect { try CheckpointExport.classNames(saved(nil, "d.safetensors")) } throws: { "\($0)".contains("pass --class-names") }
     }
 
     @Test("An untrained model exports with initialized quantizer scales", arguments: ["gsb-vit-mnist", "qvit-vit-mnist", "bhvit-tiny-cifar"])

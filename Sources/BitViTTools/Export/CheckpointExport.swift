@@ -73,10 +73,11 @@ public enum CheckpointExport {
     }
 
     /// The evaluation transform training used: resize to the model's side, normalize with the
-    /// data set's statistics (ImageNet's for image folders and checkpoints without a recipe).
+    /// recipe's statistics (`data.normalization`, else the data set's; ImageNet's for
+    /// checkpoints without a recipe).
     public static func preprocessing(_ checkpoint: Checkpoint) throws -> Preprocessing {
         let geometry = try ModelZoo.inputGeometry(checkpoint.modelSpec)
-        var normalization = (checkpoint.config?.data.dataset ?? .imageFolder).normalization
+        var normalization = try checkpoint.config.map(TrainingData.normalization) ?? .imagenet
         if normalization.mean.count == 1 && geometry.inChannels > 1 {
             normalization = Normalization(mean: Array(repeating: normalization.mean[0], count: geometry.inChannels),
                                           std: Array(repeating: normalization.std[0], count: geometry.inChannels))
