@@ -72,6 +72,7 @@ public enum ModelZoo {
     /// What a data pipeline needs to know about the model `spec` describes: the side of its
     /// square input images, their channels, and its classes. No weights are allocated.
     public static func inputGeometry(_ spec: ModelSpec) throws -> (imageSize: Int, inChannels: Int, classes: Int) {
+        try validate(spec)
         let (family, preset) = spec.family
         switch family {
         case .bhvit:
@@ -88,13 +89,48 @@ public enum ModelZoo {
         }
     }
 
-    /// Throws if `spec` does not describe a model `make(_:)` can build. DeiT and BHViT specs are
-    /// checked without allocating weights; the other families are built once.
+    /// Throws if `spec` does not describe a model `make(_:)` can build: an unknown name or
+    /// option, inconsistent geometry, or geometry beyond `ModelLimits`. Nothing is allocated,
+    /// so a hostile description (width 65,536, 2³¹ classes) fails here in microseconds; every
+    /// entry point (recipes, checkpoints, flags, `.bitvit` metadata) goes through this check.
+    /// Errors name the field as in recipes (`model.dim is 65536; allowed 1…8192`).
     public static func validate(_ spec: ModelSpec) throws {
-        switch spec.family.0 {
-        case .deit: _ = try spec.vitConfig()
-        case .bhvit: _ = try BHViTConfig(spec: spec)
-        default: _ = try make(spec)
+        let rules = FieldRules.model
+        try rules.count("classes", spec.classes, 1...ModelLimits.classes)
+        if let v = spec.mlpRatio { try rules.number("mlp_ratio", v, 0, ModelLimits.mlpRatio, lowerOpen: true) }
+        if let v = spec.dropRate { try rules.number("drop_rate", v, 0, 1, upperOpen: true) }
+        if let v = spec.dropPathRate { try rules.number("drop_path_rate", v, 0, 1, upperOpen: true) }
+        let (family, preset) = spec.family
+        switch family {
+        case .deit:
+            _ = try spec.vitConfig()
+        case .swin:
+            _ = try spec.swinConfig(base: preset, extraOptions: [])
+        case .gsb:
+            let options = try spec.gsbOptions()
+            let config = try spec.gsbConfig(base: preset)
+            try config.validate(attentionBias: options.stage != .binaryMLPWeights)
+            try GSBDeiT.requireNoDropout(config)
+        case .qvit:
+            _ = try spec.qvitScheme()
+            if SwinConfig.presets[preset] != nil {
+                _ = try spec.swinConfig(base: preset, extraOptions: ["bits", "irm"])
+            } else {
+                try spec.requireOptions(["bits", "irm"])
+                _ = try spec.distilledVitConfig(base: preset)
+            }
+        case .binaryBaseline:
+            _ = try spec.binaryBaselineScheme()
+            if SwinConfig.presets[preset] != nil {
+                _ = try spec.swinConfig(base: preset, extraOptions: ["estimator"])
+            } else {
+                try spec.requireOptions(["estimator"])
+                _ = try spec.distilledVitConfig(base: preset)
+            }
+        case .bhvit:
+            _ = try BHViTConfig(spec: spec)
+        case nil:
+            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         }
     }
 
@@ -112,6 +148,7 @@ public enum ModelZoo {
     ///   (`fp`, `binary`), `shift`, `attention` (`qd`, `fp`), `recu` (see docs/bhvit.md).
     /// DeiT-based quantized families default to the distilled architecture.
     public static func make(_ spec: ModelSpec, seed: UInt64 = 0) throws -> any ImageClassifier {
+        try validate(spec)
         let (family, preset) = spec.family
         switch family {
         case .deit:
