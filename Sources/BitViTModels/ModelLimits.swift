@@ -22,18 +22,22 @@ public enum ModelLimits {
     /// Estimated parameters (float32: 4 GiB).
     public static let parameters = 1 << 30
 
-    /// Throws when `estimate` parameters exceed `parameters`.
-    static func checkParameters(_ estimate: Double, _ rules: FieldRules) throws {
+    /// Throws when `estimate` parameters exceed `parameters`; returns the estimate.
+    @discardableResult
+    static func checkParameters(_ estimate: Double, _ rules: FieldRules) throws -> Int {
         guard estimate <= Double(parameters) else {
             let whole = rules.prefix.hasSuffix(".") ? String(rules.prefix.dropLast()) : "the model"
             throw BitViTError.invalidArgument("\(whole) describes about \(Int(min(estimate, 1e18))) parameters; allowed at most \(parameters)")
         }
+        return Int(estimate)
     }
 
     /// The checks shared by `ViTConfig` (recipes, checkpoints, flags) and the `.bitvit`
-    /// architecture: ranges, divisibility, tokens and the parameter estimate.
+    /// architecture: ranges, divisibility, tokens and the parameter estimate, which is
+    /// returned.
+    @discardableResult
     public static func checkViT(imageSize: Int, patchSize: Int, inChannels: Int, dim: Int, depth: Int, heads: Int,
-                         mlpHidden: Int, classes: Int, distilled: Bool, attentionBias: Bool, rules r: FieldRules) throws {
+                         mlpHidden: Int, classes: Int, distilled: Bool, attentionBias: Bool, rules r: FieldRules) throws -> Int {
         try r.count("image_size", imageSize, 1...Self.imageSize)
         try r.count("patch_size", patchSize, 1...imageSize)
         guard imageSize % patchSize == 0 else {
@@ -55,7 +59,7 @@ public enum ModelLimits {
         var estimate = c * Double(inChannels * patchSize * patchSize) + (n + 3) * c
         estimate += Double(depth) * (4 * c * c + 2 * c * h + 9 * c + h + (attentionBias ? Double(heads) * n * n : 0))
         estimate += Double(distilled ? 2 : 1) * (Double(classes) + 1) * c
-        try checkParameters(estimate, r)
+        return try checkParameters(estimate, r)
     }
 }
 

@@ -72,7 +72,7 @@ public enum ModelZoo {
     /// What a data pipeline needs to know about the model `spec` describes: the side of its
     /// square input images, their channels, and its classes. No weights are allocated.
     public static func inputGeometry(_ spec: ModelSpec) throws -> (imageSize: Int, inChannels: Int, classes: Int) {
-        try validate(spec)
+        _ = try validate(spec)
         let (family, preset) = spec.family
         switch family {
         case .bhvit:
@@ -93,8 +93,10 @@ public enum ModelZoo {
     /// option, inconsistent geometry, or geometry beyond `ModelLimits`. Nothing is allocated,
     /// so a hostile description (width 65,536, 2³¹ classes) fails here in microseconds; every
     /// entry point (recipes, checkpoints, flags, `.bitvit` metadata) goes through this check.
-    /// Errors name the field as in recipes (`model.dim is 65536; allowed 1…8192`).
-    public static func validate(_ spec: ModelSpec) throws {
+    /// Errors name the field as in recipes (`model.dim is 65536; allowed 1…8192`). Returns the
+    /// estimated parameter count (within a few per cent for every preset).
+    @discardableResult
+    public static func validate(_ spec: ModelSpec) throws -> Int {
         let rules = FieldRules.model
         try rules.count("classes", spec.classes, 1...ModelLimits.classes)
         if let v = spec.mlpRatio { try rules.number("mlp_ratio", v, 0, ModelLimits.mlpRatio, lowerOpen: true) }
@@ -103,32 +105,30 @@ public enum ModelZoo {
         let (family, preset) = spec.family
         switch family {
         case .deit:
-            _ = try spec.vitConfig()
+            return try spec.vitConfig().validate()
         case .swin:
-            _ = try spec.swinConfig(base: preset, extraOptions: [])
+            return try spec.swinConfig(base: preset, extraOptions: []).validate()
         case .gsb:
             let options = try spec.gsbOptions()
             let config = try spec.gsbConfig(base: preset)
-            try config.validate(attentionBias: options.stage != .binaryMLPWeights)
             try GSBDeiT.requireNoDropout(config)
+            return try config.validate(attentionBias: options.stage != .binaryMLPWeights)
         case .qvit:
             _ = try spec.qvitScheme()
             if SwinConfig.presets[preset] != nil {
-                _ = try spec.swinConfig(base: preset, extraOptions: ["bits", "irm"])
-            } else {
-                try spec.requireOptions(["bits", "irm"])
-                _ = try spec.distilledVitConfig(base: preset)
+                return try spec.swinConfig(base: preset, extraOptions: ["bits", "irm"]).validate()
             }
+            try spec.requireOptions(["bits", "irm"])
+            return try spec.distilledVitConfig(base: preset).validate()
         case .binaryBaseline:
             _ = try spec.binaryBaselineScheme()
             if SwinConfig.presets[preset] != nil {
-                _ = try spec.swinConfig(base: preset, extraOptions: ["estimator"])
-            } else {
-                try spec.requireOptions(["estimator"])
-                _ = try spec.distilledVitConfig(base: preset)
+                return try spec.swinConfig(base: preset, extraOptions: ["estimator"]).validate()
             }
+            try spec.requireOptions(["estimator"])
+            return try spec.distilledVitConfig(base: preset).validate()
         case .bhvit:
-            _ = try BHViTConfig(spec: spec)
+            return try BHViTConfig(spec: spec).validate()
         case nil:
             throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         }
@@ -148,7 +148,7 @@ public enum ModelZoo {
     ///   (`fp`, `binary`), `shift`, `attention` (`qd`, `fp`), `recu` (see docs/bhvit.md).
     /// DeiT-based quantized families default to the distilled architecture.
     public static func make(_ spec: ModelSpec, seed: UInt64 = 0) throws -> any ImageClassifier {
-        try validate(spec)
+        _ = try validate(spec)
         let (family, preset) = spec.family
         switch family {
         case .deit:

@@ -45,14 +45,15 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     /// Checks the geometry against itself and against `ModelLimits`, without allocating, and
     /// throws an error naming the field, its value and what is allowed (`rules` names the
     /// fields; `attentionBias` counts GSB's `[heads, tokens, tokens]` biases in the
-    /// parameter estimate).
-    public func validate(_ rules: FieldRules = .model, attentionBias: Bool = false) throws {
+    /// parameter estimate). Returns the estimated parameter count.
+    @discardableResult
+    public func validate(_ rules: FieldRules = .model, attentionBias: Bool = false) throws -> Int {
         try rules.number("mlp_ratio", mlpRatio, 0, ModelLimits.mlpRatio, lowerOpen: true)
         try rules.number("drop_rate", dropRate, 0, 1, upperOpen: true)
         try rules.number("drop_path_rate", dropPathRate, 0, 1, upperOpen: true)
         try rules.number("layer_norm_eps", layerNormEps, 0, 1, lowerOpen: true, upperOpen: true)
         try rules.count("dim", dim, 1...ModelLimits.width)
-        try ModelLimits.checkViT(imageSize: imageSize, patchSize: patchSize, inChannels: inChannels, dim: dim, depth: depth,
+        return try ModelLimits.checkViT(imageSize: imageSize, patchSize: patchSize, inChannels: inChannels, dim: dim, depth: depth,
                                  heads: heads, mlpHidden: mlpHidden, classes: classes, distilled: distilled,
                                  attentionBias: attentionBias, rules: rules)
     }

@@ -15,7 +15,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw BitViTError.io("cannot create the directory \(dir.path) for \(url.lastPathComponent): \(ReadableError.describe(error))")
+            throw BitViTError.io("cannot create the directory \(dir.path) for \(url.lastPathComponent): \(ReadableError.reason(error))")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         do {
@@ -34,7 +34,7 @@ public enum AtomicFile {
             throw error
         } catch {
             try? FileManager.default.removeItem(at: tmp)
-            throw BitViTError.io("cannot write \(url.path): \(ReadableError.describe(error))")
+            throw BitViTError.io("cannot write \(url.path): \(ReadableError.reason(error))")
         }
     }
 

@@ -34,17 +34,25 @@ public enum ReadableError {
         if let e = error as? BitViTError { return e.description }
         if error is DecodingError { return decoding(error) }
         let ns = error as NSError
-        if let detail = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
-        if ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {
-            let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
-            var reason = ns.localizedDescription
-            if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
-                reason = String(cString: strerror(Int32(posix.code)))
-            } else if ns.domain == NSPOSIXErrorDomain {
-                reason = String(cString: strerror(Int32(ns.code)))
-            }
-            return path.map { "\($0): \(reason)" } ?? reason
+        guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain,
+              let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path else {
+            return reason(error)
         }
+        return "\(path): \(reason(error))"
+    }
+
+    /// What went wrong, without the path (for messages that name the file already): the
+    /// system's reason ("Permission denied", "No such file or directory") where Foundation
+    /// wraps one.
+    public static func reason(_ error: Error) -> String {
+        if let e = error as? BitViTError { return e.message }
+        if error is DecodingError { return decoding(error) }
+        let ns = error as NSError
+        if let detail = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
         return ns.localizedDescription
     }
 

@@ -98,8 +98,10 @@ public struct BHViTConfig: Codable, Equatable, Sendable {
     public var blockCount: Int { stages.reduce(0) { $0 + $1.depth } }
 
     /// Checks the geometry against itself and against `ModelLimits` (at most 8 stages), without
-    /// allocating; errors name the field, its value and what is allowed.
-    public func validate(_ rules: FieldRules = .model) throws {
+    /// allocating; errors name the field, its value and what is allowed. Returns the estimated
+    /// parameter count.
+    @discardableResult
+    public func validate(_ rules: FieldRules = .model) throws -> Int {
         func fail(_ m: String) -> BitViTError { .invalidArgument("BHViT config: \(m)") }
         let r = rules
         try r.count("image_size", imageSize, 1...ModelLimits.imageSize)
@@ -147,7 +149,7 @@ public struct BHViTConfig: Codable, Equatable, Sendable {
             }
         }
         estimate += Double(classes + 1) * Double(stages[stages.count - 1].width)
-        try ModelLimits.checkParameters(estimate, r)
+        return try ModelLimits.checkParameters(estimate, r)
     }
 
     // MARK: Presets

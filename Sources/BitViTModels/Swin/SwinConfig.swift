@@ -53,8 +53,10 @@ public struct SwinConfig: Codable, Equatable, Sendable {
 
     /// Checks the geometry against itself and against `ModelLimits` (at most 8 stages, a patch
     /// grid of at most 65,536 tokens, windows of at most `ModelLimits.tokens`), without
-    /// allocating; errors name the field, its value and what is allowed.
-    public func validate(_ rules: FieldRules = .model) throws {
+    /// allocating; errors name the field, its value and what is allowed. Returns the estimated
+    /// parameter count.
+    @discardableResult
+    public func validate(_ rules: FieldRules = .model) throws -> Int {
         let r = rules
         try r.count("image_size", imageSize, 1...ModelLimits.imageSize)
         try r.count("patch_size", patchSize, 1...imageSize)
@@ -95,7 +97,7 @@ public struct SwinConfig: Codable, Equatable, Sendable {
             if i > 0 { estimate += 2 * c * c }
         }
         estimate += Double(classes + 1) * Double(featureWidth)
-        try ModelLimits.checkParameters(estimate, r)
+        return try ModelLimits.checkParameters(estimate, r)
     }
 
     // MARK: Presets
