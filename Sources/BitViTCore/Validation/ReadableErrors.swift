@@ -53,8 +53,24 @@ public enum ReadableError {
             return String(cString: strerror(Int32(posix.code)))
         }
         if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        if ns.domain == NSCocoaErrorDomain, let text = cocoaFileReasons[ns.code] { return text }
         return ns.localizedDescription
     }
+
+    /// Foundation's file error codes (`CocoaError.Code`) in the words of the system's errors.
+    static let cocoaFileReasons: [Int: String] = [
+        CocoaError.fileNoSuchFile.rawValue: "No such file or directory",
+        CocoaError.fileReadNoSuchFile.rawValue: "No such file or directory",
+        CocoaError.fileReadNoPermission.rawValue: "Permission denied",
+        CocoaError.fileWriteNoPermission.rawValue: "Permission denied",
+        CocoaError.fileWriteOutOfSpace.rawValue: "No space left on device",
+        CocoaError.fileWriteVolumeReadOnly.rawValue: "Read-only file system",
+        CocoaError.fileWriteFileExists.rawValue: "File exists",
+        CocoaError.fileReadCorruptFile.rawValue: "the file is corrupt or not in the expected format",
+        CocoaError.fileReadTooLarge.rawValue: "the file is too large",
+        CocoaError.fileReadUnknown.rawValue: "the file cannot be read (a directory, or unreadable)",
+        CocoaError.fileWriteUnknown.rawValue: "the file cannot be written",
+    ]
 
     static func phrase(_ type: Any.Type) -> String {
         switch type {

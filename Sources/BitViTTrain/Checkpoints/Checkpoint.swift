@@ -105,8 +105,10 @@ public struct Checkpoint {
         for (name, t) in file.tensors {
             if name.hasPrefix(optimizerPrefix) { optimizer[String(name.dropFirst(optimizerPrefix.count))] = t } else { model[name] = t }
         }
-        return Checkpoint(kind: meta["kind"] ?? "weights", modelSpec: spec, config: config, state: state,
-                          modelTensors: model, optimizerState: optimizer, metadata: meta)
+        let checkpoint = Checkpoint(kind: meta["kind"] ?? "weights", modelSpec: spec, config: config, state: state,
+                                    modelTensors: model, optimizerState: optimizer, metadata: meta)
+        do { try checkpoint.checkDescriptionFitsTensors() } catch let e as BitViTError { throw bad(e.message) }
+        return checkpoint
     }
 
     /// Builds the model this checkpoint describes and loads its weights (strictly). The
@@ -128,11 +130,11 @@ public struct Checkpoint {
         let stored = modelTensors.values.reduce(0) { $0 + $1.count }
         guard estimate <= 2 * stored + (1 << 20) else {
             throw BitViTError.invalidArgument("the model description (\(modelSpec.name)) needs about \(estimate) parameters, "
-                                              + "the checkpoint holds \(stored) values: the description does not match the weights")
+                                              + "the weights hold \(stored) values: the description does not match the weights")
         }
         if let head = modelTensors["head.weight"], head.shape.first != modelSpec.classes {
             throw BitViTError.invalidArgument("the model description has \(modelSpec.classes) classes, "
-                                              + "the checkpoint's head.weight \(head.shape) \(head.shape.first ?? 0)")
+                                              + "the weights' head.weight \(head.shape) has \(head.shape.first ?? 0)")
         }
     }
 }

@@ -68,6 +68,7 @@ public struct TrainingData {
     /// Loads the data set (test split for validation), builds the augmentation pipeline and
     /// checks that images and classes fit `config.model`.
     public static func make(_ config: TrainConfig) throws -> TrainingData {
+        try config.validate()
         let source = try datasetSource(config)
         let trainSet = try source.load(split: .train)
         let (validation, classNames) = try evaluationData(config, source: source)
@@ -100,7 +101,8 @@ public struct TrainingData {
 
     /// The test split alone (what `bitvit eval` needs), with its class names.
     public static func evaluationData(_ config: TrainConfig) throws -> (source: LoaderBatchSource, classNames: [String]) {
-        try evaluationData(config, source: try datasetSource(config))
+        try config.validate()
+        return try evaluationData(config, source: try datasetSource(config))
     }
 
     private static func evaluationData(_ config: TrainConfig, source: DatasetSource) throws
