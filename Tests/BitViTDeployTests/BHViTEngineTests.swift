@@ -179,7 +179,7 @@ struct BHViTEngineTests {
         try rejected(badWindow, tensors, "architecture")
         var absurd = metadata
         absurd.bhvit!.stages[2].depth = 1 << 20
-        try rejected(absurd, tensors, "absurd")
+        try rejected(absurd, tensors, "is 1048576; allowed 1…256")
         // QD parameters of the wrong shape, the shift LayerScales missing, a binary weight stored as floats.
         try rejected(metadata, tensors.map { $0.name == "blocks.2.attn.qd.step" ? ExportTensor($0.name, floats: [1, 1, 1], shape: [3]) : $0 },
                      "blocks.2.attn.qd.step")

@@ -1,4 +1,5 @@
 import BitViTCore
+import BitViTModels
 
 /// The tensors a `.bitvit` file of each family must hold, with their storage kinds and shapes
 /// derived from the stored architecture. The exporter writes exactly these; the loader rejects
@@ -45,6 +46,10 @@ public struct ModelManifest {
         do { manifest = try expected(for: meta) } catch let e as BitViTError {
             if case .invalidArgument(let m) = e { throw bad(m) }
             throw e
+        }
+        do { try ModelZoo.validate(meta.model) } catch let e as BitViTError { throw bad("metadata 'model': \(e.message)") }
+        guard meta.model.classes == meta.classes else {
+            throw bad("metadata 'model' has \(meta.model.classes) classes, the architecture \(meta.classes)")
         }
         guard meta.classNames.count == meta.classes else {
             throw bad("\(meta.classNames.count) class names for \(meta.classes) classes")
