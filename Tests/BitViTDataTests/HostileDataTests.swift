@@ -22,7 +22,11 @@ private func deflateBomb(prefix: [UInt8], zeros: Int) -> [UInt8] {
     for _ in 0..<((zeros - 1) / 258) { code(0xC5, 8); code(0, 5) }     // length 258, distance 1
     for _ in 0..<((zeros - 1) % 258) { literal(0) }
     code(0, 7)                                  // end of block
-    return [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255] + bytes + [0, 0, 0, 0] + [0, 0, 0, 0]
+    // The trailer (CRC-32 and size) is only reached, so only computed, for small streams.
+    let crc = zeros <= 1 << 20 ? FileBuilder.crc32(prefix + [UInt8](repeating: 0, count: zeros)) : 0
+    let size = UInt32(truncatingIfNeeded: prefix.count + zeros)
+    return [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255] + bytes
+        + (0..<4).map { UInt8(crc >> (8 * $0) & 255) } + (0..<4).map { UInt8(size >> (8 * $0) & 255) }
 }
 
 /// Class 5: decompression and size bombs are rejected before their data is inflated or read.

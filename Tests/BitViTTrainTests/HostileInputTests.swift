@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import BitViTTrain
+import BitViTTrain
 
 /// Expects `body` to throw a `BitViTError` whose text contains every fragment.
 private func expectRejected(_ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation,
@@ -71,7 +71,7 @@ struct HostileDocumentTests {
         expectRejected(["a second document"]) { _ = try TrainConfig.resolve(recipeText: "name: x\n---\nname: y\n") }
         expectRejected(["line 3: duplicate key 'lr'"]) { _ = try TrainConfig.resolve(recipeText: "optimizer:\n  lr: 1e-3\n  lr: 5e-3\n") }
         expectRejected(["duplicate key 'name'"]) { _ = try TrainConfig.resolve(recipeText: #"{"name": "a", "name": "b"}"#) }
-        expectRejected(["not valid YAML/JSON", "line 1"]) { _ = try TrainConfig.resolve(recipeText: "name: [unclosed\n") }
+        expectRejected(["not valid YAML/JSON", "line 2"]) { _ = try TrainConfig.resolve(recipeText: "name: [unclosed\n") }
         // The same key in different mappings, and a recipe key overridden by --set, are fine.
         #expect(throws: Never.self) {
             _ = try TrainConfig.resolve(recipeText: "optimizer: {name: sgd}\nschedule: {name: cosine}\n", overrides: ["optimizer.name=adamw"])

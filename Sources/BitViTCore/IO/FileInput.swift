@@ -44,8 +44,8 @@ public enum FileInput {
     /// `read` as UTF-8 text; bytes that are not UTF-8 text are an error saying what the file is.
     public static func readText(_ url: URL, limit: Int, what: String) throws -> String {
         let data = try read(url, limit: limit, what: what)
-        guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
-            let kind = FileKind.sniff(head: [UInt8](data.prefix(4096)), fileSize: data.count)
+        let kind = FileKind.sniff(head: [UInt8](data.prefix(4096)), fileSize: data.count)
+        guard kind == .text || kind == .empty, !data.contains(0), let text = String(data: data, encoding: .utf8) else {
             let phrase = kind == .text || kind == .unknown ? "not UTF-8 text" : "this is \(kind.phrase)"
             throw BitViTError.malformed(file: url.path, reason: "\(phrase), expected a \(what) (UTF-8 text)")
         }
