@@ -9,6 +9,8 @@ public enum FileKind: Equatable, Sendable {
     /// A safetensors file: an 8-byte little-endian header length, then a JSON object (BitViT
     /// checkpoints, plain weight files).
     case safetensors
+    /// A `torch.save` file: a zip archive, or a legacy pickle stream (`80 02`…`80 05`).
+    case torchSave
     case gzip
     case png
     case jpeg
@@ -37,15 +39,20 @@ public enum FileKind: Equatable, Sendable {
     /// The kind of a file whose first bytes are `head` and whose size is `fileSize`.
     public static func sniff(head: [UInt8], fileSize: Int) -> FileKind {
         if head.isEmpty { return fileSize == 0 ? .empty : .unknown }
-        if head.starts(with: [0x89, 0x42, 0x49, 0x54, 0x56, 0x49, 0x54, 0x0A]) { return .bitvitModel }
-        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
-        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
-        if head.starts(with: [0x1F, 0x8B]) { return .gzip }
+        // Safetensors first: its first 8 bytes are a length, which may begin like another
+        // format's magic (a header of 640 + 65,536·k bytes starts with 80 02, one of
+        // 35,615 + 65,536·k bytes with 1F 8B); the length must fit the file and a '{' follow.
         if head.count >= 9 {
             let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(head[$1]) << (8 * UInt64($1)) }
             if head[8] == UInt8(ascii: "{"), length >= 2, length <= UInt64(max(fileSize - 8, 0)) { return .safetensors }
         }
+        if head.starts(with: [0x89, 0x42, 0x49, 0x54, 0x56, 0x49, 0x54, 0x0A]) { return .bitvitModel }
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        if head.starts(with: [0x1F, 0x8B]) { return .gzip }
         if head.count >= 4, head[0] == 0, head[1] == 0, head[2] == 0x08, (1...4).contains(head[3]) { return .idx }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06])
+            || (head.count >= 2 && head[0] == 0x80 && (2...5).contains(head[1])) { return .torchSave }
         let controls = head.contains { $0 < 0x20 && ![0x09, 0x0A, 0x0D].contains($0) } || head.contains(0x7F)
         if !controls && isUTF8Prefix(head) { return .text }
         return .unknown
@@ -56,6 +63,7 @@ public enum FileKind: Equatable, Sendable {
         switch self {
         case .bitvitModel: return "a .bitvit model file (written by bitvit export)"
         case .safetensors: return "a safetensors file (a checkpoint or weights)"
+        case .torchSave: return "a PyTorch checkpoint (torch.save) or zip archive"
         case .gzip: return "a gzip-compressed file"
         case .png: return "a PNG image"
         case .jpeg: return "a JPEG image"
