@@ -26,6 +26,15 @@ struct FileInputTests {
             ([1, 2, 3, 0, 200], .unknown),
         ]
         for (bytes, kind) in cases { #expect(FileKind.sniff(head: bytes, fileSize: bytes.count) == kind, "\(bytes.prefix(8))") }
+        // A header length that begins like another format's magic (640 bytes: 80 02, a pickle
+        // stream's start) is still a safetensors file.
+        let header = "{\"__metadata__\": {\"pad\": \"" + String(repeating: "x", count: 640 - 29) + "\"}}"
+        #expect(header.utf8.count == 640)
+        let tricky = [0x80, 0x02, 0, 0, 0, 0, 0, 0] + Array(header.utf8)
+        #expect(FileKind.sniff(head: tricky, fileSize: tricky.count) == .safetensors)
+        #expect(try Safetensors.decode(Data(tricky), name: "tricky").metadata["pad"]?.count == 611)
+        #expect(FileKind.sniff(head: [0x80, 0x02, 0x7D, 0x71], fileSize: 4) == .torchSave)
+        #expect(FileKind.sniff(head: [0x50, 0x4B, 0x03, 0x04, 0], fileSize: 5) == .torchSave)
         // A header length beyond the file is no safetensors file.
         #expect(FileKind.sniff(head: Array(checkpoint.prefix(20)), fileSize: 20) != .safetensors)
         let dir = try temporaryDirectory()
