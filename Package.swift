@@ -8,7 +8,7 @@ let package = Package(
     products: [
         .library(name: "BitViT", targets: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels",
-            "BitViTData", "BitViTTrain", "BitViTDeploy",
+            "BitViTData", "BitViTTrain", "BitViTDeploy", "BitViTInterop",
         ]),
         .executable(name: "bitvit", targets: ["bitvit"]),
     ],
@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "BitViTDeploy", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "CBitKernels",
         ]),
+        // Official checkpoints (timm/DeiT, GSB, Q-ViT, BHViT names) in and out.
+        .target(name: "BitViTInterop", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels"]),
         .executableTarget(name: "bitvit", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData",
             "BitViTTrain", "BitViTDeploy",
@@ -64,6 +66,8 @@ let package = Package(
         .testTarget(name: "BitViTDataTests", dependencies: ["BitViTData", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTInteropTests", dependencies: ["BitViTInterop", "BitViTTrain", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTDeployTests", dependencies: ["BitViTDeploy", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
