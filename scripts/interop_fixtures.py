@@ -23,19 +23,19 @@ Environments used for the committed files (CPU, float32):
 What each case writes (NAME below), all tensors float32 unless said:
 - NAME.pth: the checkpoint exactly as the official training script saves it (`model`,
   `optimizer`, `lr_scheduler`, `epoch`, `scaler`, `args`, and `model_ema` where the script
-  keeps an EMA), taken after one warm-up training step (so lazily initialized quantizer scales
-  and BatchNorm statistics hold trained values), and NAME.safetensors, its `model` state dict
+  keeps an EMA), taken after five warm-up training steps (so lazily initialized quantizer
+  scales and BatchNorm statistics hold trained values, see `warm_up`), and NAME.safetensors, its `model` state dict
   (integer buffers as float32), for readers without a pickle reader.
 - NAME_eval.safetensors: `input` [B,3,S,S] and `logits` [B,classes], the official model's
   evaluation-mode output for that checkpoint.
-- NAME_step.safetensors: one further training step from the checkpoint, with the official
-  optimizer (restored from the checkpoint), its parameter groups, its loss and train mode
-  (dropout and drop path 0): `input`, `labels` (class ids as floats), `teacher_logits` (when
-  the loss distils, so no teacher is needed to replay it), `loss` [1], and per official
-  parameter name `grad.NAME`, `exp_avg.NAME`, `exp_avg_sq.NAME` (optimizer state before the
-  step), `after.NAME` (every parameter and buffer after the step). Metadata: `optimizer`,
-  `lr`, `weight_decay`, `betas`, `eps`, `step` (steps taken before this one), `no_decay` (comma-
-  separated names of the parameters in weight-decay-free groups), `max_grad_norm` (LAMB).
+- NAME_step.safetensors: one training step from the checkpoint's weights with a fresh
+  optimizer built as the official script builds it (its parameter groups), its loss and train
+  mode (dropout and drop path 0): `input`, `labels` (class ids as floats), `teacher_logits`
+  (when the loss distils, so no teacher is needed to replay it), `loss` [1], and per official
+  name `grad.NAME` (every parameter's gradient) and `after.NAME` (every parameter and buffer
+  after the step). Metadata: `optimizer`, `lr`, `weight_decay`, `betas`, `eps`, `no_decay`
+  (comma-separated names of the parameters in weight-decay-free groups), `max_grad_norm`
+  (LAMB), `loss` (the objective).
 
 BHViT's official geometry is fixed (224×224 input, widths 64/128/256/512: every preset has
 more than 13 M parameters), and the full-size DeiT-S check needs 22 M, so those cases are not
@@ -139,21 +139,6 @@ def step_record(model, optimizer, loss_fn, x, labels, teacher, extra_meta):
     out = {"input": x, "labels": labels.float()}
     if teacher is not None:
         out["teacher_logits"] = teacher
-    state_before = {}
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            st = optimizer.state.get(p, {})
-            for key in ("exp_avg", "exp_avg_sq"):
-                if key in st:
-                    state_before[f"{key}.{names[id(p)]}"] = st[key].clone()
-    step_before = None
-    for group in optimizer.param_groups:
-        if "step" in group:
-            step_before = group["step"]
-    for st in optimizer.state.values():
-        if "step" in st:
-            step_before = int(st["step"])
-            break
     model.train()
     optimizer.zero_grad()
     loss = loss_fn(model(x))
@@ -162,7 +147,6 @@ def step_record(model, optimizer, loss_fn, x, labels, teacher, extra_meta):
         if p.grad is not None:
             out[f"grad.{n}"] = p.grad.clone()
     optimizer.step()
-    out.update(state_before)
     out["loss"] = loss.detach().reshape(1)
     for n, t in model.state_dict().items():
         out[f"after.{n}"] = t
@@ -173,7 +157,6 @@ def step_record(model, optimizer, loss_fn, x, labels, teacher, extra_meta):
         "weight_decay": repr(max(g.get("weight_decay", 0) for g in optimizer.param_groups)),
         "betas": ",".join(repr(b) for b in g0.get("betas", ())),
         "eps": repr(g0.get("eps", 0)),
-        "step": str(step_before or 0),
         "no_decay": ",".join(no_decay),
     }
     meta.update(extra_meta)
@@ -193,12 +176,29 @@ def write_case(out_dir, name, model, make_optimizer, loss_fn, checkpoint, eval_x
     print(f"{name}: logits {tuple(logits.shape)}, loss {tensors['loss'].item():.6f}")
 
 
-def warm_up(model, optimizer, loss_fn, x):
-    """One training step so that lazily initialized state holds trained values."""
+WARM_UP_STEPS = 5
+
+
+def warm_up(model, optimizer, loss_with, seed):
+    """Stands in for training: every parameter named `*.bias` that is still all zeros (the
+    official initialization) gets small random values, then a few training steps on random
+    batches give lazily initialized quantizer state and BatchNorm statistics trained values.
+
+    The random biases keep the fixture free of ties: a binary layer's pre-activation is a sum
+    of ±c terms that often cancels exactly, and with a zero bias (which a dead channel keeps
+    forever) the rounding noise of the summation order (about 1e-10) would decide on which
+    side of a binarizer's threshold at 0 it falls, differently in every GEMM implementation."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias") and not p.any():
+                p.copy_((torch.rand(p.shape, generator=g) - 0.5) * 0.04)
     model.train()
-    optimizer.zero_grad()
-    loss_fn(model(x)).backward()
-    optimizer.step()
+    for step in range(WARM_UP_STEPS):
+        x, y, t = batch(seed + 1000 * step, BATCH, TINY["img"])
+        optimizer.zero_grad()
+        loss_with(y, t)(model(x)).backward()
+        optimizer.step()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,7 +233,6 @@ def deit_cases(args):
         scheduler, _ = create_scheduler(a, optimizer)
         scaler = NativeScaler()
         base = LabelSmoothingCrossEntropy(smoothing=a.smoothing)
-        x0, y0, t0 = batch(10, BATCH, TINY["img"])
         x1, y1, t1 = batch(11, BATCH, TINY["img"])
 
         def loss_with(labels, teacher):
@@ -241,7 +240,7 @@ def deit_cases(args):
                                            a.distillation_alpha, a.distillation_tau)
             return lambda outputs: first(crit(None, outputs, labels))
 
-        warm_up(model, optimizer, loss_with(y0, t0), x0)
+        warm_up(model, optimizer, loss_with, 10)
         ema.update(model)
         checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                       "lr_scheduler": scheduler.state_dict(), "epoch": 0,
@@ -303,7 +302,6 @@ def gsb_cases(args):
         scheduler, _ = create_scheduler(a, optimizer)
         scaler = NativeScaler()
         base = torch.nn.CrossEntropyLoss()     # the script's final choice (train_stage*.py)
-        x0, y0, t0 = batch(20, BATCH, TINY["img"])
         x1, y1, t1 = batch(21, BATCH, TINY["img"])
 
         def loss_with(labels, teacher):
@@ -311,7 +309,7 @@ def gsb_cases(args):
                                            a.distillation_alpha, a.distillation_tau)
             return lambda outputs: first(crit(None, outputs, labels))
 
-        warm_up(model, optimizer, loss_with(y0, t0), x0)
+        warm_up(model, optimizer, loss_with, 20)
         checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                       "lr_scheduler": scheduler.state_dict(), "epoch": 0, "scaler": scaler.state_dict(), "args": a}
         write_case(args.out, f"gsb_stage{stage}", model, lambda: create_optimizer(a, model), loss_with(y1, t1), checkpoint,
@@ -355,7 +353,6 @@ def qvit_cases(args):
         scheduler, _ = create_scheduler(a, optimizer)
         scaler = NativeScaler()
         base = torch.nn.CrossEntropyLoss()      # main.py's final choice
-        x0, y0, t0 = batch(30, BATCH, TINY["img"])
         x1, y1, t1 = batch(31, BATCH, TINY["img"])
 
         def loss_with(labels, teacher):
@@ -363,7 +360,7 @@ def qvit_cases(args):
                                            a.distillation_alpha, a.distillation_tau)
             return lambda outputs: first(crit(None, outputs, labels))
 
-        warm_up(model, optimizer, loss_with(y0, t0), x0)
+        warm_up(model, optimizer, loss_with, 30)
         checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                       "lr_scheduler": scheduler.state_dict(), "epoch": 0, "scaler": scaler.state_dict(), "args": a}
         g0 = optimizer.param_groups[0]
@@ -503,7 +500,7 @@ def synthesized_input(size, img, seed=0xC0FFEE):
 
 def write_recipe(out_dir, name, recipe):
     with open(os.path.join(out_dir, f"{name}_recipe.json"), "w") as f:
-        json.dump(recipe, f, indent=0)
+        json.dump(recipe, f, separators=(",", ":"))
 
 
 def main():
