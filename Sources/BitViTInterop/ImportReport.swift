@@ -1,3 +1,5 @@
+import BitViTModels
+
 /// What an import did with every state entry.
 public struct ImportReport: Sendable {
     /// An official entry copied into the model.
@@ -7,6 +9,12 @@ public struct ImportReport: Sendable {
         /// Source and destination shapes when they differed by a reshape (`[1]` flags to rank 0,
         /// an old 2-D patch weight to 4-D).
         public var reshaped: (from: [Int], to: [Int])?
+
+        public init(official: String, bitvit: String, reshaped: (from: [Int], to: [Int])? = nil) {
+            self.official = official
+            self.bitvit = bitvit
+            self.reshaped = reshaped
+        }
 
         public static func == (a: Mapped, b: Mapped) -> Bool {
             a.official == b.official && a.bitvit == b.bitvit && a.reshaped?.from == b.reshaped?.from
@@ -39,5 +47,3 @@ public struct ImportReport: Sendable {
         return lines.joined(separator: "\n")
     }
 }
-
-import BitViTModels
