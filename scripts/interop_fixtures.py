@@ -201,15 +201,47 @@ def warm_up(model, optimizer, loss_with, seed):
         optimizer.step()
 
 
+def train_and_write(args, name, model, a, losses, base, seed, distilled, extra_meta, ema=None):
+    """The official script's optimizer, scheduler and loss scaler for `model` and `a` (its
+    parsed arguments); warm-up, then the checkpoint, evaluation and step fixtures of `name`.
+    `base` is the script's label criterion, wrapped in its `DistillationLoss`."""
+    from timm.optim import create_optimizer
+    from timm.scheduler import create_scheduler
+    from timm.utils import NativeScaler
+    a.lr = a.lr * a.batch_size / 512.0          # the scripts' linear scaling (one process)
+    optimizer = create_optimizer(a, model)
+    scheduler, _ = create_scheduler(a, optimizer)
+    scaler = NativeScaler()
+
+    def loss_with(labels, teacher):
+        crit = losses.DistillationLoss(base, FixedTeacher(teacher), a.distillation_type,
+                                       a.distillation_alpha, a.distillation_tau)
+        return lambda outputs: first(crit(None, outputs, labels))
+
+    warm_up(model, optimizer, loss_with, seed)
+    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                  "lr_scheduler": scheduler.state_dict(), "epoch": 0}
+    if ema is not None:
+        from timm.utils import get_state_dict
+        ema.update(model)
+        checkpoint["model_ema"] = get_state_dict(ema)
+    checkpoint.update({"scaler": scaler.state_dict(), "args": a})
+    x1, y1, t1 = batch(seed + 1, BATCH, TINY["img"])
+    teacher = t1 if distilled else None
+    meta = dict(extra_meta)
+    if "max_grad_norm" in optimizer.param_groups[0]:
+        meta["max_grad_norm"] = repr(optimizer.param_groups[0]["max_grad_norm"])
+    write_case(args.out, name, model, lambda: create_optimizer(a, model), loss_with(y1, teacher), checkpoint,
+               batch(seed + 2, BATCH, TINY["img"])[0], x1, y1, teacher, meta)
+
+
 # ---------------------------------------------------------------------------------------------
 # DeiT (timm), checkpoints as facebookresearch/deit's main.py saves them
 
 
 def deit_cases(args):
     import timm
-    from timm.optim import create_optimizer
-    from timm.scheduler import create_scheduler
-    from timm.utils import ModelEma, NativeScaler, get_state_dict
+    from timm.utils import ModelEma
     from timm.loss import LabelSmoothingCrossEntropy
     script = os.path.join(args.deit, "main.py")
     losses = import_from(args.deit, "losses")
@@ -228,27 +260,9 @@ def deit_cases(args):
         if distilled:
             model.set_distilled_training(True)      # training mode returns both heads, as DeiT's own class
         ema = ModelEma(model, decay=a.model_ema_decay, device="cpu", resume="")
-        a.lr = a.lr * a.batch_size / 512.0          # main.py's linear scaling (one process)
-        optimizer = create_optimizer(a, model)
-        scheduler, _ = create_scheduler(a, optimizer)
-        scaler = NativeScaler()
-        base = LabelSmoothingCrossEntropy(smoothing=a.smoothing)
-        x1, y1, t1 = batch(11, BATCH, TINY["img"])
-
-        def loss_with(labels, teacher):
-            crit = losses.DistillationLoss(base, FixedTeacher(teacher), a.distillation_type,
-                                           a.distillation_alpha, a.distillation_tau)
-            return lambda outputs: first(crit(None, outputs, labels))
-
-        warm_up(model, optimizer, loss_with, 10)
-        ema.update(model)
-        checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "lr_scheduler": scheduler.state_dict(), "epoch": 0,
-                      "model_ema": get_state_dict(ema), "scaler": scaler.state_dict(), "args": a}
-        write_case(args.out, name, model, lambda: create_optimizer(a, model), loss_with(y1, t1 if distilled else None), checkpoint,
-                   batch(12, BATCH, TINY["img"])[0], x1, y1, t1 if distilled else None,
-                   {"loss": f"DistillationLoss(LabelSmoothingCrossEntropy({a.smoothing}), {a.distillation_type}, "
-                            f"alpha {a.distillation_alpha})"})
+        train_and_write(args, name, model, a, losses, LabelSmoothingCrossEntropy(smoothing=a.smoothing), 10, distilled,
+                        {"loss": f"DistillationLoss(LabelSmoothingCrossEntropy({a.smoothing}), {a.distillation_type}, "
+                                 f"alpha {a.distillation_alpha})"}, ema=ema)
         if distilled:
             # Facebook's release files hold the weights alone under "model".
             torch.save({"model": model.state_dict()}, os.path.join(args.out, "deit_tiny_distilled_release.pth"))
@@ -272,9 +286,6 @@ def synthesized_deit_small(args, timm):
 
 
 def gsb_cases(args):
-    from timm.optim import create_optimizer
-    from timm.scheduler import create_scheduler
-    from timm.utils import NativeScaler
     losses = import_from(args.gsb, "losses")
     for stage in (1, 2):
         torch.manual_seed(2)
@@ -297,24 +308,8 @@ def gsb_cases(args):
         model = module.lowbit_VisionTransformer(config=config, num_classes=CLASSES, patch_size=TINY["patch"],
                                                 depth=TINY["depth"], mlp_ratio=4, qkv_bias=True,
                                                 norm_layer=module.Q_OVitLayerNorm)
-        a.lr = a.lr * a.batch_size / 512.0
-        optimizer = create_optimizer(a, model)
-        scheduler, _ = create_scheduler(a, optimizer)
-        scaler = NativeScaler()
-        base = torch.nn.CrossEntropyLoss()     # the script's final choice (train_stage*.py)
-        x1, y1, t1 = batch(21, BATCH, TINY["img"])
-
-        def loss_with(labels, teacher):
-            crit = losses.DistillationLoss(base, FixedTeacher(teacher), a.distillation_type,
-                                           a.distillation_alpha, a.distillation_tau)
-            return lambda outputs: first(crit(None, outputs, labels))
-
-        warm_up(model, optimizer, loss_with, 20)
-        checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "lr_scheduler": scheduler.state_dict(), "epoch": 0, "scaler": scaler.state_dict(), "args": a}
-        write_case(args.out, f"gsb_stage{stage}", model, lambda: create_optimizer(a, model), loss_with(y1, t1), checkpoint,
-                   batch(22, BATCH, TINY["img"])[0], x1, y1, t1,
-                   {"loss": f"DistillationLoss(CrossEntropyLoss, hard, alpha {a.distillation_alpha})"})
+        train_and_write(args, f"gsb_stage{stage}", model, a, losses, torch.nn.CrossEntropyLoss(), 20, True,
+                        {"loss": f"DistillationLoss(CrossEntropyLoss, hard, alpha {a.distillation_alpha})"})
 
 
 def load_class(script_path, name):
@@ -331,9 +326,6 @@ def load_class(script_path, name):
 
 
 def qvit_cases(args):
-    from timm.optim import create_optimizer
-    from timm.scheduler import create_scheduler
-    from timm.utils import NativeScaler
     module = import_from(args.qvit, "quant_vision_transformer")
     losses = import_from(args.qvit, "losses")
     script = os.path.join(args.qvit, "main.py")
@@ -348,26 +340,8 @@ def qvit_cases(args):
             nbits=bits, img_size=TINY["img"], patch_size=TINY["patch"], embed_dim=TINY["dim"], depth=TINY["depth"],
             num_heads=TINY["heads"], mlp_ratio=4, qkv_bias=True, norm_layer=partial(nn.LayerNorm, eps=1e-6),
             num_classes=CLASSES, drop_rate=a.drop, drop_path_rate=a.drop_path)
-        a.lr = a.lr * a.batch_size / 512.0
-        optimizer = create_optimizer(a, model)
-        scheduler, _ = create_scheduler(a, optimizer)
-        scaler = NativeScaler()
-        base = torch.nn.CrossEntropyLoss()      # main.py's final choice
-        x1, y1, t1 = batch(31, BATCH, TINY["img"])
-
-        def loss_with(labels, teacher):
-            crit = losses.DistillationLoss(base, FixedTeacher(teacher), a.distillation_type,
-                                           a.distillation_alpha, a.distillation_tau)
-            return lambda outputs: first(crit(None, outputs, labels))
-
-        warm_up(model, optimizer, loss_with, 30)
-        checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "lr_scheduler": scheduler.state_dict(), "epoch": 0, "scaler": scaler.state_dict(), "args": a}
-        g0 = optimizer.param_groups[0]
-        write_case(args.out, f"qvit_w{bits}", model, lambda: create_optimizer(a, model), loss_with(y1, t1), checkpoint,
-                   batch(32, BATCH, TINY["img"])[0], x1, y1, t1,
-                   {"loss": f"DistillationLoss(CrossEntropyLoss, hard, alpha {a.distillation_alpha})",
-                    "max_grad_norm": repr(g0.get("max_grad_norm", 0))})
+        train_and_write(args, f"qvit_w{bits}", model, a, losses, torch.nn.CrossEntropyLoss(), 30, True,
+                        {"loss": f"DistillationLoss(CrossEntropyLoss, hard, alpha {a.distillation_alpha})"})
 
 
 def first(x):
