@@ -25,7 +25,9 @@ struct DemoCommand: ParsableCommand {
         abstract: "The main job on its embedded default: train a small binary ViT on Fashion-MNIST, export it, benchmark it, summarize.",
         discussion: """
             Stages: check the data; train (the embedded copy of recipes/gsb-vit-mnist.yaml: a GSB \
-            stage-2 ViT, or --recipe); evaluate the best checkpoint again from disk; export it as a \
+            stage-2 ViT, or --recipe), selecting the best checkpoint on validation images carved from \
+            the training split and measuring the test split once at the end; evaluate the best \
+            checkpoint on the test split again from disk; export it as a \
             bit-packed .bitvit file; check the inference engine against the training graph on the \
             whole test split; benchmark the engine's bit kernels against its float kernels at batch 1; \
             print a summary. Ctrl-C during training saves the run and skips to the summary.
@@ -96,9 +98,20 @@ struct TrainStage: DemoStage {
             "model                \(c.model.name): patch \(c.model.patchSize.map(String.init) ?? "preset"), "
                 + "width \(c.model.dim.map(String.init) ?? "preset"), depth \(c.model.depth.map(String.init) ?? "preset")",
             "epochs               \(s.epochsCompleted) (\(s.steps) steps of \(c.data.batchSize) images)",
-            String(format: "test top-1           %.2f %%  (top-5 %.2f %%)", 100 * (s.finalTop1 ?? .nan), 100 * (s.finalTop5 ?? .nan)),
             String(format: "training time        %.1f s at %.0f images/s", s.trainingSeconds, s.imagesPerSecond),
         ]
+        if let best = s.bestTop1 {
+            lines.append(String(format: "validation top-1     %.2f %% best (epoch %d), %.2f %% last", 100 * best, s.bestEpoch ?? 0,
+                                100 * (s.finalTop1 ?? .nan)))
+        }
+        if let test = s.test {
+            if let best = test.best {
+                lines.append(String(format: "test top-1           %.2f %% (top-5 %.2f %%), best-on-validation checkpoint (epoch %d)",
+                                    100 * best.result.top1, 100 * best.result.top5, best.epoch))
+            }
+            lines.append(String(format: "test top-1, last     %.2f %% (top-5 %.2f %%), epoch %d", 100 * test.last.result.top1,
+                                100 * test.last.result.top5, test.last.epoch))
+        }
         if let last = s.lastCheckpoint { lines.append("last checkpoint      \(last)") }
         if let best = s.bestCheckpoint { lines.append("best checkpoint      \(best)") }
         lines += outcome.plots.map { "curves               \($0.path)" }
@@ -106,8 +119,8 @@ struct TrainStage: DemoStage {
     }
 }
 
-/// Loads the best checkpoint from disk into a fresh model and evaluates it again, which checks
-/// that what was saved is what was measured.
+/// Loads the best checkpoint from disk into a fresh model and evaluates it on the test split
+/// again, which checks that what was saved is what was measured.
 struct ReevaluateStage: DemoStage {
     let title = "Evaluate the best checkpoint from disk"
 
@@ -117,9 +130,16 @@ struct ReevaluateStage: DemoStage {
         let model = try checkpoint.makeModel()
         let data = try TrainingData.evaluationData(checkpoint.config ?? context.config)
         let result = try Evaluator.evaluate(model, on: data.source)
-        print(url.lastPathComponent + String(format: ": top-1 %.2f %%", 100 * result.top1))
+        print(url.lastPathComponent + String(format: ": test top-1 %.2f %%", 100 * result.top1))
         print(confusionTable(result, classNames: data.classNames))
-        return [String(format: "best checkpoint top-1 %.2f %% (epoch %d, reloaded from disk)", 100 * result.top1,
-                       checkpoint.state?.bestEpoch ?? 0)]
+        var line = String(format: "best checkpoint      test top-1 %.2f %% (epoch %d, reloaded from disk", 100 * result.top1,
+                          checkpoint.state?.bestEpoch ?? 0)
+        if let measured = context.outcome?.test?.best {
+            line += measured.result == result ? "; the same as measured after training)" : String(
+                format: "; %.2f %% measured after training)", 100 * measured.result.top1)
+        } else {
+            line += ")"
+        }
+        return [line]
     }
 }

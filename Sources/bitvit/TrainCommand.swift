@@ -19,8 +19,11 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model from a recipe (YAML or JSON) with optional overrides.",
         discussion: """
             The run directory (default <training.output>/<name>) receives config.yaml, metrics.jsonl, \
-            last.safetensors (resumable), best.safetensors (best validation top-1) and curves.svg/png. \
-            Ctrl-C saves last.safetensors after the current step; --resume continues exactly there.
+            last.safetensors (resumable), best.safetensors (best validation top-1), test.json (the test \
+            split after training, last and best checkpoints) and curves.svg/png. Ctrl-C saves \
+            last.safetensors after the current step; --resume continues exactly there. --dry-run prints \
+            the resolved recipe, preceded by the check against the procedure it claims (method.name, \
+            method.mode) as comments.
             """)
 
     @Argument(help: "Recipe file (.yaml/.yml/.json); omit to use the defaults (or the checkpoint's with --resume-from).")
@@ -46,6 +49,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let threads { config.training.threads = threads }
         if dryRun {
+            for line in MethodProcedure.check(config).lines { print("# " + line) }
             print(try config.yaml(), terminator: "")
             return
         }
@@ -75,8 +79,13 @@ func printSummary(_ outcome: TrainingSession.Outcome, config: TrainConfig) {
     print(s.interrupted ? "\nInterrupted after \(s.steps) steps." : "\nDone.")
     print("  model            \(config.model.name), \(config.data.dataset)")
     print("  epochs           \(s.epochsCompleted)/\(config.training.epochs) (\(s.steps) steps)")
-    print("  test top-1       \(pct(s.finalTop1))   top-5 \(pct(s.finalTop5))")
-    print("  best top-1       \(pct(s.bestTop1))\(s.bestEpoch.map { " (epoch \($0))" } ?? "")")
+    if s.finalTop1 != nil {
+        print("  validation top-1 \(pct(s.finalTop1)) last, \(pct(s.bestTop1)) best\(s.bestEpoch.map { " (epoch \($0))" } ?? "")")
+    }
+    if let t = s.test {
+        print("  test top-1       \(pct(t.last.result.top1)) last (top-5 \(pct(t.last.result.top5)))"
+              + (t.best.map { ", \(pct($0.result.top1)) best on validation (epoch \($0.epoch), top-5 \(pct($0.result.top5)))" } ?? ""))
+    }
     print(String(format: "  training time    %.1f s (%.0f images/s; this session %.1f s wall)",
                  s.trainingSeconds, s.imagesPerSecond, s.sessionWallSeconds))
     if let last = s.lastCheckpoint { print("  last checkpoint  \(last)") }

@@ -284,7 +284,7 @@ private func tinyRecipe(_ model: String, options: String = "", extra: String = "
         let record = MetricsRecord(type: "epoch", epoch: 1, step: 10, lr: 1e-3, trainLoss: 2, trainTop1: 0.3, valTop1: 0.3, elapsedSeconds: 1)
         let row = ComparisonRow(name: "q", label: label, tables: ["main"],
                                 cost: DeployedCost(precision: "4/4", parameters: 1, sizeBytes: 1, bops: 0, flops: 0),
-                                finalTop1: 0.3, bestTop1: 0.3, bestEpoch: 1, epochs: 1, trainingSeconds: 1, wallSeconds: nil,
+                                testTop1: 0.3, lastTestTop1: 0.3, bestValidationTop1: 0.3, bestEpoch: 1, epochs: 1, trainingSeconds: 1, wallSeconds: nil,
                                 records: [record])
         let big = ComparisonCurves(rows: [row], title: "t").raster()
         #expect(canvas.width == 20 && big.width > 0)

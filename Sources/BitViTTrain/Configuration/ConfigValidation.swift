@@ -1,5 +1,6 @@
 import Foundation
 import BitViTModels
+import BitViTData
 
 extension TrainConfig {
     /// Optimizer names a recipe may use.
@@ -20,6 +21,27 @@ extension TrainConfig {
         guard data.batchSize > 0 else { throw fail("data.batch_size", "must be positive") }
         if let e = data.evalBatchSize, e <= 0 { throw fail("data.eval_batch_size", "must be positive") }
         if let k = data.samplesPerClass, k <= 0 { throw fail("data.samples_per_class", "must be positive") }
+        let v = data.validation
+        guard ValidationConfig.sources.contains(v.source) else {
+            throw fail("data.validation.source", "is '\(v.source)'; use one of \(ValidationConfig.sources.joined(separator: ", "))")
+        }
+        guard v.size > 0, v.size.isFinite, v.size < 1 || v.size == v.size.rounded() else {
+            throw fail("data.validation.size", "is \(v.size); use a fraction in (0, 1) or a whole number of images per class")
+        }
+        guard v.seed >= 0 else { throw fail("data.validation.seed", "must be ≥ 0") }
+        if let n = data.normalization, Normalization(presetName: n) == nil {
+            throw fail("data.normalization", "is '\(n)'; use one of \(Normalization.presets.keys.sorted().joined(separator: ", "))")
+        }
+        guard data.repeatedAugmentation >= 0 else { throw fail("data.repeated_augmentation", "must be ≥ 0 (0: off)") }
+        if let c = data.evalCropPct, !(c > 0 && c <= 1) { throw fail("data.eval_crop_pct", "must be in (0, 1]") }
+        for (field, value) in [("data.eval_interpolation", data.evalInterpolation),
+                               ("data.augmentation.interpolation", data.augmentation.interpolation)]
+        where Interpolation(rawValue: value) == nil {
+            throw fail(field, "is '\(value)'; use one of \(Interpolation.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard MethodProcedure.methodNames.contains(method.name) else {
+            throw fail("method.name", "is '\(method.name)'; use one of \(MethodProcedure.methodNames.joined(separator: ", "))")
+        }
         guard Self.optimizerNames.contains(optimizer.name) else {
             throw fail("optimizer.name", "is '\(optimizer.name)'; use one of \(Self.optimizerNames.joined(separator: ", "))")
         }
