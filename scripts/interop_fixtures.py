@@ -24,8 +24,7 @@ What each case writes (NAME below), all tensors float32 unless said:
 - NAME.pth: the checkpoint exactly as the official training script saves it (`model`,
   `optimizer`, `lr_scheduler`, `epoch`, `scaler`, `args`, and `model_ema` where the script
   keeps an EMA), taken after five warm-up training steps (so lazily initialized quantizer
-  scales and BatchNorm statistics hold trained values, see `warm_up`), and NAME.safetensors, its `model` state dict
-  (integer buffers as float32), for readers without a pickle reader.
+  scales and BatchNorm statistics hold trained values, see `warm_up`).
 - NAME_eval.safetensors: `input` [B,3,S,S] and `logits` [B,classes], the official model's
   evaluation-mode output for that checkpoint.
 - NAME_step.safetensors: one training step from the checkpoint's weights with a fresh
@@ -166,7 +165,6 @@ def step_record(model, optimizer, loss_fn, x, labels, teacher, extra_meta):
 def write_case(out_dir, name, model, make_optimizer, loss_fn, checkpoint, eval_x, step_x, step_labels,
                step_teacher, extra_meta=None):
     torch.save(checkpoint, os.path.join(out_dir, f"{name}.pth"))
-    save_safetensors(os.path.join(out_dir, f"{name}.safetensors"), checkpoint["model"])
     model.eval()
     with torch.no_grad():
         logits = model(eval_x)

@@ -91,6 +91,22 @@ final class CheckpointImportTests: XCTestCase {
         XCTAssertTrue(gsb.report.missing.contains("blocks.0.attn.q_shift"), "GSB's own parameters start fresh")
     }
 
+    /// The official scripts' `.pth` files through the checkpoint reader: the `model` entry
+    /// imports strictly, the other sections reach the report, and Facebook's release layout
+    /// (`{"model": …}` alone) imports the same way.
+    func testGenuineCheckpointsThroughTheReader() throws {
+        let (state, dropped) = try InteropFixtures.pytorch("deit_tiny_distilled")
+        XCTAssertEqual(Set(dropped.map(\.name)), ["optimizer", "lr_scheduler", "epoch", "model_ema", "scaler", "args"])
+        let imported = try CheckpointImport.load(state, options: ImportOptions(strict: true, hints: DetectionHints(heads: 2),
+                                                                               droppedSections: dropped))
+        XCTAssertTrue(imported.report.ignored.contains { $0.name == "model_ema" && $0.reason.contains("state dict") })
+        XCTAssertTrue(imported.report.summary.contains("ignored optimizer"))
+        let release = try InteropFixtures.pytorch("deit_tiny_distilled_release")
+        XCTAssertTrue(release.dropped.isEmpty)
+        XCTAssertEqual(Set(release.state.keys), Set(state.keys))
+        XCTAssertNoThrow(try CheckpointImport.load(release.state, options: ImportOptions(strict: true, hints: DetectionHints(heads: 2))))
+    }
+
     /// timm's earliest ViTs stored the patch embedding as a `[D, C·p·p]` linear.
     func testOldTwoDimensionalPatchWeight() throws {
         var state = try InteropFixtures.checkpoint("deit_tiny")

@@ -14,9 +14,17 @@ enum InteropFixtures {
         try Safetensors.load(url(name + ".safetensors"))
     }
 
-    /// The official model state dict of a committed case.
+    /// The official model state dict of a committed case, read from the checkpoint the official
+    /// script saved (`NAME.pth`).
     static func checkpoint(_ name: String) throws -> [String: Tensor] {
-        try safetensors(name).tensors
+        try pytorch(name).state
+    }
+
+    /// The `model` state dict of `NAME.pth` and the checkpoint's other sections (optimizer,
+    /// scheduler, EMA copy, arguments) as the import report lists them.
+    static func pytorch(_ name: String) throws -> (state: [String: Tensor], dropped: [(name: String, reason: String)]) {
+        let weights = try PyTorchCheckpoint.load(url(name + ".pth")).stateDict()
+        return (weights.float32(), weights.ignored.map { ($0.key, $0.summary) })
     }
 
     /// The official state dict of a synthesized case, rebuilt from its recipe.
