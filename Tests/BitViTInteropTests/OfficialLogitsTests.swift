@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import BitViTCore
 import BitViTModels
@@ -41,9 +42,14 @@ final class OfficialLogitsTests: XCTestCase {
                   hints: DetectionHints(heads: 2), family: .deit)
     }
 
-    /// A full-size DeiT-S/16 at 224 (22 M parameters, synthesized by the generator's rule).
+    /// A full-size DeiT-S/16 at 224 (22 M parameters, synthesized by the generator's rule),
+    /// written to a safetensors file in the temporary directory and read back through
+    /// `PyTorchCheckpoint`, as timm's `model.safetensors` would be.
     func testFullSizeDeiTSmall() throws {
-        let state = try InteropFixtures.synthesizedCheckpoint("deit_small_224")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("deit-small-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Safetensors.save(InteropFixtures.synthesizedCheckpoint("deit_small_224"), to: url, metadata: ["format": "pt"])
+        let state = try PyTorchCheckpoint.load(url).stateDict().float32()
         let detected = try CheckpointDetection.detect(state)
         XCTAssertEqual(detected.spec.name, "deit-small")
         XCTAssertEqual(detected.spec.heads, 6)
