@@ -8,7 +8,7 @@ let package = Package(
     products: [
         .library(name: "BitViT", targets: [
             "BitViTPlatform", "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTImage",
-            "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTTools",
+            "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTInterop", "BitViTTools",
         ]),
         .library(name: "BitViTRuntime", targets: ["BitViTRuntime"]),
         .executable(name: "bitvit", targets: ["bitvit"]),
@@ -52,6 +52,8 @@ let package = Package(
             "BitViTRuntime", "BitViTExport", "CBitKernels",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Official checkpoints (timm/DeiT, GSB, Q-ViT, BHViT names) in and out.
+        .target(name: "BitViTInterop", dependencies: ["BitViTCore", "BitViTNN", "BitViTModels"]),
         .executableTarget(name: "bitvit", dependencies: [
             "BitViTPlatform", "BitViTCore", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -75,6 +77,9 @@ let package = Package(
         ]),
         .testTarget(name: "BitViTRuntimeTests", dependencies: [
             "BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime", "BitViTExport", "CBitKernels", "BitViTTestSupport",
+        ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTInteropTests", dependencies: [
+            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTInterop",
         ], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

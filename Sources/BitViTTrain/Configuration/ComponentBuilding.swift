@@ -5,8 +5,7 @@ extension TrainConfig {
     /// The optimizer the recipe names, over `model`'s parameters split by timm's weight-decay rule.
     public func makeOptimizer(for model: Module) -> any Optimizer {
         let o = optimizer
-        let groups = ParameterGroup.timmGroups(model.namedParameters(), weightDecay: Float(o.weightDecay),
-                                               decayScalars: o.decayScalars)
+        let groups = ParameterGroup.timmGroups(for: model, weightDecay: Float(o.weightDecay), decayScalars: o.decayScalars)
         let lr = Float(effectiveLearningRate)
         let (b1, b2, eps) = (Float(o.betas[0]), Float(o.betas[1]), Float(o.eps))
         switch o.name {
