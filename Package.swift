@@ -10,6 +10,8 @@ let package = Package(
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels",
             "BitViTData", "BitViTTrain", "BitViTDeploy",
         ]),
+        // Data-parallel training over Open MPI, apart so that the library needs no MPI.
+        .library(name: "BitViTDistributed", targets: ["BitViTDistributed"]),
         .executable(name: "bitvit", targets: ["bitvit"]),
     ],
     dependencies: [
@@ -27,6 +29,8 @@ let package = Package(
         // TurboJPEG reports decode errors by return value (libjpeg's handler would exit()).
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: ISA-specific kernels (per-function target attributes, run-time dispatch)
         .target(name: "CBitKernels"),
@@ -46,9 +50,10 @@ let package = Package(
         .target(name: "BitViTDeploy", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "CBitKernels",
         ]),
+        .target(name: "BitViTDistributed", dependencies: ["BitViTTrain", "CMPI"]),
         .executableTarget(name: "bitvit", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData",
-            "BitViTTrain", "BitViTDeploy",
+            "BitViTTrain", "BitViTDeploy", "BitViTDistributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

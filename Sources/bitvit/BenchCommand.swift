@@ -1,4 +1,5 @@
 import ArgumentParser
+import BitViTDistributed
 import BitViTTrain
 import Foundation
 
@@ -28,26 +29,74 @@ struct GeometryOptions: ParsableArguments {
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py).")
+        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py).",
+        discussion: """
+            Under mpirun every process runs --batch / processes images per step and averages the \
+            gradients as training does; the line then adds the time waited for the gradient sums and \
+            the bandwidth of one sum of all gradients. --ranks N measures this process alone, then the \
+            same global batch on N processes started with mpirun on this machine (--threads split among \
+            them), and prints the scaling efficiency (docs/distributed.md).
+            """)
 
     @OptionGroup var geometry: GeometryOptions
-    @Option(help: "Images per step.") var batch = 64
+    @Option(help: "Images per step (over all processes).") var batch = 64
     @Option(help: "Timed steps (after 2 warm-up steps).") var iters = 5
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(help: "Worker threads per process (default: all cores, or the process's cores under mpirun).") var threads: Int?
+    @Option(help: "Compare with this many processes started by mpirun on this machine.") var ranks: Int?
+    @Flag(help: "Sum the gradient buckets only after the backward pass (no overlap).") var noOverlap = false
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print a per-op time breakdown.") var profile = false
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
+        try DistributedLaunch.run { group in try measure(group) }
+    }
+
+    private func measure(_ group: any ProcessGroup) throws {
+        if let count = DistributedLaunch.threadCount(requested: threads, group: group) { Parallel.threadCount = count }
         try geometry.config.validate()
         var bench = TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
         bench.profile = profile
+        bench.group = group
+        bench.overlap = !noOverlap
         let r = try bench.run()
+        guard group.rank == 0 else { return }
+        if let ranks {
+            guard !group.isDistributed else { throw BitViTError.invalidArgument("--ranks starts mpirun itself; run it without mpirun") }
+            guard ranks > 1, Parallel.threadCount % ranks == 0 else {
+                throw BitViTError.invalidArgument("--ranks \(ranks) must be > 1 and divide the \(Parallel.threadCount) threads")
+            }
+            var arguments = CommandLine.arguments.dropFirst().filter { $0 != "--json" }
+            if let i = arguments.firstIndex(of: "--ranks") { arguments.removeSubrange(i...(i + 1)) }
+            if let i = arguments.firstIndex(of: "--threads") { arguments.removeSubrange(i...(i + 1)) }
+            let output = try MPILauncher(processes: ranks).run(
+                executable: ProcessInfo.processInfo.arguments[0],
+                arguments: Array(arguments) + ["--threads", String(Parallel.threadCount / ranks), "--json"])
+            guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+                throw BitViTError.malformed(file: "mpirun output", reason: "no JSON line in: \(output)")
+            }
+            let distributed = try JSONDecoder().decode(TrainingBenchmark.Result.self, from: Data(line.utf8))
+            let comparison = TrainingScaling(reference: r, distributed: distributed)
+            if json { try printJSON(comparison); return }
+            printLine(r)
+            printLine(distributed)
+            print(String(format: "scaling: %d processes × %d threads reach %.1f%% of 1 process × %d threads (%.2f× its images/s)",
+                         distributed.processes, distributed.threads, 100 * comparison.efficiency, r.threads, comparison.efficiency))
+            return
+        }
         if json { try printJSON(r); return }
-        print(String(format: "train img/s=%.2f ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ params=%d",
-                     r.imagesPerSecond, r.millisecondsPerStep, Double(r.peakMemoryBytes) / 1e6,
-                     Double(r.peakTensorBytes) / 1e6, r.threads, r.blasCore, r.parameters))
+        printLine(r)
         if profile { print(OpProfiler.table(perSteps: iters)) }
+    }
+
+    private func printLine(_ r: TrainingBenchmark.Result) {
+        var line = String(format: "train img/s=%.2f ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ params=%d",
+                          r.imagesPerSecond, r.millisecondsPerStep, Double(r.peakMemoryBytes) / 1e6,
+                          Double(r.peakTensorBytes) / 1e6, r.threads, r.blasCore, r.parameters)
+        if let wait = r.allreduceWaitMillisecondsPerStep, let sum = r.allreduceMilliseconds, let bus = r.allreduceBusGigabytesPerSecond {
+            line += String(format: " processes=%d allreduce_wait_ms/step=%.2f allreduce_ms=%.2f bus_GB/s=%.2f",
+                           r.processes, wait, sum, bus)
+        }
+        print(line)
     }
 }
 

@@ -55,9 +55,17 @@ public struct Checkpoint {
     /// Reads a checkpoint. A plain safetensors file without BitViT metadata (e.g. converted from
     /// timm) loads too when `modelSpec` describes its architecture.
     public static func load(_ url: URL, modelSpec fallback: ModelSpec? = nil) throws -> Checkpoint {
-        let file = try Safetensors.load(url)
+        try decode(Safetensors.load(url), source: url.path, modelSpec: fallback)
+    }
+
+    /// Reads a checkpoint from the bytes of its file (`source` names it in errors).
+    public static func decode(_ data: Data, source: String, modelSpec fallback: ModelSpec? = nil) throws -> Checkpoint {
+        try decode(Safetensors.decode(data, name: source), source: source, modelSpec: fallback)
+    }
+
+    private static func decode(_ file: Safetensors.File, source: String, modelSpec fallback: ModelSpec?) throws -> Checkpoint {
         let meta = file.metadata
-        func bad(_ reason: String) -> BitViTError { .malformed(file: url.path, reason: reason) }
+        func bad(_ reason: String) -> BitViTError { .malformed(file: source, reason: reason) }
         let spec: ModelSpec
         if let json = meta["model"] {
             do { spec = try JSONDecoder().decode(ModelSpec.self, from: Data(json.utf8)) } catch {
@@ -73,7 +81,7 @@ public struct Checkpoint {
         }
         var config: TrainConfig?
         if let yaml = meta["config"] {
-            do { config = try TrainConfig.resolve(recipeText: yaml, source: url.path + " (metadata 'config')") } catch {
+            do { config = try TrainConfig.resolve(recipeText: yaml, source: source + " (metadata 'config')") } catch {
                 throw bad("metadata 'config' does not decode: \(error)")
             }
         }

@@ -30,15 +30,22 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var bestEpoch: Int?
     /// Training wall time so far, in seconds, over all sessions of the run.
     public var elapsedSeconds = 0.0
+    /// Processes of a data-parallel run (nil: one process). An exact resume needs as many.
+    public var worldSize: Int?
+    /// The random stream of every process of a data-parallel run, rank by rank (same encoding
+    /// as `modelRandom`, which holds rank 0's); nil with one process.
+    public var processRandom: [[String]]?
 
     public init() {}
 
     static func hexWords(_ words: [UInt64]) -> [String] { words.map { String($0, radix: 16) } }
 
-    func randomWords() throws -> [UInt64] {
-        let words = modelRandom.compactMap { UInt64($0, radix: 16) }
-        guard words.count == 4, modelRandom.count == 4 else {
-            throw BitViTError.invalidArgument("training state has a malformed random state \(modelRandom)")
+    /// The random stream of process `rank`.
+    func randomWords(rank: Int = 0) throws -> [UInt64] {
+        let hex = rank == 0 ? modelRandom : (processRandom.flatMap { rank < $0.count ? $0[rank] : nil } ?? [])
+        let words = hex.compactMap { UInt64($0, radix: 16) }
+        guard words.count == 4, hex.count == 4 else {
+            throw BitViTError.invalidArgument("training state has a malformed random state \(hex) for process \(rank)")
         }
         return words
     }

@@ -78,11 +78,22 @@ extension TrainConfig {
         guard training.logEvery >= 0, training.checkpointEvery >= 0 else {
             throw fail("training.log_every", "and checkpoint_every must be ≥ 0")
         }
+        guard distributed.bucketMb > 0, distributed.bucketMb.isFinite else {
+            throw fail("distributed.bucket_mb", "must be a positive number of megabytes")
+        }
+        guard distributed.timeoutSeconds > 0, distributed.timeoutSeconds.isFinite else {
+            throw fail("distributed.timeout_seconds", "must be a positive number of seconds")
+        }
     }
 
-    /// The learning rate after the linear batch-size scaling rule.
-    public var effectiveLearningRate: Double {
+    /// The learning rate after the linear batch-size scaling rule, for one process.
+    public var effectiveLearningRate: Double { effectiveLearningRate(processes: 1) }
+
+    /// The learning rate after the linear batch-size scaling rule over the global batch of
+    /// `processes` processes: `lr · batch_size · processes / lr_batch_reference` (the official
+    /// DeiT, GSB, Q-ViT and BHViT scripts: `lr · batch_per_gpu · world_size / 512`).
+    public func effectiveLearningRate(processes: Int) -> Double {
         guard let reference = optimizer.lrBatchReference else { return optimizer.lr }
-        return optimizer.lr * Double(data.batchSize) / Double(reference)
+        return optimizer.lr * Double(data.batchSize * processes) / Double(reference)
     }
 }
