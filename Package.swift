@@ -58,6 +58,9 @@ let package = Package(
         ]),
 
         // MARK: Tests (reference data lives in each target's Fixtures folder)
+        // Checks that need several processes, run under mpirun by BitViTDistributedTests.
+        .executableTarget(name: "bitvit-distributed-checks", dependencies: ["BitViTDistributed", "BitViTTrain"],
+                          path: "Tests/BitViTDistributedChecks"),
         .target(name: "BitViTTestSupport", dependencies: ["BitViTCore"], path: "Sources/BitViTTestSupport"),
         .testTarget(name: "BitViTCoreTests", dependencies: ["BitViTCore", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
@@ -72,6 +75,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTDeployTests", dependencies: ["BitViTDeploy", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTDistributedTests", dependencies: ["BitViTDistributed", "BitViTTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -34,7 +34,7 @@ public enum DistributedLaunch {
     }
 
     /// Cores in a Linux CPU list such as `0-3,8,10-11`.
-    static func coreCount(list: String) -> Int? {
+    public static func coreCount(list: String) -> Int? {
         var total = 0
         for part in list.split(separator: ",") {
             let bounds = part.trimmingCharacters(in: .whitespaces).split(separator: "-").map { Int($0) }
