@@ -75,12 +75,13 @@ extension DistributedLaunch {
     }
 }
 
-/// Starts a program on this machine under Open MPI's `mpirun`, with the options a container
-/// needs (`--oversubscribe`; shared-memory transfers without the single-copy mechanism, which
-/// containers often forbid) and, for root, Open MPI's explicit permission to run as root.
+/// Starts a program on this machine under Open MPI's `mpirun` (with `--oversubscribe`, the
+/// options in `BITVIT_MPIRUN_OPTIONS`, and for root Open MPI's explicit permission to run as
+/// root).
 public struct MPILauncher {
     public var processes: Int
-    public var options = ["--oversubscribe", "--mca", "btl_vader_single_copy_mechanism", "none"]
+    public var options = ["--oversubscribe"]
+        + (ProcessInfo.processInfo.environment["BITVIT_MPIRUN_OPTIONS"] ?? "").split(separator: " ").map(String.init)
 
     public init(processes: Int) { self.processes = processes }
 

@@ -124,7 +124,11 @@ enum MPILaunch {
                     timeout: Double = 240, whileRunning: ((Process) throws -> Void)? = nil) throws -> Outcome {
         let process: Process
         if let processes {
-            process = try MPILauncher(processes: processes).process(executable: executable, arguments: arguments)
+            // Shared-memory transfers without the single-copy mechanism (CMA), which containers
+            // often forbid.
+            var launcher = MPILauncher(processes: processes)
+            launcher.options += ["--mca", "btl_vader_single_copy_mechanism", "none"]
+            process = try launcher.process(executable: executable, arguments: arguments)
         } else {
             process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
