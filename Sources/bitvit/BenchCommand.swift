@@ -79,8 +79,9 @@ struct BenchTrain: ParsableCommand {
             if json { try printJSON(comparison); return }
             printLine(r)
             printLine(distributed)
-            print(String(format: "scaling: %d processes × %d threads reach %.1f%% of 1 process × %d threads (%.2f× its images/s)",
-                         distributed.processes, distributed.threads, 100 * comparison.efficiency, r.threads, comparison.efficiency))
+            print(String(format: "scaling: %d processes × %d threads reach %.1f%% of the images/s of 1 process × %d threads (%.1f%% by CPU time per step)",
+                         distributed.processes, distributed.threads, 100 * comparison.efficiency, r.threads,
+                         100 * (comparison.cpuEfficiency ?? .nan)))
             return
         }
         if json { try printJSON(r); return }
@@ -92,6 +93,7 @@ struct BenchTrain: ParsableCommand {
         var line = String(format: "train img/s=%.2f ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ params=%d",
                           r.imagesPerSecond, r.millisecondsPerStep, Double(r.peakMemoryBytes) / 1e6,
                           Double(r.peakTensorBytes) / 1e6, r.threads, r.blasCore, r.parameters)
+        if let cpu = r.cpuSecondsPerStep { line += String(format: " cpu_s/step=%.2f", cpu) }
         if let wait = r.allreduceWaitMillisecondsPerStep, let sum = r.allreduceMilliseconds, let bus = r.allreduceBusGigabytesPerSecond {
             line += String(format: " processes=%d allreduce_wait_ms/step=%.2f allreduce_ms=%.2f bus_GB/s=%.2f",
                            r.processes, wait, sum, bus)

@@ -22,6 +22,9 @@ public struct TrainingBenchmark {
         public var iterations: Int
         /// Processes sharing each step (1 without data parallelism).
         public var processes = 1
+        /// CPU seconds (user + system, all threads, summed over the processes) per step: the
+        /// work a step costs, less sensitive than wall time to other programs on the machine.
+        public var cpuSecondsPerStep: Double?
         /// Per step: milliseconds spent waiting for the gradient sums after the backward pass
         /// (the communication the backward pass did not hide).
         public var allreduceWaitMillisecondsPerStep: Double?
@@ -34,7 +37,7 @@ public struct TrainingBenchmark {
             case imagesPerSecond = "images_per_second", millisecondsPerStep = "ms_per_step"
             case peakMemoryBytes = "peak_memory_bytes", peakTensorBytes = "peak_tensor_bytes"
             case threads, blasCore = "blas_core", blasCoreSelection = "blas_core_selection"
-            case parameters, batch, iterations, processes
+            case parameters, batch, iterations, processes, cpuSecondsPerStep = "cpu_seconds_per_step"
             case allreduceWaitMillisecondsPerStep = "allreduce_wait_ms_per_step", allreduceMilliseconds = "allreduce_ms"
             case allreduceBusGigabytesPerSecond = "allreduce_bus_gb_per_second"
         }
@@ -91,15 +94,19 @@ public struct TrainingBenchmark {
         averager?.resetTimers()
         _ = group.anyTrue(false)  // start the clocks together
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = ProcessMemory.cpuSeconds
         OpProfiler.reset()
         for _ in 0..<iterations { step() }
+        var cpu = [ProcessMemory.cpuSeconds - cpuStart]
         _ = group.anyTrue(false)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations)
+        group.sum(&cpu)
         var result = Result(imagesPerSecond: Double(batch) / seconds, millisecondsPerStep: seconds * 1000,
                             peakMemoryBytes: ProcessMemory.peakResidentBytes,
                             peakTensorBytes: BufferPool.shared.peakLiveBytes, threads: Parallel.threadCount,
                             blasCore: BLAS.coreName, blasCoreSelection: BLAS.coreSelection, parameters: model.parameterCount,
                             batch: batch, iterations: iterations)
+        result.cpuSecondsPerStep = cpu[0] / Double(iterations)
         if let averager {
             result.processes = processes
             result.allreduceWaitMillisecondsPerStep = averager.waitSeconds * 1000 / Double(iterations)
@@ -141,10 +148,15 @@ public struct TrainingScaling: Codable {
     /// Images per second of the processes over those of the reference: 1 when data parallelism
     /// costs nothing against threads sharing one process.
     public var efficiency: Double
+    /// CPU seconds per step of the reference over those of the processes (all threads of all
+    /// processes, communication included): the same comparison by work done, which other
+    /// programs sharing the machine disturb less.
+    public var cpuEfficiency: Double?
 
     public init(reference: TrainingBenchmark.Result, distributed: TrainingBenchmark.Result) {
         self.reference = reference
         self.distributed = distributed
         efficiency = reference.imagesPerSecond > 0 ? distributed.imagesPerSecond / reference.imagesPerSecond : 0
+        if let a = reference.cpuSecondsPerStep, let b = distributed.cpuSecondsPerStep, b > 0 { cpuEfficiency = a / b }
     }
 }
