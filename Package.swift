@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "CBitKernels"),
 
         // MARK: Swift modules, bottom to top
-        .target(name: "BitViTCore", dependencies: ["CBLAS", "CBitKernels"]),
+        .target(name: "BitViTCore", dependencies: ["CBLAS", "CBitKernels", "CZlib"]),
         .target(name: "BitViTNN", dependencies: ["BitViTCore"]),
         .target(name: "BitViTQuant", dependencies: ["BitViTCore", "BitViTNN"]),
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),

@@ -11,11 +11,17 @@ struct BenchBinaryGEMM: ParsableCommand {
         commandName: "bgemm",
         abstract: "Binary, multi-plane and int8 GEMM vs OpenBLAS sgemm at DeiT-S shapes (C = A·Bᵀ).")
 
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "Seconds per measurement.") var seconds = 0.1
-    @Option(help: "Alternating rounds per shape; medians are reported.") var rounds = 7
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seconds per measurement.") var seconds = 0.1
+    @Option(parsing: .unconditional, help: "Alternating rounds per shape; medians are reported.") var rounds = 7
     @Option(help: "Force a kernel path (scalar, avx2, avx512, neon).") var path: String?
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkThreads(threads)
+        try checkOption("--seconds", seconds, positiveUpTo: 3600)
+        try checkOption("--rounds", rounds, 1...10_000)
+    }
 
     struct Ceilings: Encodable {
         var clock_ghz: Double

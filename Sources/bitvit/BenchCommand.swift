@@ -12,13 +12,19 @@ struct BenchCommand: ParsableCommand {
 
 /// Options shared by the bench commands.
 struct GeometryOptions: ParsableArguments {
-    @Option(help: "Image side in pixels.") var img = 32
-    @Option(help: "Patch side in pixels.") var patch = 4
-    @Option(help: "Embedding width.") var dim = 192
-    @Option(help: "Number of transformer blocks.") var depth = 12
-    @Option(help: "Attention heads.") var heads = 3
-    @Option(help: "Classes of the classifier head.") var classes = 10
-    @Option(help: "Input channels.") var channels = 3
+    @Option(parsing: .unconditional, help: "Image side in pixels.") var img = 32
+    @Option(parsing: .unconditional, help: "Patch side in pixels.") var patch = 4
+    @Option(parsing: .unconditional, help: "Embedding width.") var dim = 192
+    @Option(parsing: .unconditional, help: "Number of transformer blocks.") var depth = 12
+    @Option(parsing: .unconditional, help: "Attention heads.") var heads = 3
+    @Option(parsing: .unconditional, help: "Classes of the classifier head.") var classes = 10
+    @Option(parsing: .unconditional, help: "Input channels.") var channels = 3
+
+    /// The geometry checked as every model description is (`ModelLimits`); the message names
+    /// the field (`model.dim` is `--dim`).
+    func validate() throws {
+        do { try config.validate() } catch let e as BitViTError { throw ValidationError(e.message) }
+    }
 
     var config: ViTConfig {
         ViTConfig(imageSize: img, patchSize: patch, inChannels: channels, dim: dim, depth: depth,
@@ -39,13 +45,21 @@ struct BenchTrain: ParsableCommand {
             """)
 
     @OptionGroup var geometry: GeometryOptions
-    @Option(help: "Images per step (over all processes).") var batch = 64
-    @Option(help: "Timed steps (after 2 warm-up steps).") var iters = 5
-    @Option(help: "Worker threads per process (default: all cores, or the process's cores under mpirun).") var threads: Int?
-    @Option(help: "Compare with this many processes started by mpirun on this machine.") var ranks: Int?
+    @Option(parsing: .unconditional, help: "Images per step (over all processes).") var batch = 64
+    @Option(parsing: .unconditional, help: "Timed steps (after 2 warm-up steps).") var iters = 5
+    @Option(parsing: .unconditional, help: "Worker threads per process (default: all cores, or the process's cores under mpirun).")
+    var threads: Int?
+    @Option(parsing: .unconditional, help: "Compare with this many processes started by mpirun on this machine.") var ranks: Int?
     @Flag(help: "Sum the gradient buckets only after the backward pass (no overlap).") var noOverlap = false
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print a per-op time breakdown.") var profile = false
+
+    func validate() throws {
+        try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
+        try checkOption("--iters", iters, 1...1_000_000)
+        try checkThreads(threads)
+        if let ranks { try checkOption("--ranks", ranks, 2...1024) }
+    }
 
     func run() throws {
         try DistributedLaunch.run { group in try measure(group) }
@@ -106,9 +120,14 @@ struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm", abstract: "GFLOPS of the float matmul path (OpenBLAS sgemm) at ViT shapes.")
 
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "Seconds per shape.") var seconds = 0.3
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seconds per shape.") var seconds = 0.3
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkThreads(threads)
+        try checkOption("--seconds", seconds, positiveUpTo: 3600)
+    }
 
     struct Report: Encodable {
         var blas_core: String

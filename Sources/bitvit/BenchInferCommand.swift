@@ -14,12 +14,20 @@ struct BenchInfer: ParsableCommand {
             """)
 
     @Argument(help: "Model file (.bitvit).") var model: String
-    @Option(help: "Rounds; each round times --iters batch-1 calls of each engine.") var rounds = 7
-    @Option(help: "Batch-1 calls per engine per round.") var iters = 10
-    @Option(help: "Batch size of the throughput measurement.") var batch = 16
-    @Option(help: "Calls per engine for the throughput measurement.") var batchIters = 3
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Rounds; each round times --iters batch-1 calls of each engine.") var rounds = 7
+    @Option(parsing: .unconditional, help: "Batch-1 calls per engine per round.") var iters = 10
+    @Option(parsing: .unconditional, help: "Batch size of the throughput measurement.") var batch = 16
+    @Option(parsing: .unconditional, help: "Calls per engine for the throughput measurement.") var batchIters = 3
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkOption("--rounds", rounds, 1...10_000)
+        try checkOption("--iters", iters, 1...1_000_000)
+        try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
+        try checkOption("--batch-iters", batchIters, 1...1_000_000)
+        try checkThreads(threads)
+    }
 
     struct Side: Encodable {
         var latency_ms_median: Double

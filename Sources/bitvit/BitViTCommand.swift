@@ -10,11 +10,24 @@ struct BitViTCommand: ParsableCommand {
         subcommands: [TrainCommand.self, EvalCommand.self, InfoCommand.self, PlotCommand.self, DemoCommand.self, CompareCommand.self,
                       ExportCommand.self, PredictCommand.self, ParityCommand.self,
                       BenchCommand.self])
+
+    /// Parses and runs the command; every error is printed in one place, readably
+    /// (`PresentableError`).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: PresentableError.wrap(error))
+        }
+    }
 }
 
-/// Prints `value` as one line of JSON (keys sorted).
+/// Prints `value` as one line of JSON (keys sorted; non-finite numbers as the strings "nan",
+/// "inf", "-inf").
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

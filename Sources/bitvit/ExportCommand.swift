@@ -20,7 +20,11 @@ struct ExportCommand: ParsableCommand {
                                + "random initialization, quantizer scales from one training-mode forward on random images.",
                                valueName: "model-name"))
     var untrained: String?
-    @Option(help: "Classes of the --untrained model.") var classes = 1000
+    @Option(parsing: .unconditional, help: "Classes of the --untrained model.") var classes = 1000
+
+    func validate() throws {
+        if untrained != nil { try checkOption("--classes", classes, 1...ModelLimits.classes) }
+    }
 
     func run() throws {
         if let untrained { try exportUntrained(untrained); return }

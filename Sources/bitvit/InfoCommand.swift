@@ -8,17 +8,29 @@ struct InfoCommand: ParsableCommand {
         abstract: "Parameter counts and a per-layer table of a model name, a recipe or a checkpoint; storage and OPs of a .bitvit file.",
         discussion: "Model names: \(ModelZoo.names.joined(separator: ", ")).")
 
-    @Argument(help: "A model name, a recipe (.yaml/.json), a checkpoint (.safetensors) or an exported model (.bitvit).") var target: String
+    @Argument(help: "A model name, a recipe (YAML/JSON), a checkpoint (safetensors) or an exported model (.bitvit); files are recognized by their content.") var target: String
     @OptionGroup var recipeOptions: RecipeOptions
-    @Option(help: "Classes, for a model name (default 1000, or the preset's).") var classes: Int?
+    @Option(parsing: .unconditional, help: "Classes, for a model name (default 1000, or the preset's).") var classes: Int?
     @Flag(help: "List every module, not only those holding parameters.") var all = false
 
     func run() throws {
-        if target.hasSuffix(".bitvit") { try printModelFileInfo(target); return }
+        let url = URL(fileURLWithPath: target)
+        let kind = FileKind.sniff(url)
+        let isModelName = kind == .missing && ModelZoo.names.contains(target)
+        if !recipeOptions.overrides.isEmpty && kind != .text {
+            throw BitViTError.invalidArgument("--set applies to a recipe; \(target) is \(isModelName ? "a model name" : kind.phrase)")
+        }
+        if classes != nil && !isModelName {
+            throw BitViTError.invalidArgument("--classes applies to a model name; \(target) is \(kind.phrase)")
+        }
         let model: any ImageClassifier
         var header: [String] = []
-        if target.hasSuffix(".safetensors") {
-            let checkpoint = try Checkpoint.load(URL(fileURLWithPath: target))
+        switch kind {
+        case .bitvitModel:
+            try printModelFileInfo(target)
+            return
+        case .safetensors, .unknown:
+            let checkpoint = try Checkpoint.load(url)
             model = try checkpoint.makeModel()
             header.append("checkpoint \(target) (\(checkpoint.kind))")
             if let s = checkpoint.state {
@@ -28,18 +40,20 @@ struct InfoCommand: ParsableCommand {
             }
             if let c = checkpoint.config { header.append("  recipe: \(c.name), \(c.data.dataset), optimizer \(c.optimizer.name)") }
             header.append("  model: \(try jsonModel(checkpoint.modelSpec))")
-        } else if ["yaml", "yml", "json"].contains(URL(fileURLWithPath: target).pathExtension) {
+        case .text:
             let config = try recipeOptions.resolve(target)
             model = try ModelZoo.make(config.model)
             header.append("recipe \(target): model \(try jsonModel(config.model))")
-        } else {
-            guard ModelZoo.names.contains(target) else {
-                throw BitViTError.invalidArgument("unknown model '\(target)'; known: \(ModelZoo.names.joined(separator: ", "))")
+        case .missing:
+            guard isModelName else {
+                throw BitViTError.invalidArgument("'\(target)' is neither a file nor a model name; known models: \(ModelZoo.names.joined(separator: ", "))")
             }
             let presetClasses = ViTConfig.presets[target]?.classes ?? BHViTConfig.presets[target]?.classes ?? 1000
             let spec = ModelSpec(name: target, classes: classes ?? presetClasses)
             model = try ModelZoo.make(spec)
             header.append("model \(try jsonModel(spec))")
+        default:
+            throw BitViTError.malformed(file: target, reason: "this is \(kind.phrase); info takes a model name, a recipe, a checkpoint or a .bitvit file")
         }
         for line in header { print(line) }
         if let deit = model as? DeiT {

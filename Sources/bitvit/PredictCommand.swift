@@ -1,6 +1,7 @@
 import ArgumentParser
 import BitViTData
 import BitViTDeploy
+import BitViTModels
 import Foundation
 
 struct PredictCommand: ParsableCommand {
@@ -11,9 +12,11 @@ struct PredictCommand: ParsableCommand {
 
     @Argument(help: "Model file (.bitvit).") var model: String
     @Argument(help: "Image file (JPEG or PNG).") var image: String
-    @Option(help: "Classes to list.") var top = 5
+    @Option(parsing: .unconditional, help: "Classes to list.") var top = 5
     @Flag(help: "Use float kernels on the dequantized weights.") var float = false
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws { try checkOption("--top", top, 1...ModelLimits.classes) }
 
     struct Prediction: Encodable {
         var label: Int

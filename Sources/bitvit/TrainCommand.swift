@@ -40,10 +40,17 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Continue from this checkpoint (its stored configuration is used unless a recipe is given).")
     var resumeFrom: String?
     @Option(help: "Run directory (default: <training.output>/<name>).") var runDir: String?
-    @Option(help: "Worker threads per process (overrides training.threads; default: all cores, or the process's cores under mpirun).")
+    @Option(parsing: .unconditional,
+            help: "Worker threads per process (overrides training.threads; default: all cores, or the process's cores under mpirun).")
     var threads: Int?
-    @Option(help: "Save last.safetensors and stop once this many optimizer steps are done in all; --resume continues (e.g. a run split over batch-job allocations).")
+    @Option(parsing: .unconditional,
+            help: "Save last.safetensors and stop once this many optimizer steps are done in all; --resume continues (e.g. a run split over batch-job allocations).")
     var stopAtStep: Int?
+
+    func validate() throws {
+        try checkThreads(threads)
+        try checkOption("--stop-at-step", stopAtStep, 1...Int.max)
+    }
 
     func run() throws {
         try DistributedLaunch.run { group in try train(group) }
@@ -52,11 +59,16 @@ struct TrainCommand: ParsableCommand {
     private func train(_ group: any ProcessGroup) throws {
         var config: TrainConfig
         if let resumeFrom, recipe == nil {
-            guard let stored = try Checkpoint.load(URL(fileURLWithPath: resumeFrom)).config else {
-                throw BitViTError.malformed(file: resumeFrom, reason: "has no stored configuration; give the recipe too")
+            // Rank 0 reads the checkpoint (the only process that needs the run's files).
+            var yaml = ""
+            if group.rank == 0 {
+                guard let stored = try Checkpoint.load(URL(fileURLWithPath: resumeFrom)).config else {
+                    throw BitViTError.malformed(file: resumeFrom, reason: "has no stored configuration; give the recipe too")
+                }
+                yaml = try stored.yaml()
             }
-            config = try TrainConfig.resolve(recipeText: try stored.yaml(), source: resumeFrom,
-                                             overrides: recipeOptions.overrides)
+            yaml = String(decoding: group.broadcast(Data(yaml.utf8)), as: UTF8.self)
+            config = try TrainConfig.resolve(recipeText: yaml, source: resumeFrom, overrides: recipeOptions.overrides)
         } else {
             config = try recipeOptions.resolve(recipe)
         }
@@ -75,7 +87,7 @@ struct TrainCommand: ParsableCommand {
         var from = resumeFrom.map { URL(fileURLWithPath: $0) }
         if resume && from == nil {
             from = session.lastCheckpoint
-            guard FileManager.default.fileExists(atPath: session.lastCheckpoint.path) else {
+            guard !isRoot || FileManager.default.fileExists(atPath: session.lastCheckpoint.path) else {
                 throw BitViTError.missing("\(session.lastCheckpoint.path) (nothing to resume in \(session.runDirectory.path))")
             }
         }

@@ -15,18 +15,12 @@ enum BHViTManifest {
     /// The shift branches in the order their terms are summed (and stored).
     static let shiftBranches = ShiftBranch.allCases.map(\.rawValue)
 
-    /// Why the engine cannot run `c`, or nil.
+    /// Why the engine cannot run `c`, or nil (the same checks and limits as recipes and
+    /// checkpoints; fields named `bhvit.<field>`).
     static func problem(_ c: BHViTConfig) -> String? {
-        do { try c.validate() } catch let e as BitViTError {
-            if case .invalidArgument(let m) = e { return m }
-            return "\(e)"
+        do { try c.validate(FieldRules(prefix: "bhvit.")) } catch let e as BitViTError {
+            return e.message
         } catch { return "\(error)" }
-        let sizes = [c.imageSize, c.inChannels, c.stemKernel, c.stemStride, c.classes] + c.stages.flatMap { [$0.width, $0.depth, $0.mlpRatio, $0.heads] }
-        if sizes.contains(where: { $0 <= 0 }) { return "non-positive geometry" }
-        if sizes.contains(where: { $0 > 1 << 16 }) || c.imageSize > 1 << 13 || c.stages.count > 8 || c.blockCount > 1024 {
-            return "absurd geometry \(sizes)"
-        }
-        if c.stemResolution < 1 { return "the stem leaves no tokens" }
         return nil
     }
 

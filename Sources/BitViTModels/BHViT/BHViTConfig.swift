@@ -97,21 +97,34 @@ public struct BHViTConfig: Codable, Equatable, Sendable {
     /// Total number of blocks.
     public var blockCount: Int { stages.reduce(0) { $0 + $1.depth } }
 
-    /// Checks the geometry and throws a readable error when it cannot work.
-    public func validate() throws {
+    /// Checks the geometry against itself and against `ModelLimits` (at most 8 stages), without
+    /// allocating; errors name the field, its value and what is allowed. Returns the estimated
+    /// parameter count.
+    @discardableResult
+    public func validate(_ rules: FieldRules = .model) throws -> Int {
         func fail(_ m: String) -> BitViTError { .invalidArgument("BHViT config: \(m)") }
+        let r = rules
+        try r.count("image_size", imageSize, 1...ModelLimits.imageSize)
+        try r.count("in_channels", inChannels, 1...ModelLimits.inChannels)
+        try r.count("classes", classes, 1...ModelLimits.classes)
+        try r.number("drop_path_rate", dropPathRate, 0, 1, upperOpen: true)
         guard imageSize >= stemKernel, stemKernel > 0, stemStride > 0, (imageSize - stemKernel) % stemStride == 0 else {
             throw fail("the \(stemKernel)×\(stemKernel) stride-\(stemStride) stem does not tile \(imageSize)×\(imageSize) images")
         }
-        guard !stages.isEmpty, classes > 0, inChannels > 0 else { throw fail("needs stages, classes and input channels") }
-        guard (0..<1).contains(dropPathRate) else { throw fail("drop-path rate must be in [0, 1)") }
+        try r.count("stages", stages.count, 1...8)
+        for s in stages { try r.count("options.depths (each stage)", s.depth, 1...ModelLimits.blocks) }
+        try r.count("options.depths (total blocks)", blockCount, 1...ModelLimits.blocks)
+        let stemWidth = Double(stages[0].width), stemTokens = Double(stemResolution * stemResolution)
+        var estimate: Double = stemWidth * Double(inChannels * stemKernel * stemKernel) + stemTokens * stemWidth
         for (i, s) in stages.enumerated() {
-            let r = resolution(stage: i)
-            guard s.depth > 0, s.mlpRatio > 0 else { throw fail("stage \(i + 1): depth and MLP ratio must be positive") }
+            let res = resolution(stage: i)
+            try r.count("stage \(i + 1) width", s.width, 1...ModelLimits.width)
+            try r.count("stage \(i + 1) MLP ratio", s.mlpRatio, 1...Int(ModelLimits.mlpRatio))
             // Groups of 4 in the MSGDC convolutions; channel quarters in the mixed shifts.
-            guard s.width > 0, s.width % 4 == 0 else { throw fail("stage \(i + 1): width \(s.width) is not a multiple of 4") }
+            guard s.width % 4 == 0 else { throw fail("stage \(i + 1): width \(s.width) is not a multiple of 4") }
+            guard res >= 1 else { throw fail("stage \(i + 1): the \(imageSize)×\(imageSize) images leave no tokens") }
             if i + 1 < stages.count {
-                guard r % 2 == 0 else { throw fail("stage \(i + 1): resolution \(r) cannot be halved exactly") }
+                guard res % 2 == 0 else { throw fail("stage \(i + 1): resolution \(res) cannot be halved exactly") }
                 if downsampling == .binary {
                     guard stages[i + 1].width % s.width == 0 else {
                         throw fail("binary downsampling tiles its residual: width \(stages[i + 1].width) is not a multiple of \(s.width)")
@@ -119,14 +132,24 @@ public struct BHViTConfig: Codable, Equatable, Sendable {
                 }
             }
             if s.mixer == .attention {
-                guard r % Self.windowSize == 0 else {
-                    throw fail("stage \(i + 1): attention needs a resolution divisible by \(Self.windowSize), got \(r)")
+                guard res % Self.windowSize == 0 else {
+                    throw fail("stage \(i + 1): attention needs a resolution divisible by \(Self.windowSize), got \(res)")
                 }
-                guard s.heads > 0, s.width % s.heads == 0 else {
+                try r.count("stage \(i + 1) heads", s.heads, 1...ModelLimits.heads)
+                guard s.width % s.heads == 0 else {
                     throw fail("stage \(i + 1): width \(s.width) is not divisible by \(s.heads) heads")
                 }
             }
+            let c = Double(s.width), ratio = Double(s.mlpRatio)
+            let perBlock: Double = (5 + 2 * ratio) * c * c + 64 * c
+            estimate += Double(s.depth) * perBlock
+            if i + 1 < stages.count {
+                let next = Double(stages[i + 1].width)
+                estimate += 4 * c * next + Double(res * res / 4) * next
+            }
         }
+        estimate += Double(classes + 1) * Double(stages[stages.count - 1].width)
+        return try ModelLimits.checkParameters(estimate, r)
     }
 
     // MARK: Presets

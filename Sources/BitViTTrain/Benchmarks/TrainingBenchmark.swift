@@ -62,6 +62,9 @@ public struct TrainingBenchmark {
     }
 
     public func run() throws -> Result {
+        try config.validate()
+        try FieldRules().count("batch", batch, 1...TrainConfig.maxBatchSize)
+        try FieldRules().count("iterations", iterations, 1...1_000_000)
         let processes = group.worldSize
         guard batch % processes == 0 else {
             throw BitViTError.invalidArgument("--batch \(batch) does not split evenly over \(processes) processes")

@@ -87,6 +87,7 @@ public struct TrainingData {
     /// `DistributedSampler`, so all shards have the same length) and evaluates its shard of the
     /// validation and test images (unpadded: every image exactly once over the processes).
     public static func make(_ config: TrainConfig, rank: Int = 0, worldSize: Int = 1) throws -> TrainingData {
+        try config.validate()
         guard worldSize >= 1, (0..<worldSize).contains(rank) else {
             throw BitViTError.invalidArgument("process rank \(rank) is outside 0..<\(worldSize) (world size \(worldSize))")
         }
@@ -158,7 +159,8 @@ public struct TrainingData {
 
     /// The test split alone (what `bitvit eval` needs), with its class names.
     public static func evaluationData(_ config: TrainConfig) throws -> (source: LoaderBatchSource, classNames: [String]) {
-        try evaluationData(config, source: try datasetSource(config))
+        try config.validate()
+        return try evaluationData(config, source: try datasetSource(config))
     }
 
     private static func evaluationData(_ config: TrainConfig, source: DatasetSource) throws
