@@ -75,7 +75,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTDeployTests", dependencies: ["BitViTDeploy", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTDistributedTests", dependencies: ["BitViTDistributed", "BitViTTestSupport"]),
+        .testTarget(name: "BitViTDistributedTests", dependencies: ["BitViTDistributed", "BitViTTrain", "BitViTTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
