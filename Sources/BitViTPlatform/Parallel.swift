@@ -9,14 +9,34 @@ import Foundation
 /// region entered from inside another one runs serially on the calling worker, so nested
 /// kernels (e.g. a GEMM inside a per-head loop) never oversubscribe the cores.
 public enum Parallel {
-    /// Number of worker threads kernels split into (defaults to the active core count;
-    /// the `BITVIT_NUM_THREADS` environment variable, 1 … 1024, overrides it).
-    nonisolated(unsafe) public static var threadCount: Int = {
+    /// Number of worker threads kernels split into: the calling thread's count inside
+    /// `withThreadCount(_:_:)`, else the process's (defaults to the active core count; the
+    /// `BITVIT_NUM_THREADS` environment variable, 1 … 1024, overrides it). Setting it sets the
+    /// process's count.
+    public static var threadCount: Int {
+        get {
+            let limit = Int(bv_thread_limit())
+            return limit > 0 ? limit : processThreadCount
+        }
+        set { processThreadCount = newValue }
+    }
+
+    nonisolated(unsafe) private static var processThreadCount: Int = {
         if let s = ProcessInfo.processInfo.environment["BITVIT_NUM_THREADS"], let n = Int(s), (1...1024).contains(n) {
             return n
         }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// Runs `body` with the parallel regions it starts on this thread split over `count`
+    /// threads (the caller included) instead of `threadCount`'s process-wide value; other
+    /// threads keep theirs. `count` must be at least 1.
+    public static func withThreadCount<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        precondition(count >= 1, "Parallel.withThreadCount: count must be at least 1, got \(count)")
+        let previous = bv_thread_limit_enter(Int32(clamping: count))
+        defer { bv_thread_limit_leave(previous) }
+        return try body()
+    }
 
     /// True on a thread that is executing part of a parallel region.
     public static var isInsideRegion: Bool { bv_in_parallel_region() != 0 }

@@ -13,6 +13,19 @@ void bv_parallel_region_leave(int previous) { in_parallel_region = previous; }
 
 int bv_in_parallel_region(void) { return in_parallel_region; }
 
+// Thread-local cap on the worker threads of this thread's parallel regions (0: none).
+static _Thread_local int thread_limit = 0;
+
+int bv_thread_limit_enter(int threads) {
+    int previous = thread_limit;
+    thread_limit = threads > 0 ? threads : 0;
+    return previous;
+}
+
+void bv_thread_limit_leave(int previous) { thread_limit = previous; }
+
+int bv_thread_limit(void) { return thread_limit; }
+
 // Thread-local autograd recording switch (on by default on every thread).
 static _Thread_local int grad_recording_disabled = 0;
 

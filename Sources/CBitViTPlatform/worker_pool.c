@@ -7,11 +7,12 @@
 // that spins on a generation counter picks a job up in well under a microsecond.
 //
 // Protocol. One 64-bit atomic `state` holds (generation << 32 | next part). The caller writes
-// the job (fn, ctx, parts), zeroes `done`, then publishes state = (g + 1, 0). Every thread
-// (the caller included) claims parts by CAS on `state` while its generation is the one it
-// read and the part index is below `parts`, runs them, and adds them to `done`. The caller
-// returns when `done == parts`. A worker that wakes late finds the generation changed or
-// no part left and goes back to waiting, so it never runs a part of a finished job.
+// the job (fn, ctx, parts, helpers), zeroes `done`, then publishes state = (g + 1, 0). The
+// caller and the workers numbered below `helpers` (threads − 1; earlier jobs may have started
+// more workers, which sit this job out) claim parts by CAS on `state` while its generation is
+// the one they read and the part index is below `parts`, run them, and add them to `done`.
+// The caller returns when `done == parts`. A worker that wakes late finds the generation
+// changed or no part left and goes back to waiting, so it never runs a part of a finished job.
 // Workers spin (`pause`, with a `sched_yield` every few microseconds so that a busy machine's
 // other threads still run) for `spin_ns` after their last job, then sleep on a condition
 // variable; the caller signals it only when some worker sleeps.
@@ -43,8 +44,9 @@ static struct {
     void (*fn)(void *, int);
     void *ctx;
     int parts;
+    _Atomic int helpers;        // workers that take part in the current job
     _Atomic long spin_ns;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, 0, 200000};
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, 0, 0, 200000};
 
 static int64_t now_ns(void) {
     struct timespec t;
@@ -69,8 +71,8 @@ static void run_parts(uint32_t gen) {
     }
 }
 
-static void *worker_main(void *unused) {
-    (void)unused;
+static void *worker_main(void *number) {
+    const int index = (int)(intptr_t)number;
     uint32_t seen = (uint32_t)(atomic_load(&pool.state) >> 32);
     for (;;) {
         // Spin for new work, then sleep.
@@ -93,7 +95,7 @@ static void *worker_main(void *unused) {
             }
         }
         seen = gen;
-        run_parts(gen);
+        if (index < atomic_load(&pool.helpers)) run_parts(gen);
     }
     return NULL;
 }
@@ -106,7 +108,7 @@ static void start_workers(int count) {
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 8 << 20);
-        const int failed = pthread_create(&t, &attr, worker_main, NULL);
+        const int failed = pthread_create(&t, &attr, worker_main, (void *)(intptr_t)pool.workers);
         pthread_attr_destroy(&attr);
         if (failed) break;
         pool.workers++;
@@ -133,6 +135,7 @@ void bv_pool_run(int parts, int threads, void (*fn)(void *ctx, int part), void *
     pool.fn = fn;
     pool.ctx = ctx;
     pool.parts = parts;
+    atomic_store(&pool.helpers, threads - 1);
     atomic_store(&pool.done, 0);
     const uint32_t gen = (uint32_t)(atomic_load(&pool.state) >> 32) + 1;
     atomic_store(&pool.state, (uint64_t)gen << 32);

@@ -39,6 +39,14 @@ void bv_parallel_region_leave(int previous);
 /// Non-zero while the calling thread runs inside a parallel region.
 int bv_in_parallel_region(void);
 
+/// Caps the worker threads of the calling thread's parallel regions at `threads` (> 0; 0
+/// removes the cap); returns the previous cap for `bv_thread_limit_leave`.
+int bv_thread_limit_enter(int threads);
+/// Restores the cap returned by `bv_thread_limit_enter`.
+void bv_thread_limit_leave(int previous);
+/// The calling thread's cap on worker threads, 0 when it has none.
+int bv_thread_limit(void);
+
 /// Whether the calling thread records the autograd graph (thread-local, default on).
 int bv_grad_mode_enabled(void);
 /// Sets the calling thread's autograd recording switch.
@@ -49,6 +57,7 @@ void bv_grad_mode_set(int enabled);
 /// Runs `fn(ctx, part)` for every part in 0..<parts on the calling thread and up to
 /// `threads − 1` persistent pool workers (parts are claimed dynamically, so the caller takes
 /// over the parts of a worker that is slow to start), and returns when all have finished.
+/// At most `threads` threads run parts of the job, however many workers earlier jobs started.
 /// Runs serially when `threads ≤ 1`, `parts == 1` or the caller is inside a parallel region;
 /// every part runs marked as inside one. Workers spin for a while after each job (see
 /// `bv_pool_set_spin_ns`) and then sleep. One job runs at a time; concurrent callers queue.
