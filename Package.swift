@@ -8,9 +8,13 @@ let package = Package(
     products: [
         .library(name: "BitViT", targets: [
             "BitViTPlatform", "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTImage",
-            "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTInterop", "BitViTTools",
+            "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTRuntimeImages", "BitViTExport", "BitViTInterop", "BitViTTools",
         ]),
+        // Running `.bitvit` models without any training code: on preprocessed tensors (the
+        // runtime alone), on image files (plus the JPEG/PNG decoders), from C (libBitViTC).
         .library(name: "BitViTRuntime", targets: ["BitViTRuntime"]),
+        .library(name: "BitViTRuntimeImages", targets: ["BitViTRuntimeImages"]),
+        .library(name: "BitViTC", type: .dynamic, targets: ["BitViTC"]),
         // Data-parallel training over Open MPI, apart so that the library needs no MPI.
         .library(name: "BitViTDistributed", targets: ["BitViTDistributed"]),
         .executable(name: "bitvit", targets: ["bitvit"]),
@@ -18,6 +22,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // `swift package generate-documentation` (DocC); used by no target.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: System libraries
@@ -50,10 +56,14 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "BitViTRuntime", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
+        .target(name: "BitViTRuntimeImages", dependencies: ["BitViTRuntime", "BitViTImage"]),
+        // The C API: bitvit.h and its constants (C), the functions over BitViTRuntime (Swift).
+        .target(name: "CBitViTAPI"),
+        .target(name: "BitViTC", dependencies: ["BitViTRuntime", "CBitViTAPI"]),
         .target(name: "BitViTExport", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime"]),
         .target(name: "BitViTTools", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTImage", "BitViTData", "BitViTTrain",
-            "BitViTRuntime", "BitViTExport", "CBitKernels",
+            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain",
+            "BitViTRuntime", "BitViTRuntimeImages", "BitViTExport", "CBitKernels",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Official checkpoints (timm/DeiT, GSB, Q-ViT, BHViT names) in and out.
@@ -92,6 +102,9 @@ let package = Package(
             "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTInterop",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTDistributedTests", dependencies: ["BitViTDistributed", "BitViTTrain"]),
+        .testTarget(name: "BitViTAPITests", dependencies: [
+            "BitViTRuntime", "BitViTRuntimeImages", "BitViTC", "CBitViTAPI", "BitViTTools",
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,14 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// An app that runs exported `.bitvit` models and links nothing but BitViT's runtime library:
-// `scripts/check-runtime-only` builds it and checks that no training module was compiled.
+// Apps that run exported `.bitvit` models and link nothing of BitViT but its runtime libraries:
+// `RuntimeOnly` the runtime alone (preprocessed tensors in), `ClassifyImage` the runtime and
+// the image decoders (image files in). `scripts/check-runtime-only` builds each and checks that
+// no training module was compiled.
 let package = Package(
     name: "RuntimeOnly",
     platforms: [.macOS(.v13)],
     dependencies: [.package(name: "BitViT", path: "../..")],
     targets: [
         .executableTarget(name: "RuntimeOnly", dependencies: [.product(name: "BitViTRuntime", package: "BitViT")]),
+        .executableTarget(name: "ClassifyImage", dependencies: [.product(name: "BitViTRuntimeImages", package: "BitViT")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -111,11 +111,29 @@ public final class ModelFile: @unchecked Sendable {
     /// `validatingManifest` false only the container is checked (layout, checksums, entries),
     /// not the tensors against the family's manifest: format-level tools and tests.
     public convenience init(bytes: [UInt8], path: String = "<memory>", validatingManifest: Bool = true) throws {
-        // Keep a 64-byte-aligned copy so that the tensor views are aligned as in a mapping.
+        try self.init(heapCopy: bytes.withUnsafeBytes(Self.alignedCopy), size: bytes.count, path: path,
+                      validatingManifest: validatingManifest)
+    }
+
+    /// Validates a copy of the file in `bytes` (which the caller may release afterwards); see
+    /// `init(bytes:path:validatingManifest:)`.
+    public convenience init(copying bytes: UnsafeRawBufferPointer, path: String = "<memory>",
+                            validatingManifest: Bool = true) throws {
+        try self.init(heapCopy: Self.alignedCopy(bytes), size: bytes.count, path: path, validatingManifest: validatingManifest)
+    }
+
+    /// A 64-byte-aligned copy, so that the tensor views are aligned as in a mapping.
+    private static func alignedCopy(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer {
         let aligned = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
-        bytes.withUnsafeBytes { if !$0.isEmpty { aligned.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        if !bytes.isEmpty { aligned.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        return aligned
+    }
+
+    /// Takes ownership of `aligned` (from `alignedCopy`), freeing it when validation fails.
+    private convenience init(heapCopy aligned: UnsafeMutableRawPointer, size: Int, path: String,
+                             validatingManifest: Bool) throws {
         do {
-            try self.init(path: path, base: UnsafeRawPointer(aligned), size: bytes.count, mapping: nil,
+            try self.init(path: path, base: UnsafeRawPointer(aligned), size: size, mapping: nil,
                           validatingManifest: validatingManifest)
             self.heapCopy = aligned
         } catch {
