@@ -116,8 +116,9 @@ struct RepositoryText {
     // MARK: Citations
 
     /// Problems with the `§` citations of one line: each `§` must follow a Markdown file named
-    /// earlier on the line, that file must exist (relative to the citing file or the root), and
-    /// every section number (`§4`, `§4.4`, both ends of `§2.5–2.7`) must head a section of it.
+    /// earlier on the line (or sit in the text of a link to one), that file must exist (relative
+    /// to the citing file or the root), and every section number (`§4`, `§4.4`, both ends of
+    /// `§2.5–2.7`) must head a section of it.
     func citationProblems(in line: String, citingFile: String) -> [String] {
         var out: [String] = []
         let ns = line as NSString
@@ -127,7 +128,11 @@ struct RepositoryText {
             guard sign.location != NSNotFound else { break }
             searchFrom = sign.location + sign.length
             let before = ns.substring(to: sign.location)
-            guard let file = Self.matches(of: Self.markdownFile, in: before).last else {
+            // Inside a link's text (`[gsb.md §4.4](reference/gsb.md#44-…)`) the link names the file.
+            let linked = Self.markdownLinkWithText.matches(in: line, range: NSRange(location: 0, length: ns.length)).first {
+                NSLocationInRange(sign.location, $0.range(at: 1))
+            }.map { ns.substring(with: $0.range(at: 2)).components(separatedBy: "#")[0] }.flatMap { $0.hasSuffix(".md") ? $0 : nil }
+            guard let file = linked ?? Self.matches(of: Self.markdownFile, in: before).last else {
                 out.append("'§' without the Markdown file it cites before it on the line")
                 continue
             }
@@ -277,6 +282,7 @@ struct RepositoryText {
     static let sectionNumbers = try! NSRegularExpression(pattern: "^\\s*[0-9]+(\\.[0-9]+)*(\\s*[–-]\\s*[0-9]+(\\.[0-9]+)*)?")
     static let heading = try! NSRegularExpression(pattern: "^#{1,6}\\s+(.*?)\\s*#*\\s*$")
     static let headingNumber = try! NSRegularExpression(pattern: "^([0-9]+(\\.[0-9]+)*)\\.?\\s")
+    static let markdownLinkWithText = try! NSRegularExpression(pattern: "\\[([^\\]]*)\\]\\(([^()\\s]+)\\)")
     static let markdownLink = try! NSRegularExpression(pattern: "\\]\\(([^()\\s]+)\\)")
     static let docsMention = try! NSRegularExpression(pattern: "(?<![A-Za-z0-9_./-])docs/[A-Za-z0-9_./-]*[A-Za-z0-9_]\\.md\\b")
     static let machinePath = try! NSRegularExpression(pattern: "(?<![A-Za-z0-9_.~-])/(work|root|home|tmp)/[^\\s`'\")]*")
