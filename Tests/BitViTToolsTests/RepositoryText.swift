@@ -116,7 +116,8 @@ struct RepositoryText {
     // MARK: Citations
 
     /// Problems with the `§` citations of one line: each `§` must follow a Markdown file named
-    /// earlier on the line (or sit in the text of a link to one), that file must exist (relative
+    /// earlier on the line, sit in the text of a link to one, or be on a Markdown page (which
+    /// then cites itself); that file must exist (relative
     /// to the citing file or the root), and every section number (`§4`, `§4.4`, both ends of
     /// `§2.5–2.7`) must head a section of it.
     func citationProblems(in line: String, citingFile: String) -> [String] {
@@ -132,7 +133,9 @@ struct RepositoryText {
             let linked = Self.markdownLinkWithText.matches(in: line, range: NSRange(location: 0, length: ns.length)).first {
                 NSLocationInRange(sign.location, $0.range(at: 1))
             }.map { ns.substring(with: $0.range(at: 2)).components(separatedBy: "#")[0] }.flatMap { $0.hasSuffix(".md") ? $0 : nil }
-            guard let file = linked ?? Self.matches(of: Self.markdownFile, in: before).last else {
+            // On a Markdown page a bare `§` is a section of the page itself.
+            let own = citingFile.hasSuffix(".md") ? (citingFile as NSString).lastPathComponent : nil
+            guard let file = linked ?? Self.matches(of: Self.markdownFile, in: before).last ?? own else {
                 out.append("'§' without the Markdown file it cites before it on the line")
                 continue
             }

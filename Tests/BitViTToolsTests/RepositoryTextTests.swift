@@ -39,6 +39,7 @@ struct RepositoryTextTests {
             ("/// (docs/reference/bhvit.md §3.5–3.99)", .slashComments, "no section 3.99"),
             ("let s = \"qvit.md §6.2: README\"", .slashComments, "not a file"),
             ("// window passes (§3.4 quirk)", .slashComments, "without the Markdown file"),
+            ("As §42 says.", .prose, "page.md §42"),
             ("See [bhvit.md](reference/bhvit.md#no-such-heading).", .prose, "no heading"),
             ("See [x](missing.md).", .prose, "does not exist"),
             ("/// docs/nothing.md describes it", .slashComments, "not in the repository"),
