@@ -191,8 +191,21 @@ struct RepositoryText {
 
     // MARK: Headings
 
+    /// Headings already read, by path.
+    private final class HeadingCache: @unchecked Sendable {
+        var entries: [String: (numbers: Set<String>, anchors: Set<String>)] = [:]
+    }
+    private let cache = HeadingCache()
+
     /// The numbered sections (`4`, `4.4`) and the GitHub anchors of a Markdown file's headings.
     func headings(of path: String) -> (numbers: Set<String>, anchors: Set<String>) {
+        if let known = cache.entries[path] { return known }
+        let found = readHeadings(of: path)
+        cache.entries[path] = found
+        return found
+    }
+
+    private func readHeadings(of path: String) -> (numbers: Set<String>, anchors: Set<String>) {
         guard let text = try? String(contentsOf: root.appendingPathComponent(path), encoding: .utf8) else { return ([], []) }
         var numbers = Set<String>(), anchors = Set<String>(), seen: [String: Int] = [:]
         var inFence = false
