@@ -59,6 +59,22 @@ public enum Parallel {
             }
             return
         }
+        let limit = Int(bv_thread_limit())
+        if limit > 0 && limit < parts {
+            // GCD would spread the parts over every core: `limit` threads claim them instead.
+            let lock = NSLock()
+            var next = 0
+            DispatchQueue.concurrentPerform(iterations: limit) { _ in
+                let previous = bv_parallel_region_enter()
+                while true {
+                    let p = lock.withLock { () -> Int in defer { next += 1 }; return next }
+                    if p >= parts { break }
+                    body(p)
+                }
+                bv_parallel_region_leave(previous)
+            }
+            return
+        }
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             let previous = bv_parallel_region_enter()
             body(p)
