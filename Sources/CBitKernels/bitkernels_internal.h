@@ -75,6 +75,8 @@ typedef struct {
 #define BV_AVX512_NV 4
 #define BV_AVX2_MR 4
 #define BV_AVX2_NV 1
+/// Panels per call of the AVX2 binary tile (it runs them one after another: one register tile each).
+#define BV_AVX2_BNV 4
 #define BV_SCALAR_MR 4
 #define BV_SCALAR_NV 1
 #define BV_NEON_MR 4

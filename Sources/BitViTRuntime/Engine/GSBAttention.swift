@@ -90,7 +90,7 @@ final class GSBAttention: AttentionCore {
                             }
                             var (lo, hi) = (Float.infinity, -Float.infinity)
                             bv_shift_minmax_rows(g.pointer(qkv, image: b, part: 2, head: head), g.qkvStride,
-                                                 shift.baseAddress! + head * d, n, d, &lo, &hi)
+                                                 shift.baseAddress! + head * d, n, d, &lo, &hi, 0)
                             (e[3 * item + 1], e[3 * item + 2]) = (lo, hi)
                         }
                     }
@@ -122,7 +122,7 @@ final class GSBAttention: AttentionCore {
                     if candidatesCover {
                         bv_gsb_mask_planes_rows(p, Int32(n), Int32(n), slot.candidates.pointer, a.wordsPerRow, aBounds[1], aBounds[2],
                                                 a.words.pointer + a.planeStride, a.words.pointer + 2 * a.planeStride,
-                                                counts + n, counts + 2 * n)
+                                                counts + n, counts + 2 * n, 0)
                     } else {
                         bv_pack_three_thresholds_rows(p, n, Int32(n), Int32(n), aBounds, a.words.pointer, a.wordsPerRow,
                                                       a.planeStride, counts)
@@ -130,7 +130,7 @@ final class GSBAttention: AttentionCore {
                     a.planeScales = attentionScales
                     // V̂'s three ±1 planes straight into the GEMM's panels (features as rows, tokens as K).
                     bv_pack_gsb_value_panels(v, g.qkvStride, vShift, Int32(n), Int32(d), vUpper, vLower, slot.vPanels.panels.pointer,
-                                             slot.vPanels.panelDwords, slot.vPanels.planeStride)
+                                             slot.vPanels.panelDwords, slot.vPanels.planeStride, 0)
                     slot.vPanels.planeScales = vPlaneScales
                     BinaryGEMM.multiply(slot.a, slot.vPanels, into: out, ldc: c)
                 }
@@ -169,7 +169,7 @@ final class GSBAttention: AttentionCore {
         return attentionBiasRowMin.withUnsafeBufferPointer { rowMin in
             bv_gsb_attention_rows(slot.q.words.pointer, slot.q.wordsPerRow, keys, n, Int32(words), Int32(n), Int32(n), Int32(d),
                                   scoreScale, bias, rowMin.baseAddress! + head * n, p, attentionScales[0] * 0.5, candidateRatio,
-                                  a.words.pointer, slot.candidates.pointer, a.wordsPerRow, a.rowCounts!.pointer)
+                                  a.words.pointer, slot.candidates.pointer, a.wordsPerRow, a.rowCounts!.pointer, 0)
         }
     }
 
