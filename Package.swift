@@ -45,9 +45,7 @@ let package = Package(
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "CBitKernels", "CPNG", "CZlib",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "BitViTRuntime", dependencies: [
-            "BitViTPlatform", "BitViTCore", "BitViTModels", "CBitViTPlatform", "CBitKernels",
-        ]),
+        .target(name: "BitViTRuntime", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
         .target(name: "BitViTExport", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTRuntime",
         ]),
@@ -75,6 +73,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTools", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTToolsTests", dependencies: [
+            "BitViTTools", "BitViTExport", "BitViTRuntime", "BitViTTrain", "BitViTModels", "BitViTTestSupport",
+        ]),
         .testTarget(name: "BitViTRuntimeTests", dependencies: [
             "BitViTRuntime", "BitViTExport", "BitViTModels", "BitViTCore", "CBitKernels", "BitViTTestSupport",
         ], resources: [.copy("Fixtures")]),

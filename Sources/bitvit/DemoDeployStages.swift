@@ -13,14 +13,14 @@ struct ExportStage: DemoStage {
         try ExportCommand.parse([checkpoint.path, "--output", url.path]).run()
         context.modelFile = url
         let file = try ModelFile(contentsOf: url)
-        let summary = ModelFileSummary(file)
+        let cost = ModelCost(file: file)
         let checkpointBytes = (try? FileManager.default.attributesOfItem(atPath: checkpoint.path)[.size] as? Int) ?? nil
         var line = "deployment file      \(url.path): \(grouped(file.fileSize)) bytes"
         if let checkpointBytes {
             line += String(format: " (%.1f× smaller than the float32 weights of the checkpoint, %@ bytes)",
                            Double(checkpointBytes) / Double(file.fileSize), grouped(checkpointBytes))
         }
-        let storage = summary.byStorage.map { "\($0.storage) \(grouped($0.values)) values" }.joined(separator: ", ")
+        let storage = cost.storage.map { "\($0.name) \(grouped($0.values)) values" }.joined(separator: ", ")
         return [line, "stored as            \(storage)"]
     }
 }

@@ -38,7 +38,7 @@ struct ExportCommand: ParsableCommand {
         let file = try ModelFile(contentsOf: url)
         print("\(output): \(file.metadata.family.rawValue) model '\(loaded.modelSpec.name)', \(file.tensors.count) tensors, "
               + "\(grouped(file.fileSize)) bytes")
-        print(storageTable(ModelFileSummary(file)))
+        print(storageTable(ModelCost(file: file)))
     }
 
     private func exportUntrained(_ name: String) throws {
@@ -58,7 +58,7 @@ struct ExportCommand: ParsableCommand {
                                 classNames: names, source: "untrained \(name) (random initialization)", to: url)
         let file = try ModelFile(contentsOf: url)
         print("\(output): untrained \(file.metadata.family.rawValue) model '\(name)', \(grouped(file.fileSize)) bytes")
-        print(storageTable(ModelFileSummary(file)))
+        print(storageTable(ModelCost(file: file)))
     }
 
     /// The evaluation transform training used: resize to the model's side, normalize with the
@@ -90,11 +90,11 @@ struct ExportCommand: ParsableCommand {
 }
 
 /// The storage table of `bitvit export` and `bitvit info <file.bitvit>`.
-func storageTable(_ summary: ModelFileSummary) -> String {
+func storageTable(_ cost: ModelCost) -> String {
     var lines = ["storage  tensors        values         bytes  holds"]
-    for s in summary.byStorage {
+    for s in cost.storage {
         let roles = s.roles.prefix(6).joined(separator: ", ") + (s.roles.count > 6 ? ", …" : "")
-        lines.append(s.storage.padding(toLength: 7, withPad: " ", startingAt: 0) + rightAligned(String(s.tensors), 8)
+        lines.append(s.name.padding(toLength: 7, withPad: " ", startingAt: 0) + rightAligned(String(s.tensors), 8)
                      + rightAligned(grouped(s.values), 14) + rightAligned(grouped(s.bytes), 14) + "  " + roles)
     }
     return lines.joined(separator: "\n")

@@ -7,8 +7,8 @@ import Foundation
 func printModelFileInfo(_ path: String) throws {
     let file = try ModelFile(contentsOf: URL(fileURLWithPath: path))
     let meta = file.metadata
-    let summary = ModelFileSummary(file)
-    print("\(path): .bitvit version \(ModelFileLayout.version), \(meta.family.rawValue) model '\(meta.model.name)', "
+    let cost = ModelCost(file: file)
+    print("\(path): .bitvit version \(ModelFileLayout.version), \(meta.family.rawValue) model '\(meta.modelName)', "
           + "\(grouped(file.fileSize)) bytes, \(file.tensors.count) tensors" + (meta.source.map { ", from \($0)" } ?? ""))
     if let v = meta.vit {
         var line = "  geometry: \(v.imageSize)×\(v.imageSize)×\(v.inChannels) images, patch \(v.patchSize) (\(v.tokens) tokens), "
@@ -30,13 +30,12 @@ func printModelFileInfo(_ path: String) throws {
     print("  preprocessing: resize to \(p.imageSize)×\(p.imageSize) (bicubic), mean \(p.mean), std \(p.std); classes: "
           + meta.classNames.prefix(10).joined(separator: ", ") + (meta.classNames.count > 10 ? ", …" : ""))
     print("")
-    print(storageTable(summary))
+    print(storageTable(cost))
     print("")
     print("cost per image (OPs = BOPs/64 + FLOPs; 8-bit first/last layers count as FLOPs):")
-    for part in summary.cost.parts {
+    for part in cost.products {
         let bits = part.weightBits.map { "\($0)×\(part.activationBits ?? 32) bit" + (part.planePairs > 1 ? ", \(part.planePairs) plane pairs" : "") } ?? "fp"
         print("  " + part.name.padding(toLength: 34, withPad: " ", startingAt: 0) + rightAligned(grouped(part.macs), 15) + " MACs  (\(bits))")
     }
-    let c = summary.cost
-    print(String(format: "  BOPs %.4g, FLOPs %.4g, OPs %.4g", Double(c.bops), Double(c.flops), c.ops))
+    print(String(format: "  BOPs %.4g, FLOPs %.4g, OPs %.4g", Double(cost.bops), Double(cost.flops), cost.ops))
 }

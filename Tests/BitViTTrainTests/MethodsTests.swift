@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import BitViTTestSupport
+import BitViTRuntime
 import BitViTTools
 import BitViTTrain
 
@@ -284,7 +285,7 @@ private func tinyRecipe(_ model: String, options: String = "", extra: String = "
         let label = String(repeating: "Q-ViT W4A4, DGD averaged over layers and heads ", count: 4)
         let record = MetricsRecord(type: "epoch", epoch: 1, step: 10, lr: 1e-3, trainLoss: 2, trainTop1: 0.3, valTop1: 0.3, elapsedSeconds: 1)
         let row = ComparisonRow(name: "q", label: label, tables: ["main"],
-                                cost: DeployedCost(precision: "4/4", parameters: 1, sizeBytes: 1, bops: 0, flops: 0),
+                                cost: ModelCost(parameters: 1, storage: [], products: [], precision: "4/4"),
                                 finalTop1: 0.3, bestTop1: 0.3, bestEpoch: 1, epochs: 1, trainingSeconds: 1, wallSeconds: nil,
                                 records: [record])
         let big = ComparisonCurves(rows: [row], title: "t").raster()

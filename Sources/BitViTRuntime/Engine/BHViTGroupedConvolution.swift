@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 
 /// MSGDC's grouped dilated 3×3 binary convolution when every group's channels are whole bytes
 /// (C/groups a multiple of 8, as in every BHViT preset): one pass over the pixels gathers the

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +7,7 @@ import Glibc
 /// One tensor of a loaded `.bitvit` file: a view into the memory-mapped bytes.
 public struct StoredTensor: @unchecked Sendable {
     public let name: String
-    public let storage: TensorStorage
+    public let storage: StorageKind
     public let shape: [Int]
     /// First stored byte (64-byte aligned in the mapping).
     public let bytes: UnsafeRawPointer
@@ -193,7 +193,7 @@ public final class ModelFile: @unchecked Sendable {
                 throw bad("tensor #\(i): name is not UTF-8")
             }
             guard byName[name] == nil else { throw bad("tensor '\(name)' appears twice") }
-            guard let storage = TensorStorage(rawValue: e.storage) else { throw bad("tensor '\(name)': unknown storage kind \(e.storage)") }
+            guard let storage = StorageKind(rawValue: e.storage) else { throw bad("tensor '\(name)': unknown storage kind \(e.storage)") }
             var elements = 1
             for d in e.shape {
                 guard d > 0, d <= L.maxElements else { throw bad("tensor '\(name)': absurd dimension \(d) in \(e.shape)") }

@@ -1,5 +1,3 @@
-import BitViTModels
-
 /// The model families a `.bitvit` file can hold; each has its own tensor manifest
 /// (`ModelManifest`) and engine.
 public enum ExportFamily: String, Codable, Sendable, CaseIterable {
@@ -105,19 +103,20 @@ public struct ModelFileMetadata: Codable, Equatable, Sendable {
     /// Always `bitvit-model`.
     public var format: String
     public var family: ExportFamily
-    /// The model description the checkpoint was trained with.
-    public var model: ModelSpec
+    /// The description of the model as it was trained (the training library's `ModelSpec` as
+    /// JSON, e.g. `{"name": "gsb-vit-mnist", "classes": 10, ...}`); the engine does not read it.
+    public var model: JSONValue
     /// DeiT-style families.
     public var vit: ViTArchitecture?
     /// BHViT.
-    public var bhvit: BHViTConfig?
+    public var bhvit: BHViTArchitecture?
     public var preprocessing: Preprocessing
     /// Class names in label order (`classes` entries).
     public var classNames: [String]
     /// Where the weights came from (checkpoint path), for `bitvit info`.
     public var source: String?
 
-    public init(family: ExportFamily, model: ModelSpec, vit: ViTArchitecture? = nil, bhvit: BHViTConfig? = nil,
+    public init(family: ExportFamily, model: JSONValue, vit: ViTArchitecture? = nil, bhvit: BHViTArchitecture? = nil,
                 preprocessing: Preprocessing, classNames: [String], source: String? = nil) {
         format = Self.formatName
         self.family = family
@@ -131,4 +130,7 @@ public struct ModelFileMetadata: Codable, Equatable, Sendable {
 
     /// Classifier outputs.
     public var classes: Int { vit?.classes ?? bhvit?.classes ?? 0 }
+
+    /// The `name` of the recorded model description (`?` when it has none).
+    public var modelName: String { model["name"]?.string ?? "?" }
 }

@@ -1,11 +1,11 @@
-import BitViTCore
+import BitViTPlatform
 
 /// The tensors a `.bitvit` file of each family must hold, with their storage kinds and shapes
 /// derived from the stored architecture. The exporter writes exactly these; the loader rejects
 /// a file with a missing, extra, mis-stored or mis-shaped tensor (docs/format.md lists them).
 public struct ModelManifest {
     public struct Expectation: Equatable {
-        public var storages: Set<TensorStorage>
+        public var storages: Set<StorageKind>
         public var shape: [Int]
     }
 
@@ -13,9 +13,9 @@ public struct ModelManifest {
     public private(set) var names: [String] = []
     public private(set) var expectations: [String: Expectation] = [:]
 
-    static let floatKinds: Set<TensorStorage> = [.float32, .float16]
+    static let floatKinds: Set<StorageKind> = [.float32, .float16]
 
-    mutating func add(_ name: String, _ shape: [Int], _ storages: Set<TensorStorage> = floatKinds) {
+    mutating func add(_ name: String, _ shape: [Int], _ storages: Set<StorageKind> = floatKinds) {
         precondition(expectations[name] == nil, "manifest: \(name) twice")
         names.append(name)
         expectations[name] = Expectation(storages: storages, shape: shape)
@@ -32,7 +32,7 @@ public struct ModelManifest {
             return ViTManifest.manifest(family: metadata.family, vit)
         case .bhvit:
             guard let c = metadata.bhvit else { throw BitViTError.invalidArgument("metadata of a bhvit model has no 'bhvit' architecture") }
-            if let problem = BHViTManifest.problem(c) { throw BitViTError.invalidArgument("architecture: \(problem)") }
+            if let problem = c.problem() { throw BitViTError.invalidArgument("architecture: \(problem)") }
             return BHViTManifest.manifest(c)
         }
     }

@@ -1,3 +1,4 @@
+import BitViTRuntime
 import BitViTTrain
 import Foundation
 
@@ -7,7 +8,7 @@ public struct ComparisonRow: Sendable {
     public var label: String
     /// The tables that show the row (`main`, `ablation`, …).
     public var tables: [String]
-    public var cost: DeployedCost
+    public var cost: ModelCost
     /// Test top-1 after the last epoch, the best over the validated epochs and that epoch.
     public var finalTop1: Double?
     public var bestTop1: Double?
@@ -21,7 +22,7 @@ public struct ComparisonRow: Sendable {
     /// Epoch metrics, for the curves.
     public var records: [MetricsRecord]
 
-    public init(name: String, label: String, tables: [String], cost: DeployedCost, finalTop1: Double?, bestTop1: Double?,
+    public init(name: String, label: String, tables: [String], cost: ModelCost, finalTop1: Double?, bestTop1: Double?,
                 bestEpoch: Int?, epochs: Int, trainingSeconds: Double, wallSeconds: Double?, records: [MetricsRecord]) {
         self.name = name
         self.label = label
@@ -49,7 +50,7 @@ public enum ComparisonTable {
         for r in rows {
             let best = r.bestTop1.map { percent($0) + (r.bestEpoch.map { " (ep. \($0))" } ?? "") } ?? "—"
             lines.append("| \(r.label) | \(r.cost.precision) | \(grouped(r.cost.parameters)) | "
-                         + String(format: "%.3f", r.cost.sizeBytes / 1e6) + " | " + String(format: "%.2f", r.cost.ops / 1e6)
+                         + String(format: "%.3f", Double(r.cost.sizeBytes) / 1e6) + " | " + String(format: "%.2f", r.cost.ops / 1e6)
                          + " | \(r.finalTop1.map(percent) ?? "—") | \(best) | \(r.epochs) | \(duration(r.trainingSeconds)) | "
                          + "\(r.wallSeconds.map(duration) ?? "—") |")
         }

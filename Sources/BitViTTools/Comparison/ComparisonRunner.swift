@@ -1,4 +1,6 @@
+import BitViTExport
 import BitViTModels
+import BitViTRuntime
 import BitViTTrain
 import Foundation
 
@@ -95,7 +97,7 @@ public struct ComparisonRunner {
             let best = validated.max { ($0.valTop1 ?? 0) < ($1.valTop1 ?? 0) }
             let model = try ModelZoo.make(config.model)
             return ComparisonRow(
-                name: run.name, label: run.label, tables: run.tables, cost: try DeployedCost.of(model, spec: config.model),
+                name: run.name, label: run.label, tables: run.tables, cost: try ModelCost(model: model),
                 finalTop1: validated.last?.valTop1, bestTop1: best?.valTop1, bestEpoch: best?.epoch,
                 epochs: records.last?.epoch ?? 0, trainingSeconds: records.last?.elapsedSeconds ?? 0,
                 wallSeconds: wallSeconds(of: run), records: records)

@@ -11,7 +11,7 @@
 ///   bit stream over the whole tensor (row-major), least significant bit first: code i
 ///   occupies stream bits `b·i … b·i + b − 1`, stream bit j at bit j % 8 of byte j / 8;
 ///   unused bits of the last byte are zero.
-public enum TensorStorage: UInt8, CaseIterable, Sendable, Codable {
+public enum StorageKind: UInt8, CaseIterable, Sendable, Codable {
     case float32 = 1
     case float16 = 2
     case bits1 = 3
@@ -37,7 +37,7 @@ public enum TensorStorage: UInt8, CaseIterable, Sendable, Codable {
     public var isIntegerCode: Bool { self == .int8 || self == .int4 || self == .int3 || self == .int2 }
 
     /// The integer-code storage of `bits`-bit signed codes (2, 3, 4 or 8).
-    public static func integerCodes(bits: Int) -> TensorStorage? {
+    public static func integerCodes(bits: Int) -> StorageKind? {
         switch bits {
         case 2: return .int2
         case 3: return .int3

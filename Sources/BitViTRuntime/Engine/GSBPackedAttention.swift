@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// GSB stage 2's attention (gsb.md §4.1 steps 2–7) on the bit kernels:
@@ -17,7 +17,7 @@ import CBitKernels
 /// M (and V's max/min) are taken over the **whole batch** (gsb.md §2, §7.11): every image's
 /// P' and v' are computed before any is thresholded, so the result depends on the batch as
 /// the training graph's does. In float mode steps 1, 3–5 use sgemm on the dequantized values.
-final class GSBAttention: AttentionCore {
+final class GSBPackedAttention: AttentionCore {
     let g: AttentionGeometry
     let queryShift: [Float], keyShift: [Float], valueShift: [Float]
     let scoreScale: Float
