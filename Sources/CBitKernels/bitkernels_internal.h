@@ -68,6 +68,8 @@ typedef struct {
     const int8_t *w;                   ///< panel 0 of the column group
     ptrdiff_t w_panel_stride;          ///< bytes between panels (64 · k4)
     int k4;
+    /// AVX2: steps of 4 K values whose vpmaddubsw sums fit 16-bit lanes (0: codes too large).
+    int s16_steps;
 } bv_itile_in;
 
 // Tile sizes per path (rows × panels).

@@ -48,14 +48,17 @@ struct BenchmarkStage: DemoStage {
     func run(_ context: inout DemoContext) throws -> [String] {
         guard let model = context.modelFile else { return [] }
         let (batch, iters) = (64, 20)
-        let report = try BenchInfer.parse([model.path, "--rounds", "5", "--iters", "\(iters)", "--batch", "\(batch)"]).measure()
-        print(report.text(batch: batch, iters: iters))
-        let (bit, float) = (report.bit_kernels, report.float_kernels)
+        var bench = InferenceBenchmark(model: model.path)
+        (bench.rounds, bench.iterations, bench.batch) = (5, iters, batch)
+        let report = try bench.run()
+        print(report.text(batch: batch, iterations: iters))
+        guard let float = report.float_kernels else { return [] }
+        let bit = report.bit_kernels
         return [
             String(format: "batch-1 latency      %.3f ms bit kernels vs %.3f ms float kernels (%.1f× faster; p90 %.3f vs %.3f ms)",
-                   bit.latency_ms_median, float.latency_ms_median, report.speedup_latency, bit.latency_ms_p90, float.latency_ms_p90),
+                   bit.latency_ms_median, float.latency_ms_median, report.speedup_latency ?? 0, bit.latency_ms_p90, float.latency_ms_p90),
             String(format: "throughput           %.0f vs %.0f images/s at batch %d (%.1f×)",
-                   bit.throughput_images_per_s, float.throughput_images_per_s, batch, report.speedup_throughput),
+                   bit.throughput_images_per_s ?? 0, float.throughput_images_per_s ?? 0, batch, report.speedup_throughput ?? 0),
         ]
     }
 }

@@ -23,10 +23,15 @@ struct ExportCommand: ParsableCommand {
                                valueName: "model-name"))
     var untrained: String?
     @Option(help: "Classes of the --untrained model.") var classes = 1000
+    @Option(name: .customLong("option"), help: ArgumentHelp("A family option of the --untrained model, key=value (repeatable), "
+                                                             + "e.g. --option downsampling=binary for the fully binary BHViT.",
+                                                             valueName: "key=value"))
+    var options: [String] = []
 
     func run() throws {
         if let untrained { try exportUntrained(untrained); return }
         guard let checkpoint else { throw ValidationError("give a checkpoint or --untrained <model-name>") }
+        guard options.isEmpty else { throw ValidationError("--option applies to --untrained models (a checkpoint's options come from its recipe)") }
         let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
         let model = try loaded.makeModel()
         model.eval()
@@ -42,7 +47,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     private func exportUntrained(_ name: String) throws {
-        let spec = ModelSpec(name: name, classes: classes)
+        let spec = ModelSpec(name: name, classes: classes, options: try ModelSpec.options(fromAssignments: options))
         let model = try ModelZoo.make(spec, seed: 0)
         let geometry = try ModelZoo.inputGeometry(spec)
         var rng = RandomGenerator(seed: 7)
@@ -53,9 +58,10 @@ struct ExportCommand: ParsableCommand {
             : Normalization(mean: Array(repeating: 0.5, count: geometry.inChannels), std: Array(repeating: 0.5, count: geometry.inChannels))
         let names = classNames.map { $0.split(separator: ",").map(String.init) } ?? (0..<classes).map { "class \($0)" }
         let url = URL(fileURLWithPath: output)
+        let described = name + spec.options.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
         try ModelExporter.write(model, spec: spec, preprocessing: Preprocessing(imageSize: geometry.imageSize, channels: geometry.inChannels,
                                                                               mean: normalization.mean, std: normalization.std),
-                                classNames: names, source: "untrained \(name) (random initialization)", to: url)
+                                classNames: names, source: "untrained \(described) (random initialization)", to: url)
         let file = try ModelFile(contentsOf: url)
         print("\(output): untrained \(file.metadata.family.rawValue) model '\(name)', \(grouped(file.fileSize)) bytes")
         print(storageTable(ModelCost(file: file)))

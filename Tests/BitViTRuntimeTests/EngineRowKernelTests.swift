@@ -195,7 +195,7 @@ struct EngineRowKernelTests {
         for f in 0..<(panelCount * 16) {
             for d in 0..<panelDwords {
                 var want: [UInt32] = [0, 0, 0]
-                for t in (32 * d)..<min(32 * d + 32, tokens) where f < features {
+                for t in min(32 * d, tokens)..<min(32 * d + 32, tokens) where f < features {
                     let x = v[t * stride + f] + shift[f]
                     let negative = x < 0, g1 = x > up[0] || x < down[0], g2 = x > up[1] || x < down[1]
                     if negative { want[0] |= 1 << UInt32(t - 32 * d) }

@@ -14,4 +14,15 @@ public enum ProcessMemory {
         return usage.ru_maxrss
         #endif
     }
+
+    /// Current resident set size in bytes (`/proc/self/statm` on Linux; the peak elsewhere).
+    public static var currentResidentBytes: Int {
+        #if os(Linux)
+        if let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
+            let fields = text.split(separator: " ")
+            if fields.count > 1, let pages = Int(fields[1]) { return pages * Int(sysconf(Int32(_SC_PAGESIZE))) }
+        }
+        #endif
+        return peakResidentBytes
+    }
 }
