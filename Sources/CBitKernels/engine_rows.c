@@ -141,6 +141,14 @@ float bv_softmax_bias_max_rows(const float *x, float *y, const float *bias, ptrd
         }
         return m;
     }
+    if (cols <= 1 << 24 && row_path(BV_KPATH_AUTO) == BV_KPATH_AVX2) {
+        float m = -__builtin_inff();
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            const float v = bv_softmax_bias_max_row_avx2(x + r * cols, y + r * cols, bias ? bias + r * cols : NULL, (int)cols, scale);
+            m = v > m ? v : m;
+        }
+        return m;
+    }
 #endif
     bv_softmax_rows_f32(x, y, rows, cols, scale);
     const ptrdiff_t n = rows * cols;

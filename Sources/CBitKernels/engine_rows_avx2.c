@@ -144,6 +144,42 @@ float bv_gsb_row_avx2(const uint64_t *q, const uint64_t *k, ptrdiff_t k_word_str
 }
 
 BV_TARGET_AVX2
+float bv_softmax_bias_max_row_avx2(const float *x, float *y, const float *b, int n, float scale) {
+    const __m256 minus_inf = _mm256_set1_ps(-__builtin_inff());
+    const int rest = n & 7;
+    const __m256i tail = lanes_below(rest);
+    const int full = n - rest;
+    __m256 m = minus_inf;
+    for (int j = 0; j < full; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + j));
+    if (rest) m = _mm256_max_ps(m, _mm256_blendv_ps(minus_inf, _mm256_maskload_ps(x + full, tail), _mm256_castsi256_ps(tail)));
+    const __m256 mx = _mm256_set1_ps(reduce_max(m)), sc = _mm256_set1_ps(scale);
+    __m256 sum = _mm256_setzero_ps();
+    for (int j = 0; j < full; j += 8) {
+        const __m256 e = exp_avx2(_mm256_mul_ps(sc, _mm256_sub_ps(_mm256_loadu_ps(x + j), mx)));
+        _mm256_storeu_ps(y + j, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    if (rest) {
+        const __m256 e = exp_avx2(_mm256_mul_ps(sc, _mm256_sub_ps(_mm256_maskload_ps(x + full, tail), mx)));
+        _mm256_maskstore_ps(y + full, tail, e);
+        sum = _mm256_add_ps(sum, _mm256_and_ps(e, _mm256_castsi256_ps(tail)));
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / reduce_add(sum));
+    __m256 top = minus_inf;
+    for (int j = 0; j < full; j += 8) {
+        const __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(y + j), inv, b ? _mm256_loadu_ps(b + j) : _mm256_setzero_ps());
+        _mm256_storeu_ps(y + j, v);
+        top = _mm256_max_ps(top, v);
+    }
+    if (rest) {
+        const __m256 v = _mm256_fmadd_ps(_mm256_maskload_ps(y + full, tail), inv, b ? _mm256_maskload_ps(b + full, tail) : _mm256_setzero_ps());
+        _mm256_maskstore_ps(y + full, tail, v);
+        top = _mm256_max_ps(top, _mm256_blendv_ps(minus_inf, v, _mm256_castsi256_ps(tail)));
+    }
+    return reduce_max(top);
+}
+
+BV_TARGET_AVX2
 void bv_gsb_mask_word_avx2(const float *x, uint64_t s, int n_left, float bound1, float bound2, uint64_t *b1, uint64_t *b2) {
     const __m256 t1 = _mm256_set1_ps(bound1), t2 = _mm256_set1_ps(bound2);
     uint64_t r1 = 0, r2 = 0;

@@ -13,6 +13,9 @@ float bv_gsb_row_avx2(const uint64_t *q, const uint64_t *k, ptrdiff_t k_word_str
                       float offset, const float *b, float bias_min, float *x, float a1_bound, float ratio,
                       uint64_t *a1, uint64_t *cand, int32_t *a1_count);
 
+/// One row of `bv_softmax_bias_max_rows` (AVX2 + FMA): y = fma(e, 1/Σe, bias); returns max(y).
+float bv_softmax_bias_max_row_avx2(const float *x, float *y, const float *b, int n, float scale);
+
 /// The two planes of one 64-element word of `bv_gsb_mask_planes_rows`, testing only the
 /// candidate bits `s` (`n_left` elements of the row remain from `x` on).
 void bv_gsb_mask_word_avx2(const float *x, uint64_t s, int n_left, float bound1, float bound2, uint64_t *b1, uint64_t *b2);

@@ -16,7 +16,8 @@ extern "C" {
 
 /// `y = softmax(scale·x) + bias` over `rows` contiguous rows of `cols` values (`y` may alias
 /// `x`; `bias` has rows·cols values, or is NULL for none). Returns the largest value written.
-/// exp is vecmath.c's polynomial; on AVX-512 every pass over a row is explicitly vectorized.
+/// exp is vecmath.c's polynomial; on AVX-512 and AVX2 every pass over a row is explicitly vectorized
+/// (`y = fma(e, 1/Σe, bias)`, one rounding; the portable path adds the bias after the division).
 float bv_softmax_bias_max_rows(const float *x, float *y, const float *bias, ptrdiff_t rows, ptrdiff_t cols, float scale);
 
 /// `dst[r·dst_stride + j] = src[r·src_stride + j] + shift[j]` for `rows` × `cols`, and lowers
