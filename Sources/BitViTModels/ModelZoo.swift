@@ -63,22 +63,24 @@ public struct ModelSpec: Codable, Equatable, Sendable {
 
 public enum ModelZoo {
     /// Every model name `make(_:)` accepts.
-    public static var names: [String] {
-        let vit = ViTConfig.presets.keys.sorted(), swin = SwinConfig.presets.keys.sorted()
-        return vit + swin + vit.map { "gsb-" + $0 } + (vit + swin).map { "qvit-" + $0 } + (vit + swin).map { "w1a1-" + $0 }
-            + BHViTConfig.presets.keys.sorted()
+    public static var names: [String] { ModelFamily.allCases.flatMap(\.modelNames) }
+
+    /// The family and preset of `spec`, or an error listing the known names.
+    static func family(of spec: ModelSpec) throws -> (family: ModelFamily, preset: String) {
+        guard let f = spec.family else {
+            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
+        }
+        return f
     }
 
     /// What a data pipeline needs to know about the model `spec` describes: the side of its
     /// square input images, their channels, and its classes. No weights are allocated.
     public static func inputGeometry(_ spec: ModelSpec) throws -> (imageSize: Int, inChannels: Int, classes: Int) {
-        let (family, preset) = spec.family
+        let (family, preset) = try family(of: spec)
         switch family {
         case .bhvit:
             let c = try BHViTConfig(spec: spec)
             return (c.imageSize, c.inChannels, c.classes)
-        case nil:
-            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         default:
             if let swin = SwinConfig.presets[preset] {
                 return (spec.imageSize ?? swin.imageSize, spec.inChannels ?? swin.inChannels, spec.classes)
@@ -91,7 +93,7 @@ public enum ModelZoo {
     /// Throws if `spec` does not describe a model `make(_:)` can build. DeiT and BHViT specs are
     /// checked without allocating weights; the other families are built once.
     public static func validate(_ spec: ModelSpec) throws {
-        switch spec.family.0 {
+        switch try family(of: spec).family {
         case .deit: _ = try spec.vitConfig()
         case .bhvit: _ = try BHViTConfig(spec: spec)
         default: _ = try make(spec)
@@ -112,7 +114,7 @@ public enum ModelZoo {
     ///   (`fp`, `binary`), `shift`, `attention` (`qd`, `fp`), `recu` (see docs/bhvit.md).
     /// DeiT-based quantized families default to the distilled architecture.
     public static func make(_ spec: ModelSpec, seed: UInt64 = 0) throws -> any ImageClassifier {
-        let (family, preset) = spec.family
+        let (family, preset) = try family(of: spec)
         switch family {
         case .deit:
             return try DeiT(spec.vitConfig(), seed: seed)
@@ -136,8 +138,6 @@ public enum ModelZoo {
             return try QuantizedDeiT(spec.distilledVitConfig(base: preset), scheme: scheme, seed: seed)
         case .bhvit:
             return try BHViT(spec: spec, seed: seed)
-        case nil:
-            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         }
     }
 }

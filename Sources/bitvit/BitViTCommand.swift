@@ -1,7 +1,9 @@
 import ArgumentParser
-import BitViTTrain
-import Foundation
+import BitViTPlatform
+import BitViTTools
 
+/// The command-line tool: every command parses its arguments, calls the BitViTTools function
+/// behind it and prints the result.
 @main
 struct BitViTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +16,10 @@ struct BitViTCommand: ParsableCommand {
 
 /// Prints `value` as one line of JSON (keys sorted).
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(try jsonLine(value))
+}
+
+/// Applies `--threads`.
+func setThreads(_ threads: Int?) {
+    if let threads { Parallel.threadCount = threads }
 }

@@ -27,7 +27,7 @@ extension ModelCost {
                         Product(name: "binary linears (W1A1)", macs: linears, weightBits: 1, activationBits: 1),
                         Product(name: "attention q̂·k̂ᵀ (1×1 bit)", macs: scores, weightBits: 1, activationBits: 1)]
         if c.attentionProbabilities == .quantizationDecomposition {
-            products.append(Product(name: "attention Â·v̂ (QD, 3 nested planes)", macs: context, weightBits: 1, activationBits: 1, planePairs: 3))
+            products.append(Product(name: "attention Â·v̂ (QD, 3 planes)", macs: context, weightBits: 1, activationBits: 1, planePairs: 3))
         } else {
             products.append(Product(name: "attention A·v̂ (fp)", macs: context))
         }

@@ -8,19 +8,24 @@ import Foundation
 /// rounds of batch-1 calls (median and p90 latency), then throughput at `batch`, then a per-op
 /// breakdown at batch 1. Random normal images of the model's input shape.
 public struct InferenceBenchmark {
+    /// The model file (.bitvit).
     public var model: String
     /// Rounds; each times `iterations` batch-1 calls of each engine.
-    public var rounds = 7
-    public var iterations = 10
+    public var rounds: Int
+    public var iterations: Int
     /// Batch of the throughput measurement, and calls at that batch (0: no throughput measurement).
-    public var batch = 16
-    public var batchIterations = 3
-    /// Worker threads (nil: `Parallel`'s default).
-    public var threads: Int?
+    public var batch: Int
+    public var batchIterations: Int
     /// Also measure the float-kernel engine (off: the resident memory is the bit engine's alone).
     public var floatKernels = true
 
-    public init(model: String) { self.model = model }
+    public init(model: String, rounds: Int = 7, iterations: Int = 10, batch: Int = 16, batchIterations: Int = 3) {
+        self.model = model
+        self.rounds = rounds
+        self.iterations = iterations
+        self.batch = batch
+        self.batchIterations = batchIterations
+    }
 
     /// One engine's figures.
     public struct Side: Codable, Sendable {
@@ -52,7 +57,6 @@ public struct InferenceBenchmark {
     }
 
     public func run() throws -> Report {
-        if let threads { Parallel.threadCount = threads }
         let before = ProcessMemory.currentResidentBytes
         let file = try ModelFile(contentsOf: URL(fileURLWithPath: model))
         var engines = [try InferenceEngine(file)]
@@ -119,7 +123,7 @@ public struct InferenceBenchmark {
 
 extension InferenceBenchmark.Report {
     /// The human-readable report: latencies, throughput, speed-ups, memory and the per-op breakdowns.
-    public func text(batch: Int, iterations: Int) -> String {
+    public func text(batch: Int, iters iterations: Int) -> String {
         var lines = ["\(model): \(family), input \(input_shape), \(threads) threads, kernels \(kernel_path), "
                      + "BLAS \(blas_core), load average " + load_average.map { String(format: "%.2f", $0) }.joined(separator: " ")]
         let sides = [("bit kernels  ", bit_kernels)] + (float_kernels.map { [("float kernels", $0)] } ?? [])

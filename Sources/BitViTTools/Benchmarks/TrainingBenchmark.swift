@@ -1,3 +1,4 @@
+import BitViTCore
 import BitViTModels
 import BitViTTrain
 import Foundation
@@ -64,5 +65,14 @@ public struct TrainingBenchmark {
                       peakTensorBytes: BufferPool.shared.peakLiveBytes, threads: Parallel.threadCount,
                       blasCore: BLAS.coreName, blasCoreSelection: BLAS.coreSelection, parameters: model.parameterCount, batch: batch,
                       iterations: iterations)
+    }
+}
+
+extension TrainingBenchmark.Result {
+    /// One line of `key=value` figures (the format of `../shared/bench/torch_vit_bench.py`).
+    public var text: String {
+        String(format: "train img/s=%.2f ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ params=%d",
+               imagesPerSecond, millisecondsPerStep, Double(peakMemoryBytes) / 1e6, Double(peakTensorBytes) / 1e6, threads,
+               blasCore, parameters)
     }
 }

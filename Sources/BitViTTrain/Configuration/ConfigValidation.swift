@@ -1,12 +1,8 @@
 import Foundation
 import BitViTModels
+import BitViTData
 
 extension TrainConfig {
-    /// Optimizer names a recipe may use.
-    public static let optimizerNames = ["sgd", "adam", "adamw", "lamb", "fusedlamb"]
-    /// Schedule names a recipe may use.
-    public static let scheduleNames = ["cosine", "constant"]
-
     /// Throws `BitViTError.malformed(file: source, …)` naming the first invalid field.
     public func validate(source: String = "configuration") throws {
         func fail(_ field: String, _ reason: String) -> BitViTError {
@@ -20,8 +16,26 @@ extension TrainConfig {
         guard data.batchSize > 0 else { throw fail("data.batch_size", "must be positive") }
         if let e = data.evalBatchSize, e <= 0 { throw fail("data.eval_batch_size", "must be positive") }
         if let k = data.samplesPerClass, k <= 0 { throw fail("data.samples_per_class", "must be positive") }
-        guard Self.optimizerNames.contains(optimizer.name) else {
-            throw fail("optimizer.name", "is '\(optimizer.name)'; use one of \(Self.optimizerNames.joined(separator: ", "))")
+        let v = data.validation
+        guard ValidationConfig.sources.contains(v.source) else {
+            throw fail("data.validation.source", "is '\(v.source)'; use one of \(ValidationConfig.sources.joined(separator: ", "))")
+        }
+        guard v.size > 0, v.size.isFinite, v.size < 1 || v.size == v.size.rounded() else {
+            throw fail("data.validation.size", "is \(v.size); use a fraction in (0, 1) or a whole number of images per class")
+        }
+        guard v.seed >= 0 else { throw fail("data.validation.seed", "must be ≥ 0") }
+        if let n = data.normalization, Normalization(presetName: n) == nil {
+            throw fail("data.normalization", "is '\(n)'; use one of \(Normalization.presets.keys.sorted().joined(separator: ", "))")
+        }
+        guard data.repeatedAugmentation >= 0 else { throw fail("data.repeated_augmentation", "must be ≥ 0 (0: off)") }
+        if let c = data.evalCropPct, !(c > 0 && c <= 1) { throw fail("data.eval_crop_pct", "must be in (0, 1]") }
+        for (field, value) in [("data.eval_interpolation", data.evalInterpolation),
+                               ("data.augmentation.interpolation", data.augmentation.interpolation)]
+        where Interpolation(rawValue: value) == nil {
+            throw fail(field, "is '\(value)'; use one of \(Interpolation.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard MethodProcedure.methodNames.contains(method.name) else {
+            throw fail("method.name", "is '\(method.name)'; use one of \(MethodProcedure.methodNames.joined(separator: ", "))")
         }
         guard optimizer.lr > 0, optimizer.lr.isFinite else { throw fail("optimizer.lr", "must be a positive number") }
         if let r = optimizer.lrBatchReference, r <= 0 { throw fail("optimizer.lr_batch_reference", "must be positive") }
@@ -32,9 +46,6 @@ extension TrainConfig {
         guard optimizer.eps > 0 else { throw fail("optimizer.eps", "must be positive") }
         guard (0..<1).contains(optimizer.momentum) else { throw fail("optimizer.momentum", "must be in [0, 1)") }
         if let c = optimizer.clipGradNorm, !(c > 0) { throw fail("optimizer.clip_grad_norm", "must be positive") }
-        guard Self.scheduleNames.contains(schedule.name) else {
-            throw fail("schedule.name", "is '\(schedule.name)'; use one of \(Self.scheduleNames.joined(separator: ", "))")
-        }
         guard schedule.warmupEpochs >= 0 else { throw fail("schedule.warmup_epochs", "must be ≥ 0") }
         guard schedule.minLr >= 0, schedule.warmupLr >= 0 else { throw fail("schedule.min_lr", "must be ≥ 0") }
         guard (0..<1).contains(loss.labelSmoothing) else { throw fail("loss.label_smoothing", "must be in [0, 1)") }

@@ -72,6 +72,8 @@ extension TrainConfig {
         t.data.root = "x"
         t.data.evalBatchSize = 1
         t.data.samplesPerClass = 1
+        t.data.normalization = "x"
+        t.data.evalCropPct = 1
         t.data.augmentation.randomResizedCropScale = [1]
         t.optimizer.lrBatchReference = 1
         t.optimizer.clipGradNorm = 1

@@ -1,101 +1,71 @@
-import ArgumentParser
+import BitViTCore
+import BitViTExport
 import BitViTRuntime
-import BitViTTools
-import BitViTTrain
 import CBitKernels
 import Foundation
 
-/// `bitvit bench bgemm`: binary / multi-plane / int8 GEMM speed against OpenBLAS sgemm on the
-/// same shapes, in one process and one run, plus the core's measured instruction ceilings.
-struct BenchBinaryGEMM: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bgemm",
-        abstract: "Binary, multi-plane and int8 GEMM vs OpenBLAS sgemm at DeiT-S shapes (C = A·Bᵀ).")
-
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "Seconds per measurement.") var seconds = 0.1
-    @Option(help: "Alternating rounds per shape; medians are reported.") var rounds = 7
-    @Option(help: "Force a kernel path (scalar, avx2, avx512, neon).") var path: String?
-    @Flag(help: "Print one JSON object.") var json = false
-
-    struct Ceilings: Encodable {
-        var clock_ghz: Double
-        var fma512_gmac_per_s: Double
-        var fma256_gmac_per_s: Double
-        var popcnt512_gbmac_per_s: Double
-        var popcnt_avx2_gbmac_per_s: Double
-        var vnni512_gmac_per_s: Double
+/// Binary, multi-plane and int8 GEMM speed against OpenBLAS sgemm on the same shapes (DeiT-S
+/// layers, C = A·Bᵀ), in one process and one run, plus the core's measured instruction
+/// ceilings (`bitvit bench bgemm`).
+public struct BinaryGEMMBenchmark {
+    public struct Ceilings: Encodable {
+        public var clock_ghz: Double
+        public var fma512_gmac_per_s: Double
+        public var fma256_gmac_per_s: Double
+        public var popcnt512_gbmac_per_s: Double
+        public var popcnt_avx2_gbmac_per_s: Double
+        public var vnni512_gmac_per_s: Double
         /// Binary MACs per FP32 MAC at peak: the physical ceiling of the binary speedup.
-        var binary_over_fma_ratio: Double
+        public var binary_over_fma_ratio: Double
     }
 
-    struct Row: Encodable {
-        var label: String
-        var m: Int, n: Int, k: Int
-        var sgemm_gflops: Double
-        var sgemm_us: Double
-        var kernel: String
+    public struct Row: Encodable {
+        public var label: String
+        public var m: Int, n: Int, k: Int
+        public var sgemm_gflops: Double
+        public var sgemm_us: Double
+        public var kernel: String
         /// 2·M·N·K / time (the float-equivalent operation rate).
-        var gops: Double
-        var us: Double
+        public var gops: Double
+        public var us: Double
         /// gops / sgemm_gflops, both medians of the same run.
-        var ratio: Double
+        public var ratio: Double
         /// Including packing the float activations (binary rows only).
-        var with_packing_gops: Double?
-        var with_packing_ratio: Double?
+        public var with_packing_gops: Double?
+        public var with_packing_ratio: Double?
     }
 
     /// One thread timed in thread CPU time: the kernel's rate on a core, against the ceiling.
-    struct CoreRow: Encodable {
-        var label: String
-        var m: Int, n: Int, k: Int
-        var kernel: String
+    public struct CoreRow: Encodable {
+        public var label: String
+        public var m: Int, n: Int, k: Int
+        public var kernel: String
         /// Binary (or int8) multiply-accumulates per second of thread CPU time.
-        var gmac_per_s: Double
+        public var gmac_per_s: Double
         /// gmac_per_s over the measured register-resident ceiling of the same instructions.
-        var fraction_of_ceiling: Double
+        public var fraction_of_ceiling: Double
     }
 
-    struct Report: Encodable {
+    public struct Report: Encodable {
         /// 1-minute load average before and after the run (other processes share the cores).
-        var load_average: [Double]
-        var path: String
-        var int8_path: String
-        var threads: Int
-        var blas_core: String
-        var blas_selection: String
-        var rounds: Int
-        var seconds_per_measurement: Double
-        var ceilings: Ceilings
-        var binary: [Row]
-        var binary_min_ratio: Double
-        var multi_plane: [Row]
-        var int8: [Row]
-        var single_core: [CoreRow]
+        public var load_average: [Double]
+        public var path: String
+        public var int8_path: String
+        public var threads: Int
+        public var blas_core: String
+        public var blas_selection: String
+        public var rounds: Int
+        public var seconds_per_measurement: Double
+        public var ceilings: Ceilings
+        public var binary: [Row]
+        public var binary_min_ratio: Double
+        public var multi_plane: [Row]
+        public var int8: [Row]
+        public var single_core: [CoreRow]
     }
 
-    func run() throws {
-        if let threads { Parallel.threadCount = threads }
-        var forced: BinaryKernelPath?
-        if let path {
-            guard let p = BinaryKernelPath(name: path) else { throw ValidationError("unknown path \(path)") }
-            forced = p
-        }
-        var bench = BinaryGEMMBench(seconds: seconds, rounds: rounds, path: forced)
-        let before = Self.loadAverage()
-        var report = bench.run()
-        report.load_average = [before, Self.loadAverage()]
-        if json { try printJSON(report); return }
-        print(Self.text(report))
-    }
-
-    /// The 1-minute load average (0 where unavailable).
-    static func loadAverage() -> Double {
-        var l = [Double](repeating: 0, count: 3)
-        return getloadavg(&l, 3) > 0 ? l[0] : 0
-    }
-
-    static func text(_ r: Report) -> String {
+    /// The human-readable report.
+    public static func text(_ r: Report) -> String {
         var lines: [String] = []
         let c = r.ceilings
         lines.append(String(format: "ceilings (1 thread, CPU time, %.2f GHz): FMA zmm %.1f GMAC/s, xor+popcnt+add zmm %.0f GbMAC/s (ratio %.1f×), AVX2 popcount %.0f GbMAC/s, vpdpbusd zmm %.0f GMAC/s",
@@ -127,19 +97,22 @@ struct BenchBinaryGEMM: ParsableCommand {
         }
         return lines.joined(separator: "\n")
     }
-}
 
-/// The measurements behind `bitvit bench bgemm`.
-struct BinaryGEMMBench {
-    var seconds: Double
-    var rounds: Int
-    var path: BinaryKernelPath?
+    /// Seconds per measurement.
+    public var seconds: Double
+    /// Alternating rounds per shape; medians are reported.
+    public var rounds: Int
+    /// A forced kernel path (nil: the best for the CPU).
+    public var path: BinaryKernelPath?
+    /// Seconds per instruction-ceiling loop.
+    public var ceilingSeconds: Double
     var rng = RandomGenerator(seed: 7)
 
-    init(seconds: Double, rounds: Int, path: BinaryKernelPath?) {
+    public init(seconds: Double = 0.1, rounds: Int = 7, path: BinaryKernelPath? = nil, ceilingSeconds: Double = 0.15) {
         self.seconds = seconds
         self.rounds = max(1, rounds)
         self.path = path
+        self.ceilingSeconds = ceilingSeconds
     }
 
     /// DeiT-S linear layers at 197 tokens.
@@ -171,13 +144,9 @@ struct BinaryGEMMBench {
             repeat { body(); n += 1; elapsed = now() - start } while elapsed < seconds
             samples.append(elapsed / Double(n))
         }
-        return Self.median(samples)
+        return median(samples)
     }
 
-    static func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : 0.5 * (s[s.count / 2 - 1] + s[s.count / 2])
-    }
 
     /// Alternates sgemm and the candidate(s) `rounds` times and returns median times.
     func compare(m: Int, n: Int, k: Int, _ candidates: [() -> Void]) -> (sgemm: Double, others: [Double]) {
@@ -192,24 +161,26 @@ struct BinaryGEMMBench {
             ts.append(time(sgemm))
             for (i, f) in candidates.enumerated() { os[i].append(time(f)) }
         }
-        return (Self.median(ts), os.map(Self.median))
+        return (median(ts), os.map(median))
     }
 
     func row(_ label: String, m: Int, n: Int, k: Int, kernel: String, sgemm: Double, t: Double,
-             withPacking: Double? = nil) -> BenchBinaryGEMM.Row {
+             withPacking: Double? = nil) -> Row {
         let ops = 2 * Double(m) * Double(n) * Double(k)
         let sg = ops / sgemm / 1e9
-        return BenchBinaryGEMM.Row(label: label, m: m, n: n, k: k, sgemm_gflops: sg, sgemm_us: sgemm * 1e6,
+        return Row(label: label, m: m, n: n, k: k, sgemm_gflops: sg, sgemm_us: sgemm * 1e6,
                                    kernel: kernel, gops: ops / t / 1e9, us: t * 1e6, ratio: sgemm / t,
                                    with_packing_gops: withPacking.map { ops / $0 / 1e9 },
                                    with_packing_ratio: withPacking.map { sgemm / $0 })
     }
 
-    mutating func run() -> BenchBinaryGEMM.Report {
+    /// Runs every measurement; `load_average` holds the 1-minute load average before and after.
+    public mutating func run() -> Report {
+        let before = loadAverage().first ?? 0
         BLAS.configure()
         var cl = bv_ceilings()
-        bv_measure_ceilings(0.15, &cl)
-        let ceilings = BenchBinaryGEMM.Ceilings(
+        bv_measure_ceilings(ceilingSeconds, &cl)
+        let ceilings = Ceilings(
             clock_ghz: cl.clock_hz / 1e9, fma512_gmac_per_s: cl.fma512_mac_per_s / 1e9,
             fma256_gmac_per_s: cl.fma256_mac_per_s / 1e9, popcnt512_gbmac_per_s: cl.popcnt512_bmac_per_s / 1e9,
             popcnt_avx2_gbmac_per_s: cl.popcnt_avx2_bmac_per_s / 1e9, vnni512_gmac_per_s: cl.vnni512_mac_per_s / 1e9,
@@ -218,7 +189,7 @@ struct BinaryGEMMBench {
 
         // W1A1 linear layers: signs of activations (+ per-channel shift) × signs of weights, with
         // BWN channel scales and a bias fused into the output transform.
-        var binary: [BenchBinaryGEMM.Row] = []
+        var binary: [Row] = []
         for s in Self.deitSmall {
             let x = Tensor.randn([m, s.k], using: &rng), w = Tensor.randn([s.n, s.k], using: &rng)
             let shift = Tensor.randn([s.k], using: &rng), bias = Tensor.randn([s.n], using: &rng)
@@ -236,7 +207,7 @@ struct BinaryGEMMBench {
             binary.append(row(s.label, m: m, n: s.n, k: s.k, kernel: "W1A1", sgemm: sg, t: o[0], withPacking: o[1]))
         }
 
-        var multi: [BenchBinaryGEMM.Row] = []
+        var multi: [Row] = []
         do {
             // One attention head of GSB (Â 3 planes × V̂ 3 planes) and of BHViT's QD (3 nested
             // planes × signs), at DeiT-S geometry: 198 queries × 64 dims × 198 keys.
@@ -258,7 +229,7 @@ struct BinaryGEMMBench {
             multi.append(row("BHViT QD Â·V (3 fused)", m: t, n: d, k: t, kernel: "planes", sgemm: sg, t: o[1]))
         }
         // Q-ViT-style b-bit × b-bit at DeiT-S fc1: bit planes (b×b binary products) vs int8 VNNI.
-        var int8: [BenchBinaryGEMM.Row] = []
+        var int8: [Row] = []
         for bits in [2, 4] {
             let (n, k) = (1536, 384)
             let ac = (0..<(m * k)).map { _ in Int32(rng.nextInt(below: 1 << bits)) }
@@ -292,7 +263,7 @@ struct BinaryGEMMBench {
         }
 
         // Kernel rate per core, free of scheduling noise: one thread, thread CPU time.
-        var single: [BenchBinaryGEMM.CoreRow] = []
+        var single: [CoreRow] = []
         let savedThreads = Parallel.threadCount
         Parallel.threadCount = 1
         for s in Self.deitSmall + [("K = 8192", 384, 8192)] {
@@ -302,7 +273,7 @@ struct BinaryGEMMBench {
             let p = path
             let t = cpuTime { _ = BinaryGEMM.multiply(pa, pw, into: out.data, path: p) }
             let rate = Double(m * s.n * s.k) / t / 1e9
-            single.append(BenchBinaryGEMM.CoreRow(label: s.0, m: m, n: s.n, k: s.k, kernel: "W1A1", gmac_per_s: rate,
+            single.append(CoreRow(label: s.0, m: m, n: s.n, k: s.k, kernel: "W1A1", gmac_per_s: rate,
                                                   fraction_of_ceiling: rate / max(ceilings.popcnt512_gbmac_per_s, 1e-9)))
         }
         for s in Self.deitSmall {
@@ -314,13 +285,13 @@ struct BinaryGEMMBench {
             let p = path
             let t = cpuTime { _ = Int8GEMM.multiply(qa, qw, into: out.data, path: p) }
             let rate = Double(m * s.n * s.k) / t / 1e9
-            single.append(BenchBinaryGEMM.CoreRow(label: s.label, m: m, n: s.n, k: s.k, kernel: "int8", gmac_per_s: rate,
+            single.append(CoreRow(label: s.label, m: m, n: s.n, k: s.k, kernel: "int8", gmac_per_s: rate,
                                                   fraction_of_ceiling: rate / max(ceilings.vnni512_gmac_per_s, 1e-9)))
         }
         Parallel.threadCount = savedThreads
 
-        return BenchBinaryGEMM.Report(
-            load_average: [], path: BinaryKernels.resolve(path).description, int8_path: BinaryKernels.resolveInt8(path).description,
+        return Report(
+            load_average: [before, loadAverage().first ?? 0], path: BinaryKernels.resolve(path).description, int8_path: BinaryKernels.resolveInt8(path).description,
             threads: Parallel.threadCount, blas_core: BLAS.coreName, blas_selection: BLAS.coreSelection,
             rounds: rounds, seconds_per_measurement: seconds, ceilings: ceilings,
             binary: binary, binary_min_ratio: binary.map(\.ratio).min() ?? 0, multi_plane: multi, int8: int8,

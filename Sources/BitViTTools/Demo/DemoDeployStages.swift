@@ -1,6 +1,4 @@
 import BitViTRuntime
-import BitViTTools
-import BitViTTrain
 import Foundation
 
 /// Exports the best checkpoint as `<run>/model.bitvit` and reports what the file stores.
@@ -10,17 +8,16 @@ struct ExportStage: DemoStage {
     func run(_ context: inout DemoContext) throws -> [String] {
         guard let checkpoint = context.bestCheckpoint else { return [] }
         let url = context.runDirectory.appendingPathComponent("model.bitvit")
-        try ExportCommand.parse([checkpoint.path, "--output", url.path]).run()
+        let summary = try CheckpointExport.export(checkpoint: checkpoint.path, to: url.path)
+        context.log(summary.text)
         context.modelFile = url
-        let file = try ModelFile(contentsOf: url)
-        let cost = ModelCost(file: file)
         let checkpointBytes = (try? FileManager.default.attributesOfItem(atPath: checkpoint.path)[.size] as? Int) ?? nil
-        var line = "deployment file      \(url.path): \(grouped(file.fileSize)) bytes"
+        var line = "deployment file      \(url.path): \(grouped(summary.fileBytes)) bytes"
         if let checkpointBytes {
             line += String(format: " (%.1f× smaller than the float32 weights of the checkpoint, %@ bytes)",
-                           Double(checkpointBytes) / Double(file.fileSize), grouped(checkpointBytes))
+                           Double(checkpointBytes) / Double(summary.fileBytes), grouped(checkpointBytes))
         }
-        let storage = cost.storage.map { "\($0.name) \(grouped($0.values)) values" }.joined(separator: ", ")
+        let storage = summary.cost.storage.map { "\($0.name) \(grouped($0.values)) values" }.joined(separator: ", ")
         return [line, "stored as            \(storage)"]
     }
 }
@@ -32,8 +29,8 @@ struct ParityStage: DemoStage {
 
     func run(_ context: inout DemoContext) throws -> [String] {
         guard let checkpoint = context.bestCheckpoint, let model = context.modelFile else { return [] }
-        let report = try ParityCommand.parse([checkpoint.path, "--model", model.path]).measure()
-        print(report.text)
+        let report = try ParityCheck(checkpoint: checkpoint.path, model: model.path).run()
+        context.log(report.text)
         let c = report.kernels
         return [String(format: "engine (bit kernels) top-1 %.2f %%, agrees with the training graph on %.2f %% of %d test images",
                        100 * Double(c.correct) / Double(max(c.images, 1)), 100 * c.agreement, c.images)]
@@ -47,18 +44,17 @@ struct BenchmarkStage: DemoStage {
 
     func run(_ context: inout DemoContext) throws -> [String] {
         guard let model = context.modelFile else { return [] }
-        let (batch, iters) = (64, 20)
-        var bench = InferenceBenchmark(model: model.path)
-        (bench.rounds, bench.iterations, bench.batch) = (5, iters, batch)
-        let report = try bench.run()
-        print(report.text(batch: batch, iterations: iters))
+        var benchmark = context.demo.benchmark
+        benchmark.model = model.path
+        let report = try benchmark.run()
+        context.log(report.text(batch: benchmark.batch, iters: benchmark.iterations))
         guard let float = report.float_kernels else { return [] }
         let bit = report.bit_kernels
         return [
             String(format: "batch-1 latency      %.3f ms bit kernels vs %.3f ms float kernels (%.1f× faster; p90 %.3f vs %.3f ms)",
                    bit.latency_ms_median, float.latency_ms_median, report.speedup_latency ?? 0, bit.latency_ms_p90, float.latency_ms_p90),
             String(format: "throughput           %.0f vs %.0f images/s at batch %d (%.1f×)",
-                   bit.throughput_images_per_s ?? 0, float.throughput_images_per_s ?? 0, batch, report.speedup_throughput ?? 0),
+                   bit.throughput_images_per_s ?? 0, float.throughput_images_per_s ?? 0, benchmark.batch, report.speedup_throughput ?? 0),
         ]
     }
 }
