@@ -11,18 +11,23 @@ Usage: anchor-memory.py [--model deit_small_patch16_224] [--threads 2]
 import argparse, os, subprocess, sys, tempfile
 
 CHILD = r'''
-import resource, sys
+import sys
 import numpy as np, onnxruntime as ort
+def status_mb(key):
+    # VmHWM is this process image's peak (getrusage's maxrss would keep the parent's across exec).
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1]) * 1024 / 1e6
 def rss_mb():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * 4096 / 1e6
+    return status_mb('VmRSS')
 before = rss_mb()
 so = ort.SessionOptions(); so.intra_op_num_threads = int(sys.argv[2]); so.inter_op_num_threads = 1
 so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
 s = ort.InferenceSession(sys.argv[1], so, providers=['CPUExecutionProvider'])
 x = np.random.randn(1, 3, int(sys.argv[3]), int(sys.argv[3])).astype(np.float32)
 for _ in range(10): s.run(None, {'x': x})
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+peak = status_mb('VmHWM')
 print(f"{sys.argv[4]} rss_before_mb={before:.1f} peak_rss_mb={peak:.1f} engine_mb={peak - before:.1f}", flush=True)
 '''
 

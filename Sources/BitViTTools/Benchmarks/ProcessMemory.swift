@@ -2,11 +2,17 @@ import Foundation
 
 /// Memory figures of the running process.
 public enum ProcessMemory {
-    /// Peak resident set size since the process started, in bytes (`getrusage` maxrss; the
-    /// figure `/usr/bin/time -v` reports as "Maximum resident set size").
+    /// Peak resident set size since the process started, in bytes (on Linux `VmHWM` of
+    /// `/proc/self/status`, the peak of this program image: `getrusage`'s maxrss, which
+    /// `/usr/bin/time -v` reports, keeps the peak of the process it was exec'ed from).
     public static var peakResidentBytes: Int {
         var usage = rusage()
         #if os(Linux)
+        if let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kB = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            return kB * 1024
+        }
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return usage.ru_maxrss * 1024
         #else
