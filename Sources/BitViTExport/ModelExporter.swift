@@ -45,6 +45,9 @@ public enum ModelExporter {
         guard classNames.count == model.classCount else {
             throw BitViTError.invalidArgument("export: \(classNames.count) class names for \(model.classCount) classes")
         }
+        if let problem = nonFiniteTensorProblem(model.stateDict()) {
+            throw BitViTError.invalidArgument("export: the model's \(problem); every weight must be finite")
+        }
         var metadata = ModelFileMetadata(family: family, model: try JSONValue(encoding: spec), preprocessing: preprocessing, classNames: classNames, source: source)
         if let bhvit = model as? BHViT {
             metadata.bhvit = BHViTArchitecture(bhvit.config)

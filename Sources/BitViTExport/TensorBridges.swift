@@ -6,7 +6,7 @@ import BitViTRuntime
 extension InferenceEngine {
     /// `logits` for a `[batch, channels, side, side]` tensor, as a `[batch, classes]` tensor.
     public func logits(_ images: Tensor) throws -> Tensor {
-        guard images.rank == 4, Array(images.shape.dropFirst()) == inputShape else {
+        guard images.rank == 4, images.shape[0] > 0, Array(images.shape.dropFirst()) == inputShape else {
             throw BitViTError.shapeMismatch("the model takes [B, \(inputShape.map(String.init).joined(separator: ", "))] images, got \(images.shape)")
         }
         let out = logits(UnsafePointer(images.data), batch: images.shape[0])

@@ -99,9 +99,16 @@ extension ModelSpec {
             throw BitViTError.invalidArgument("model '\(name)': GSB stage must be 1 or 2, got \(stageNumber)")
         }
         let groups = try intOption("groups", default: 3)
+        try FieldRules.model.count("options.groups", groups, 1...8)
         let thresholds = try listOption("thresholds") { Float($0) }
-        guard groups >= 1, thresholds.map({ $0.count == groups - 1 }) ?? true else {
-            throw BitViTError.invalidArgument("model '\(name)': \(groups) groups need \(groups - 1) thresholds")
+        if let thresholds {
+            guard thresholds.count == groups - 1 else {
+                throw BitViTError.invalidArgument("model '\(name)': \(groups) groups need \(groups - 1) thresholds, got \(thresholds.count)")
+            }
+            for t in thresholds { try FieldRules.model.number("options.thresholds", Double(t), 0, 1, lowerOpen: true, upperOpen: true) }
+            guard zip(thresholds, thresholds.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw FieldRules.model.failure("options.thresholds", "\(thresholds) must ascend")
+            }
         }
         return GSBOptions(stage: stage, groups: groups, thresholds: thresholds,
                           subtractsOnFirstCall: try boolOption("first_call_subtract", default: true))

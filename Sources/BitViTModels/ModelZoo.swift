@@ -76,6 +76,7 @@ public enum ModelZoo {
     /// What a data pipeline needs to know about the model `spec` describes: the side of its
     /// square input images, their channels, and its classes. No weights are allocated.
     public static func inputGeometry(_ spec: ModelSpec) throws -> (imageSize: Int, inChannels: Int, classes: Int) {
+        _ = try validate(spec)
         let (family, preset) = try family(of: spec)
         switch family {
         case .bhvit:
@@ -90,13 +91,46 @@ public enum ModelZoo {
         }
     }
 
-    /// Throws if `spec` does not describe a model `make(_:)` can build. DeiT and BHViT specs are
-    /// checked without allocating weights; the other families are built once.
-    public static func validate(_ spec: ModelSpec) throws {
-        switch try family(of: spec).family {
-        case .deit: _ = try spec.vitConfig()
-        case .bhvit: _ = try BHViTConfig(spec: spec)
-        default: _ = try make(spec)
+    /// Throws if `spec` does not describe a model `make(_:)` can build: an unknown name or
+    /// option, inconsistent geometry, or geometry beyond `ModelLimits`. Nothing is allocated,
+    /// so a hostile description (width 65,536, 2³¹ classes) fails here in microseconds; every
+    /// entry point (recipes, checkpoints, flags, `.bitvit` metadata) goes through this check.
+    /// Errors name the field as in recipes (`model.dim is 65536; allowed 1…8192`). Returns the
+    /// estimated parameter count (within a few per cent for every preset).
+    @discardableResult
+    public static func validate(_ spec: ModelSpec) throws -> Int {
+        let rules = FieldRules.model
+        try rules.count("classes", spec.classes, 1...ModelLimits.classes)
+        if let v = spec.mlpRatio { try rules.number("mlp_ratio", v, 0, ModelLimits.mlpRatio, lowerOpen: true) }
+        if let v = spec.dropRate { try rules.number("drop_rate", v, 0, 1, upperOpen: true) }
+        if let v = spec.dropPathRate { try rules.number("drop_path_rate", v, 0, 1, upperOpen: true) }
+        let (family, preset) = try family(of: spec)
+        switch family {
+        case .deit:
+            return try spec.vitConfig().validate()
+        case .swin:
+            return try spec.swinConfig(base: preset, extraOptions: []).validate()
+        case .gsb:
+            let options = try spec.gsbOptions()
+            let config = try spec.gsbConfig(base: preset)
+            try GSBDeiT.requireNoDropout(config)
+            return try config.validate(attentionBias: options.stage != .binaryMLPWeights)
+        case .qvit:
+            _ = try spec.qvitScheme()
+            if SwinConfig.presets[preset] != nil {
+                return try spec.swinConfig(base: preset, extraOptions: ["bits", "irm"]).validate()
+            }
+            try spec.requireOptions(["bits", "irm"])
+            return try spec.distilledVitConfig(base: preset).validate()
+        case .binaryBaseline:
+            _ = try spec.binaryBaselineScheme()
+            if SwinConfig.presets[preset] != nil {
+                return try spec.swinConfig(base: preset, extraOptions: ["estimator"]).validate()
+            }
+            try spec.requireOptions(["estimator"])
+            return try spec.distilledVitConfig(base: preset).validate()
+        case .bhvit:
+            return try BHViTConfig(spec: spec).validate()
         }
     }
 
@@ -114,6 +148,7 @@ public enum ModelZoo {
     ///   (`fp`, `binary`), `shift`, `attention` (`qd`, `fp`), `recu` (see docs/bhvit.md).
     /// DeiT-based quantized families default to the distilled architecture.
     public static func make(_ spec: ModelSpec, seed: UInt64 = 0) throws -> any ImageClassifier {
+        _ = try validate(spec)
         let (family, preset) = try family(of: spec)
         switch family {
         case .deit:

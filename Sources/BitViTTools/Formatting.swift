@@ -17,10 +17,12 @@ public func rightAligned(_ text: String, _ width: Int) -> String {
     String(repeating: " ", count: max(0, width - text.count)) + text
 }
 
-/// `value` as one line of JSON with sorted keys (the commands' `--json` output).
+/// `value` as one line of JSON with sorted keys, non-finite numbers as the strings "nan",
+/// "inf", "-inf" (the commands' `--json` output).
 public func jsonLine<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 

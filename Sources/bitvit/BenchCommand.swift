@@ -3,6 +3,7 @@ import BitViTCore
 import BitViTModels
 import BitViTRuntime
 import BitViTTools
+import BitViTTrain
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,13 +14,19 @@ struct BenchCommand: ParsableCommand {
 
 /// Options shared by the bench commands.
 struct GeometryOptions: ParsableArguments {
-    @Option(help: "Image side in pixels.") var img = 32
-    @Option(help: "Patch side in pixels.") var patch = 4
-    @Option(help: "Embedding width.") var dim = 192
-    @Option(help: "Number of transformer blocks.") var depth = 12
-    @Option(help: "Attention heads.") var heads = 3
-    @Option(help: "Classes of the classifier head.") var classes = 10
-    @Option(help: "Input channels.") var channels = 3
+    @Option(parsing: .unconditional, help: "Image side in pixels.") var img = 32
+    @Option(parsing: .unconditional, help: "Patch side in pixels.") var patch = 4
+    @Option(parsing: .unconditional, help: "Embedding width.") var dim = 192
+    @Option(parsing: .unconditional, help: "Number of transformer blocks.") var depth = 12
+    @Option(parsing: .unconditional, help: "Attention heads.") var heads = 3
+    @Option(parsing: .unconditional, help: "Classes of the classifier head.") var classes = 10
+    @Option(parsing: .unconditional, help: "Input channels.") var channels = 3
+
+    /// The geometry checked as every model description is (`ModelLimits`); the message names
+    /// the field (`model.dim` is `--dim`).
+    func validate() throws {
+        do { try config.validate() } catch let e as BitViTError { throw ValidationError(e.message) }
+    }
 
     var config: ViTConfig {
         ViTConfig(imageSize: img, patchSize: patch, inChannels: channels, dim: dim, depth: depth,
@@ -33,11 +40,17 @@ struct BenchTrain: ParsableCommand {
         abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py).")
 
     @OptionGroup var geometry: GeometryOptions
-    @Option(help: "Images per step.") var batch = 64
-    @Option(help: "Timed steps (after 2 warm-up steps).") var iters = 5
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Images per step.") var batch = 64
+    @Option(parsing: .unconditional, help: "Timed steps (after 2 warm-up steps).") var iters = 5
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print a per-op time breakdown.") var profile = false
+
+    func validate() throws {
+        try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
+        try checkOption("--iters", iters, 1...1_000_000)
+        try checkThreads(threads)
+    }
 
     func run() throws {
         setThreads(threads)
@@ -55,9 +68,14 @@ struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm", abstract: "GFLOPS of the float matmul path (OpenBLAS sgemm) at ViT shapes.")
 
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "Seconds per shape.") var seconds = 0.3
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seconds per shape.") var seconds = 0.3
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkThreads(threads)
+        try checkOption("--seconds", seconds, positiveUpTo: 3600)
+    }
 
     func run() throws {
         setThreads(threads)
@@ -72,11 +90,17 @@ struct BenchBinaryGEMM: ParsableCommand {
         commandName: "bgemm",
         abstract: "Binary, multi-plane and int8 GEMM vs OpenBLAS sgemm at DeiT-S shapes (C = A·Bᵀ).")
 
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "Seconds per measurement.") var seconds = 0.1
-    @Option(help: "Alternating rounds per shape; medians are reported.") var rounds = 7
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seconds per measurement.") var seconds = 0.1
+    @Option(parsing: .unconditional, help: "Alternating rounds per shape; medians are reported.") var rounds = 7
     @Option(help: "Force a kernel path (scalar, avx2, avx512, neon).") var path: String?
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkThreads(threads)
+        try checkOption("--seconds", seconds, positiveUpTo: 3600)
+        try checkOption("--rounds", rounds, 1...10_000)
+    }
 
     func run() throws {
         setThreads(threads)
@@ -104,13 +128,21 @@ struct BenchInfer: ParsableCommand {
             """)
 
     @Argument(help: "Model file (.bitvit).") var model: String
-    @Option(help: "Rounds; each round times --iters batch-1 calls of each engine.") var rounds = 7
-    @Option(help: "Batch-1 calls per engine per round.") var iters = 10
-    @Option(help: "Batch size of the throughput measurement.") var batch = 16
-    @Option(help: "Calls per engine for the throughput measurement.") var batchIters = 3
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Rounds; each round times --iters batch-1 calls of each engine.") var rounds = 7
+    @Option(parsing: .unconditional, help: "Batch-1 calls per engine per round.") var iters = 10
+    @Option(parsing: .unconditional, help: "Batch size of the throughput measurement.") var batch = 16
+    @Option(parsing: .unconditional, help: "Calls per engine for the throughput measurement.") var batchIters = 3
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Measure the bit-kernel engine only (its resident memory without the float engine's).") var bitOnly = false
+
+    func validate() throws {
+        try checkOption("--rounds", rounds, 1...10_000)
+        try checkOption("--iters", iters, 1...1_000_000)
+        try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
+        try checkOption("--batch-iters", batchIters, 1...1_000_000)
+        try checkThreads(threads)
+    }
 
     func run() throws {
         setThreads(threads)

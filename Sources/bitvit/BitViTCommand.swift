@@ -12,9 +12,21 @@ struct BitViTCommand: ParsableCommand {
         subcommands: [TrainCommand.self, EvalCommand.self, InfoCommand.self, PlotCommand.self, DemoCommand.self, CompareCommand.self,
                       ExportCommand.self, PredictCommand.self, ParityCommand.self,
                       BenchCommand.self])
+
+    /// Parses and runs the command; every error is printed in one place, readably
+    /// (`PresentableError`).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: PresentableError.wrap(error))
+        }
+    }
 }
 
-/// Prints `value` as one line of JSON (keys sorted).
+/// Prints `value` as one line of JSON (keys sorted; non-finite numbers as the strings "nan",
+/// "inf", "-inf").
 func printJSON<T: Encodable>(_ value: T) throws {
     print(try jsonLine(value))
 }

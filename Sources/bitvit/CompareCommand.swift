@@ -17,7 +17,9 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "Comparison plan (.yaml).") var plan: String
     @Flag(help: "Print each run's status and resolved recipe name, then exit.") var dryRun = false
     @Flag(help: "Write the report from the finished runs without training.") var reportOnly = false
-    @Option(help: "Worker threads for every run (overrides training.threads).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads for every run (overrides training.threads).") var threads: Int?
+
+    func validate() throws { try checkThreads(threads) }
 
     func run() throws {
         var plan = try ComparisonPlan.load(URL(fileURLWithPath: self.plan))

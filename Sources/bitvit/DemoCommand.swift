@@ -19,9 +19,14 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Recipe to train instead of the embedded one (any family the engine runs).") var recipe: String?
     @OptionGroup var recipeOptions: RecipeOptions
-    @Option(help: "Epochs (overrides training.epochs).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Epochs (overrides training.epochs).") var epochs: Int?
     @Option(help: "Run directory (default: runs/demo-<date>-<time>).") var runDir: String?
-    @Option(help: "Worker threads.") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads.") var threads: Int?
+
+    func validate() throws {
+        try checkOption("--epochs", epochs, 1...TrainConfig.maxEpochs)
+        try checkThreads(threads)
+    }
 
     func run() throws {
         var overrides = recipeOptions.overrides

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BitViTTools
+import BitViTTrain
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,9 +14,19 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "Checkpoint (.safetensors) written by bitvit train.") var checkpoint: String
     @Option(help: "Recipe describing model and data, for files without stored configuration.") var recipe: String?
     @OptionGroup var recipeOptions: RecipeOptions
-    @Option(help: "Images per batch (default: data.eval_batch_size).") var batchSize: Int?
-    @Option(help: "Worker threads.") var threads: Int?
+    @Option(parsing: .unconditional, help: "Images per batch (default: data.eval_batch_size).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Worker threads.") var threads: Int?
     @Flag(help: "Print the result as one JSON object.") var json = false
+
+    func validate() throws {
+        try checkOption("--batch-size", batchSize, 1...TrainConfig.maxBatchSize)
+        try checkThreads(threads)
+        // The model comes from the checkpoint (or --recipe); only the data section applies.
+        let applies = recipe == nil ? ["data."] : ["data.", "model."]
+        for o in recipeOptions.overrides where !applies.contains(where: { o.hasPrefix($0) }) {
+            throw ValidationError("--set \(o) has no effect here: eval uses the recipe's \(applies.joined(separator: " and "))… fields")
+        }
+    }
 
     func run() throws {
         setThreads(threads)

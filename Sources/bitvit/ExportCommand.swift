@@ -1,4 +1,5 @@
 import ArgumentParser
+import BitViTPlatform
 import BitViTTools
 
 struct ExportCommand: ParsableCommand {
@@ -17,11 +18,15 @@ struct ExportCommand: ParsableCommand {
                                + "random initialization, quantizer scales from one training-mode forward on random images.",
                                valueName: "model-name"))
     var untrained: String?
-    @Option(help: "Classes of the --untrained model.") var classes = 1000
+    @Option(parsing: .unconditional, help: "Classes of the --untrained model.") var classes = 1000
     @Option(name: .customLong("option"), help: ArgumentHelp("A family option of the --untrained model, key=value (repeatable), "
                                                              + "e.g. --option downsampling=binary for the fully binary BHViT.",
                                                              valueName: "key=value"))
     var options: [String] = []
+
+    func validate() throws {
+        if untrained != nil { try checkOption("--classes", classes, 1...ModelLimits.classes) }
+    }
 
     func run() throws {
         let names = classNames.map { $0.split(separator: ",").map(String.init) }

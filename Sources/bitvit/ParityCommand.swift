@@ -1,6 +1,7 @@
 import ArgumentParser
 import BitViTData
 import BitViTTools
+import BitViTTrain
 
 struct ParityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,11 +17,18 @@ struct ParityCommand: ParsableCommand {
     @Option(help: "Data set (\(DatasetKind.names); default: the recipe's).") var data: String?
     @Option(help: "Data directory (default: the recipe's / the data set's standard location).") var root: String?
     @Option(help: "A .bitvit file exported from the checkpoint (default: export in memory).") var model: String?
-    @Option(help: "Images per batch (default: data.eval_batch_size).") var batchSize: Int?
-    @Option(help: "Stop after this many images.") var limit: Int?
-    @Option(help: "int8 GEMMs per Q-ViT linear layer (precision of the folded weights, 1…4).") var int8Digits = 3
-    @Option(help: "Worker threads.") var threads: Int?
+    @Option(parsing: .unconditional, help: "Images per batch (default: data.eval_batch_size).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Stop after this many images.") var limit: Int?
+    @Option(parsing: .unconditional, help: "int8 GEMMs per Q-ViT linear layer (precision of the folded weights, 1…4).") var int8Digits = 3
+    @Option(parsing: .unconditional, help: "Worker threads.") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkOption("--batch-size", batchSize, 1...TrainConfig.maxBatchSize)
+        try checkOption("--limit", limit, 1...Int.max)
+        try checkOption("--int8-digits", int8Digits, 1...4)
+        try checkThreads(threads)
+    }
 
     func run() throws {
         setThreads(threads)

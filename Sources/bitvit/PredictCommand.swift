@@ -1,4 +1,5 @@
 import ArgumentParser
+import BitViTPlatform
 import BitViTTools
 
 struct PredictCommand: ParsableCommand {
@@ -9,9 +10,11 @@ struct PredictCommand: ParsableCommand {
 
     @Argument(help: "Model file (.bitvit).") var model: String
     @Argument(help: "Image file (JPEG or PNG).") var image: String
-    @Option(help: "Classes to list.") var top = 5
+    @Option(parsing: .unconditional, help: "Classes to list.") var top = 5
     @Flag(help: "Use float kernels on the dequantized weights.") var float = false
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws { try checkOption("--top", top, 1...ModelLimits.classes) }
 
     func run() throws {
         let prediction = try ImagePrediction(model: model, image: image, top: top, floatKernels: float)

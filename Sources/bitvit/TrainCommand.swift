@@ -35,7 +35,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Continue from this checkpoint (its stored configuration is used unless a recipe is given).")
     var resumeFrom: String?
     @Option(help: "Run directory (default: <training.output>/<name>).") var runDir: String?
-    @Option(help: "Worker threads (overrides training.threads).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads (overrides training.threads).") var threads: Int?
+
+    func validate() throws { try checkThreads(threads) }
 
     func run() throws {
         var config: TrainConfig

@@ -22,7 +22,9 @@ struct ArchitectureRecordTests {
         #expect(try Self.json(value) == Self.json(spec))
         #expect(try value.decoded(as: ModelSpec.self) == spec)
         #expect(value["name"]?.string == "gsb-vit-mnist")
-        let metadata = ModelFileMetadata(family: .gsb, model: value,
+        let metadata = ModelFileMetadata(family: .deit, model: value,
+                                         vit: ViTArchitecture(imageSize: 28, patchSize: 7, inChannels: 1, dim: 128, depth: 4, heads: 4,
+                                                              mlpHidden: 256, classes: 10, distilled: false, layerNormEps: 1e-6),
                                          preprocessing: Preprocessing(imageSize: 28, channels: 1, mean: [0.5], std: [0.5]),
                                          classNames: [])
         #expect(metadata.modelName == "gsb-vit-mnist")

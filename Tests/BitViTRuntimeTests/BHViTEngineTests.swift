@@ -47,12 +47,14 @@ struct BHViTEngineTests {
         return model
     }
 
-    static func exported(_ model: BHViT, _ spec: ModelSpec) throws -> (ModelFileMetadata, [ExportTensor]) {
-        try ModelExporter.export(model, spec: spec, preprocessing: preprocessing, classNames: classNames)
+    static func exported(_ model: BHViT, _ spec: ModelSpec, side: Int = 32) throws -> (ModelFileMetadata, [ExportTensor]) {
+        var p = preprocessing
+        p.imageSize = side
+        return try ModelExporter.export(model, spec: spec, preprocessing: p, classNames: classNames)
     }
 
-    static func file(_ model: BHViT, _ spec: ModelSpec) throws -> ModelFile {
-        let (metadata, tensors) = try exported(model, spec)
+    static func file(_ model: BHViT, _ spec: ModelSpec, side: Int = 32) throws -> ModelFile {
+        let (metadata, tensors) = try exported(model, spec, side: side)
         return try ModelFile(bytes: try ModelFileWriter.encode(metadata: metadata, tensors: tensors))
     }
 
@@ -97,7 +99,7 @@ struct BHViTEngineTests {
             for i in 0..<t.count { t.data[i] = 0.1 * rng.nextNormal() }
         }
         model.eval()
-        let engine = try InferenceEngine(try Self.file(model, spec))
+        let engine = try InferenceEngine(try Self.file(model, spec, side: 224))
         #expect(engine.inputShape == [3, 224, 224])
         let c = try Self.compare(engine, model, Tensor.randn([1, 3, 224, 224], using: &rng))
         #expect(c.maxReference > 0.05)
@@ -180,7 +182,7 @@ struct BHViTEngineTests {
         try rejected(badWindow, tensors, "architecture")
         var absurd = metadata
         absurd.bhvit!.stages[2].depth = 1 << 20
-        try rejected(absurd, tensors, "absurd")
+        try rejected(absurd, tensors, "is 1048576; allowed 1…256")
         // QD parameters of the wrong shape, the shift LayerScales missing, a binary weight stored as floats.
         try rejected(metadata, tensors.map { $0.name == "blocks.2.attn.qd.step" ? ExportTensor($0.name, floats: [1, 1, 1], shape: [3]) : $0 },
                      "blocks.2.attn.qd.step")

@@ -83,7 +83,9 @@ struct ExportAndInfoTests {
         try "model: {name: w1a1-vit-mnist, classes: 10}\n".write(to: recipe, atomically: true, encoding: .utf8)
         let fromRecipe = try modelInfo(recipe.path, overrides: ["model.dim=64"])
         #expect(fromRecipe.hasPrefix("recipe \(recipe.path): model {\"classes\":10,\"dim\":64,\"name\":\"w1a1-vit-mnist\""))
-        #expect { try modelInfo("deit-enormous") } throws: { "\($0)".contains("unknown model 'deit-enormous'") }
+        #expect { try modelInfo("deit-enormous") } throws: { "\($0)".contains("'deit-enormous' is neither a file nor a model name") }
+        #expect { try modelInfo("vit-mnist", overrides: ["model.dim=64"]) } throws: { "\($0)".contains("--set applies to a recipe") }
+        #expect { try modelInfo(recipe.path, classes: 3) } throws: { "\($0)".contains("--classes applies to a model name") }
     }
 
     @Test("info on a .bitvit file: geometry, preprocessing, storage and the cost of every product")

@@ -22,14 +22,22 @@ public enum Safetensors {
         }
     }
 
+    /// The largest JSON header accepted (16 MiB; a header lists names, shapes and offsets, and
+    /// the string metadata).
+    public static let maxHeaderBytes = 1 << 24
+
+    /// Reads the file at `url` (memory-mapped) and decodes it.
     public static func load(_ url: URL) throws -> File {
+        try FileKind.reject(url, unless: "a safetensors file (a checkpoint or weights)", rejecting: [])
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw BitViTError.io("cannot read \(url.path): \(error.localizedDescription)")
+            throw BitViTError.io("cannot read \(ReadableError.describe(error))")
         }
         return try decode(data, name: url.path)
     }
 
+    /// Decodes safetensors bytes; `name` names the source in errors. Files of another kind
+    /// (a `.bitvit` model, an image, text) are rejected saying what they are.
     public static func decode(_ data: Data, name: String) throws -> File {
         let header = try parseHeader(data, name: name)
         var tensors: [String: Tensor] = [:]
@@ -64,16 +72,23 @@ public enum Safetensors {
     /// Parses and validates the header of a safetensors file held in `data`.
     public static func parseHeader(_ data: Data, name: String) throws -> Header {
         func bad(_ reason: String) -> BitViTError { .malformed(file: name, reason: reason) }
+        let kind = FileKind.sniff(head: [UInt8](data.prefix(4096)), fileSize: data.count)
+        if ![.safetensors, .unknown].contains(kind) {
+            throw bad("this is \(kind.phrase), not a safetensors file (a checkpoint or weights)")
+        }
         guard data.count >= 8 else { throw bad("file is \(data.count) bytes, shorter than the 8-byte header length") }
         let headerLength = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
-            throw bad("header length \(headerLength) exceeds the file size \(data.count)")
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw bad("header length \(headerLength) exceeds the file size \(data.count) (truncated, or not a safetensors file)")
+        }
+        guard headerLength <= UInt64(maxHeaderBytes) else {
+            throw bad("header length \(headerLength) is above the \(maxHeaderBytes)-byte limit")
         }
         let headerStart = data.startIndex + 8
         let headerData = data.subdata(in: headerStart..<(headerStart + Int(headerLength)))
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: headerData) } catch {
-            throw bad("header is not valid JSON")
+            throw bad("header is not valid JSON (\(ReadableError.describe(error)))")
         }
         guard let header = json as? [String: Any] else { throw bad("header is not a JSON object") }
         let base = 8 + Int(headerLength)

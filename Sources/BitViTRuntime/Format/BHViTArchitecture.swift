@@ -1,3 +1,5 @@
+import BitViTPlatform
+
 /// Geometry and switches of an exported BHViT: everything the engine needs besides the tensors
 /// (docs/format.md, "Metadata"; bhvit.md §2). The JSON keys are those of the training model's
 /// configuration, so a file records the model as it was trained.
@@ -93,34 +95,21 @@ public struct BHViTArchitecture: Codable, Equatable, Sendable {
     /// Total number of blocks.
     public var blockCount: Int { stages.reduce(0) { $0 + $1.depth } }
 
-    /// Why the engine cannot run this geometry, or nil: sizes within sane bounds, a stem that
-    /// tiles the image, widths in groups of 4, halvable resolutions, windows that tile the
-    /// attention stages, heads that divide the width, and a binary downsampling whose residual
-    /// tiles.
+    /// Why the engine cannot run this geometry, or nil: the checks and limits of the training
+    /// model's configuration (`ModelLimits.checkBHViT`), fields named `bhvit.<field>`.
     public func problem() -> String? {
-        let sizes = [imageSize, inChannels, stemKernel, stemStride, classes] + stages.flatMap { [$0.width, $0.depth, $0.mlpRatio, $0.heads] }
-        if stages.isEmpty { return "no stages" }
-        if sizes.contains(where: { $0 <= 0 }) { return "non-positive geometry" }
-        if sizes.contains(where: { $0 > 1 << 16 }) || imageSize > 1 << 13 || stages.count > 8 || blockCount > 1024 {
-            return "absurd geometry \(sizes)"
-        }
-        guard imageSize >= stemKernel, (imageSize - stemKernel) % stemStride == 0 else {
-            return "the \(stemKernel)×\(stemKernel) stride-\(stemStride) stem does not tile \(imageSize)×\(imageSize) images"
-        }
-        for (i, s) in stages.enumerated() {
-            let r = resolution(stage: i)
-            if r < 1 { return "stage \(i + 1) has no tokens" }
-            if s.width % 4 != 0 { return "stage \(i + 1): width \(s.width) is not a multiple of 4" }
-            if i + 1 < stages.count {
-                if r % 2 != 0 { return "stage \(i + 1): resolution \(r) cannot be halved exactly" }
-                if downsampling == .binary && stages[i + 1].width % s.width != 0 {
-                    return "binary downsampling tiles its residual: width \(stages[i + 1].width) is not a multiple of \(s.width)"
-                }
-            }
-            if s.mixer == .attention {
-                if r % Self.windowSize != 0 { return "stage \(i + 1): attention needs a resolution divisible by \(Self.windowSize), got \(r)" }
-                if s.width % s.heads != 0 { return "stage \(i + 1): width \(s.width) is not divisible by \(s.heads) heads" }
-            }
+        do {
+            try ModelLimits.checkBHViT(
+                imageSize: imageSize, inChannels: inChannels, stemKernel: stemKernel, stemStride: stemStride,
+                stages: stages.map { ModelLimits.BHViTStage(width: $0.width, depth: $0.depth, mlpRatio: $0.mlpRatio, heads: $0.heads,
+                                                            attention: $0.mixer == .attention) },
+                classes: classes, binaryDownsampling: downsampling == .binary, windowSize: Self.windowSize,
+                rules: FieldRules(prefix: "bhvit."))
+            try FieldRules(prefix: "bhvit.").number("drop_path_rate", dropPathRate, 0, 1, upperOpen: true)
+        } catch let e as BitViTError {
+            return e.message
+        } catch {
+            return "\(error)"
         }
         return nil
     }

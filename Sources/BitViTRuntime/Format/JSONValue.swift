@@ -3,7 +3,7 @@ import Foundation
 /// A JSON value kept as read, for metadata the runtime records but does not interpret (the
 /// training description of an exported model). Integers stay integers, so a value encodes back
 /// to the JSON it came from.
-public enum JSONValue: Codable, Equatable, Sendable {
+public enum JSONValue: Codable, Equatable, Sendable, CustomStringConvertible {
     case null
     case bool(Bool)
     case integer(Int)
@@ -50,6 +50,13 @@ public enum JSONValue: Codable, Equatable, Sendable {
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
         return nil
+    }
+
+    /// The value as compact JSON (keys sorted).
+    public var description: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
     }
 
     /// The text of a string value.

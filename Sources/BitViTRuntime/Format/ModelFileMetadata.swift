@@ -1,3 +1,5 @@
+import BitViTPlatform
+
 /// The model families a `.bitvit` file can hold; each has its own tensor manifest
 /// (`ModelManifest`) and engine.
 public enum ExportFamily: String, Codable, Sendable, CaseIterable {
@@ -62,16 +64,22 @@ public struct ViTArchitecture: Codable, Equatable, Sendable {
     /// Columns of the patch-embedding weight: `inChannels·patchSize²`.
     public var patchInputs: Int { inChannels * patchSize * patchSize }
 
-    /// Checks the numbers against each other and against sane limits.
-    func validate() -> String? {
-        let positive = [imageSize, patchSize, inChannels, dim, depth, heads, mlpHidden, classes]
-        if positive.contains(where: { $0 <= 0 }) { return "non-positive geometry" }
-        if positive.contains(where: { $0 > 1 << 16 }) { return "absurd geometry \(positive)" }
-        if imageSize % patchSize != 0 { return "image size \(imageSize) is not a multiple of the patch \(patchSize)" }
-        if dim % heads != 0 { return "width \(dim) is not divisible by \(heads) heads" }
-        if tokens > 1 << 14 { return "\(tokens) tokens" }
-        if !(layerNormEps > 0 && layerNormEps < 1) { return "LayerNorm epsilon \(layerNormEps)" }
-        if let bits, ![2, 3, 4, 8].contains(bits) { return "\(bits)-bit layers" }
+    /// Checks the numbers against each other and against `ModelLimits` (the same limits as
+    /// recipes and checkpoints; fields named `vit.<field>`), or nil.
+    func validate(family: ExportFamily) -> String? {
+        let r = FieldRules(prefix: "vit.")
+        do {
+            try ModelLimits.checkViT(imageSize: imageSize, patchSize: patchSize, inChannels: inChannels, dim: dim, depth: depth,
+                                     heads: heads, mlpHidden: mlpHidden, classes: classes, distilled: distilled,
+                                     attentionBias: family == .gsb, rules: r)
+            try r.number("layerNormEps", Double(layerNormEps), 0, 1, lowerOpen: true, upperOpen: true)
+            if let mlpClip { try r.number("mlpClip", Double(mlpClip), 0, 1e6, lowerOpen: true) }
+        } catch let e as BitViTError {
+            return e.message
+        } catch {
+            return "\(error)"
+        }
+        if let bits, ![2, 3, 4, 8].contains(bits) { return "vit.bits is \(bits); allowed 2, 3, 4 or 8" }
         if let t = groupThresholds, t.count != 2 || !(0 < t[0] && t[0] < t[1] && t[1] < 1) {
             return "GSB thresholds \(t) (the engine runs 3 groups with 0 < t1 < t2 < 1)"
         }

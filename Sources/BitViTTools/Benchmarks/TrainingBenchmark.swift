@@ -40,6 +40,9 @@ public struct TrainingBenchmark {
     }
 
     public func run() throws -> Result {
+        try config.validate()
+        try FieldRules().count("batch", batch, 1...TrainConfig.maxBatchSize)
+        try FieldRules().count("iterations", iterations, 1...1_000_000)
         let model = try DeiT(config, seed: 0)
         model.train()
         var rng = RandomGenerator(seed: 0)

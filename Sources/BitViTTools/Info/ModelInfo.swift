@@ -4,16 +4,29 @@ import BitViTNN
 import BitViTTrain
 import Foundation
 
-/// What `bitvit info` prints for `target`: a `.bitvit` file (`modelFileInfo`), or for a
-/// checkpoint (`.safetensors`), a recipe (`.yaml`, `.yml`, `.json`, with `overrides` applied) or
-/// a model name (with `classes`, default the preset's or 1000) a header, the geometry of a
-/// DeiT and the per-layer parameter table (`all`: every module, not only those with parameters).
+/// What `bitvit info` prints for `target`, recognized by its content: a `.bitvit` file
+/// (`modelFileInfo`), or for a checkpoint (safetensors), a recipe (YAML or JSON text, with
+/// `overrides` applied) or a model name (with `classes`, default the preset's or 1000) a
+/// header, the geometry of a DeiT and the per-layer parameter table (`all`: every module, not
+/// only those with parameters). `overrides` apply to recipes only and `classes` to model names
+/// only; elsewhere they are an error.
 public func modelInfo(_ target: String, overrides: [String] = [], classes: Int? = nil, all: Bool = false) throws -> String {
-    if target.hasSuffix(".bitvit") { return try modelFileInfo(target) }
+    let url = URL(fileURLWithPath: target)
+    let kind = FileKind.sniff(url)
+    let isModelName = kind == .missing && ModelZoo.names.contains(target)
+    if !overrides.isEmpty && kind != .text {
+        throw BitViTError.invalidArgument("--set applies to a recipe; \(target) is \(isModelName ? "a model name" : kind.phrase)")
+    }
+    if classes != nil && !isModelName {
+        throw BitViTError.invalidArgument("--classes applies to a model name; \(target) is \(kind.phrase)")
+    }
     let model: any ImageClassifier
     var lines: [String] = []
-    if target.hasSuffix(".safetensors") {
-        let checkpoint = try Checkpoint.load(URL(fileURLWithPath: target))
+    switch kind {
+    case .bitvitModel:
+        return try modelFileInfo(target)
+    case .safetensors, .unknown:
+        let checkpoint = try Checkpoint.load(url)
         model = try checkpoint.makeModel()
         lines.append("checkpoint \(target) (\(checkpoint.kind))")
         if let s = checkpoint.state {
@@ -23,18 +36,20 @@ public func modelInfo(_ target: String, overrides: [String] = [], classes: Int? 
         }
         if let c = checkpoint.config { lines.append("  recipe: \(c.name), \(c.data.dataset), optimizer \(c.optimizer.name)") }
         lines.append("  model: \(try jsonLine(checkpoint.modelSpec))")
-    } else if ["yaml", "yml", "json"].contains(URL(fileURLWithPath: target).pathExtension) {
-        let config = try TrainConfig.resolve(recipe: URL(fileURLWithPath: target), overrides: overrides)
+    case .text:
+        let config = try TrainConfig.resolve(recipe: url, overrides: overrides)
         model = try ModelZoo.make(config.model)
         lines.append("recipe \(target): model \(try jsonLine(config.model))")
-    } else {
-        guard ModelZoo.names.contains(target) else {
-            throw BitViTError.invalidArgument("unknown model '\(target)'; known: \(ModelZoo.names.joined(separator: ", "))")
+    case .missing:
+        guard isModelName else {
+            throw BitViTError.invalidArgument("'\(target)' is neither a file nor a model name; known models: \(ModelZoo.names.joined(separator: ", "))")
         }
         let presetClasses = ViTConfig.presets[target]?.classes ?? BHViTConfig.presets[target]?.classes ?? 1000
         let spec = ModelSpec(name: target, classes: classes ?? presetClasses)
         model = try ModelZoo.make(spec)
         lines.append("model \(try jsonLine(spec))")
+    default:
+        throw BitViTError.malformed(file: target, reason: "this is \(kind.phrase); info takes a model name, a recipe, a checkpoint or a .bitvit file")
     }
     if let deit = model as? DeiT {
         let c = deit.config

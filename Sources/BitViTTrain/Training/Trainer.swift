@@ -262,17 +262,25 @@ public final class Trainer {
         var test: TestReport?
         if !interrupted && state.epoch == epochs, testData != nil { test = try evaluateTest() }
         let sessionWall = Double(DispatchTime.now().uptimeNanoseconds - sessionStart) / 1e9
+        // A session that trained reports its own throughput; one that resumed a finished run
+        // (or stopped before its first step) reports the run's, from the saved state.
+        var rate = sessionSeconds > 0 ? Double(sessionImages) / sessionSeconds : 0
+        if sessionImages == 0, let images = state.trainedImages, state.elapsedSeconds > 0 {
+            rate = Double(images) / state.elapsedSeconds
+        }
         return TrainingSummary(
-            epochsCompleted: state.epoch, steps: state.globalStep, finalTop1: lastValidation?.top1,
-            finalTop5: lastValidation?.top5, bestTop1: state.bestTop1, bestEpoch: state.bestEpoch, test: test,
+            epochsCompleted: state.epoch, steps: state.globalStep, finalTop1: lastValidation?.top1 ?? state.lastTop1,
+            finalTop5: lastValidation?.top5 ?? state.lastTop5, bestTop1: state.bestTop1, bestEpoch: state.bestEpoch, test: test,
             trainingSeconds: state.elapsedSeconds,
-            imagesPerSecond: sessionSeconds > 0 ? Double(sessionImages) / sessionSeconds : 0,
+            imagesPerSecond: rate,
             sessionWallSeconds: sessionWall, lastCheckpoint: lastCheckpointURL?.path,
             bestCheckpoint: state.bestEpoch != nil ? bestCheckpointURL?.path : nil,
             runDirectory: runDirectory?.path, interrupted: interrupted)
     }
 
     private func accumulate(_ r: StepResult, images: Int, seconds: Double) {
+        // Counted from the first step of a run; unknown (nil) after resuming an older checkpoint.
+        state.trainedImages = state.trainedImages.map { $0 + images } ?? (state.globalStep == 0 ? images : nil)
         state.iteration += 1
         state.globalStep += 1
         state.elapsedSeconds += seconds
@@ -303,6 +311,10 @@ public final class Trainer {
             valTop5: validation?.top5, gradNorm: gradientNorm, imagesPerSecond: totals.imagesPerSecond,
             epochSeconds: totals.seconds, elapsedSeconds: state.elapsedSeconds)
         try metrics?.append(record)
+        if let validation {
+            state.lastTop1 = validation.top1
+            state.lastTop5 = validation.top5
+        }
         var newBest = false
         if let top1 = validation?.top1, top1 > (state.bestTop1 ?? -1) {
             state.bestTop1 = top1

@@ -80,6 +80,7 @@ public struct TrainingData {
     /// pipeline and the sampler of process `rank` of `worldSize`, and checks that images and
     /// classes fit `config.model`.
     public static func make(_ config: TrainConfig, rank: Int = 0, worldSize: Int = 1) throws -> TrainingData {
+        try config.validate()
         guard worldSize >= 1, (0..<worldSize).contains(rank) else {
             throw BitViTError.invalidArgument("process rank \(rank) is outside 0..<\(worldSize) (world size \(worldSize))")
         }
@@ -149,7 +150,8 @@ public struct TrainingData {
 
     /// The test split alone (what `bitvit eval` needs), with its class names.
     public static func evaluationData(_ config: TrainConfig) throws -> (source: LoaderBatchSource, classNames: [String]) {
-        try evaluationData(config, source: try datasetSource(config))
+        try config.validate()
+        return try evaluationData(config, source: try datasetSource(config))
     }
 
     private static func evaluationData(_ config: TrainConfig, source: DatasetSource) throws

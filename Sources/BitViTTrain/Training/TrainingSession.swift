@@ -52,7 +52,13 @@ public struct TrainingSession {
                 model: trainer.model, probeData: data.diagnosticProbe(config), probeBatches: config.training.diagnosticsBatches,
                 url: runDirectory.appendingPathComponent(DiagnosticsLog.fileName))
         }
-        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true) } catch {
+            throw BitViTError.io("cannot create the run directory \(runDirectory.path): \(ReadableError.reason(error))")
+        }
+        let stale = AtomicFile.removeStaleTemporaries(in: runDirectory)
+        if !stale.isEmpty {
+            observer?.note("removed \(stale.count) temporary file(s) of interrupted writes: \(stale.joined(separator: ", "))")
+        }
         try AtomicFile.write(try config.yaml(), to: runDirectory.appendingPathComponent("config.yaml"))
         if let resumeFrom {
             try trainer.resume(from: resumeFrom)

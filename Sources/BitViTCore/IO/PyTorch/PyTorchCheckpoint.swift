@@ -47,9 +47,10 @@ public struct PyTorchCheckpoint {
 
     /// Reads a checkpoint file (memory-mapped: storages of an uncompressed file are not copied).
     public static func load(_ url: URL, limits: CheckpointLimits = CheckpointLimits()) throws -> PyTorchCheckpoint {
+        try FileKind.reject(url, unless: "a PyTorch or safetensors checkpoint", rejecting: [])
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw BitViTError.io("cannot read \(url.path): \(error.localizedDescription)")
+            throw BitViTError.io("cannot read \(ReadableError.describe(error))")
         }
         return try decode(bytes: data, name: url.path, limits: limits)
     }
