@@ -1,22 +1,19 @@
 import Foundation
 
-/// Memory figures of the running process.
+/// Memory and CPU-time figures of the running process.
 public enum ProcessMemory {
     /// Peak resident set size since the process started, in bytes (on Linux `VmHWM` of
     /// `/proc/self/status`, the peak of this program image: `getrusage`'s maxrss, which
     /// `/usr/bin/time -v` reports, keeps the peak of the process it was exec'ed from).
     public static var peakResidentBytes: Int {
-        var usage = rusage()
         #if os(Linux)
         if let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
            let kB = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
             return kB * 1024
         }
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return usage.ru_maxrss * 1024
         #else
-        getrusage(RUSAGE_SELF, &usage)
         return usage.ru_maxrss
         #endif
     }
@@ -30,5 +27,21 @@ public enum ProcessMemory {
         }
         #endif
         return peakResidentBytes
+    }
+
+    /// CPU seconds (user + system) of all threads since the process started.
+    public static var cpuSeconds: Double {
+        let u = usage
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+
+    private static var usage: rusage {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return usage
     }
 }
