@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "BitViTC", dependencies: ["BitViTRuntime", "CBitViTAPI"]),
         .target(name: "BitViTExport", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime"]),
         .target(name: "BitViTTools", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain",
+            "BitViTPlatform", "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain",
             "BitViTRuntime", "BitViTRuntimeImages", "BitViTExport", "CBitKernels",
             .product(name: "Yams", package: "Yams"),
         ]),
