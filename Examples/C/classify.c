@@ -6,8 +6,8 @@
 // Prints the model's shapes, then per image its top-3 classes and every logit.
 //
 // Build (from the repository, after `swift build -c release --product BitViTC`):
-//   cc -std=c11 -Wall -Wextra -o classify Examples/C/classify.c -ISources/CBitViTAPI/include \
-//      -L.build/release -lBitViTC -Wl,-rpath,.build/release
+//   cc -std=c11 -Wall -Wextra -o classify Examples/C/classify.c -ISources/CBitViTAPI/include
+//      -L.build/release -lBitViTC -Wl,-rpath,.build/release     (one command line)
 #include <bitvit.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,9 +7,9 @@
 // that spins on a generation counter picks a job up in well under a microsecond.
 //
 // Protocol. One 64-bit atomic `state` holds (generation << 32 | next part). The caller writes
-// the job (fn, ctx, parts, helpers), zeroes `done`, then publishes state = (g + 1, 0). The
-// caller and the workers numbered below `helpers` (threads − 1; earlier jobs may have started
-// more workers, which sit this job out) claim parts by CAS on `state` while its generation is
+// the job (fn, ctx, parts, active_workers), zeroes `done`, then publishes state = (g + 1, 0).
+// The caller and the workers numbered below `active_workers` (threads − 1; earlier jobs may
+// have started more workers, which sit this job out) claim parts by CAS on `state` while its generation is
 // the one they read and the part index is below `parts`, run them, and add them to `done`.
 // The caller returns when `done == parts`. A worker that wakes late finds the generation
 // changed or no part left and goes back to waiting, so it never runs a part of a finished job.
@@ -44,7 +44,7 @@ static struct {
     void (*fn)(void *, int);
     void *ctx;
     int parts;
-    _Atomic int helpers;        // workers that take part in the current job
+    _Atomic int active_workers; // workers that take part in the current job
     _Atomic long spin_ns;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, 0, 0, 200000};
 
@@ -95,7 +95,7 @@ static void *worker_main(void *number) {
             }
         }
         seen = gen;
-        if (index < atomic_load(&pool.helpers)) run_parts(gen);
+        if (index < atomic_load(&pool.active_workers)) run_parts(gen);
     }
     return NULL;
 }
@@ -135,7 +135,7 @@ void bv_pool_run(int parts, int threads, void (*fn)(void *ctx, int part), void *
     pool.fn = fn;
     pool.ctx = ctx;
     pool.parts = parts;
-    atomic_store(&pool.helpers, threads - 1);
+    atomic_store(&pool.active_workers, threads - 1);
     atomic_store(&pool.done, 0);
     const uint32_t gen = (uint32_t)(atomic_load(&pool.state) >> 32) + 1;
     atomic_store(&pool.state, (uint64_t)gen << 32);

@@ -73,8 +73,8 @@ enum APIFixtures {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let output = directory.appendingPathComponent("out-\(UUID().uuidString)"), errors = directory.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = try FileHandle(forWritingTo: errors)
         process.standardInput = FileHandle.nullDevice

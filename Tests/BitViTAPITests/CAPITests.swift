@@ -29,7 +29,9 @@ struct CAPITests {
         var mean: Float = 0, std: Float = 0
         #expect(bitvit_model_normalization(model, &mean, &std) == BITVIT_OK)
         #expect([mean] == classifier.preprocessing.mean && [std] == classifier.preprocessing.std)
-        #expect(bitvit_api_version() == UInt32(BITVIT_API_VERSION) && BITVIT_API_VERSION == 1000)
+        // BITVIT_API_VERSION itself is an expression macro, which Swift does not import.
+        #expect(bitvit_api_version() == UInt32(BITVIT_API_VERSION_MAJOR * 1000 + BITVIT_API_VERSION_MINOR))
+        #expect(BITVIT_API_VERSION_MAJOR == 1 && BITVIT_API_VERSION_MINOR == 0)
         #expect(String(cString: bitvit_status_string(BITVIT_ERROR_INVALID_MODEL)) == "invalid model")
         #expect(String(cString: bitvit_status_string(bitvit_status(rawValue: 99))) == "unknown status")
         // NULL models answer 0 / NULL.
@@ -49,7 +51,9 @@ struct CAPITests {
             #expect(bitvit_model_set_threads(handle, Int32(threads)) == BITVIT_OK)
             var logits = [Float](repeating: .nan, count: 21)
             #expect(bitvit_model_logits(handle, APIFixtures.batch.values, 2, &logits, logits.count) == BITVIT_OK)
-            #expect(Array(logits[..<20]) == expected && logits[20].isNaN, "threads \(threads)")
+            // Kernels split their sums by thread count: equal up to the last bits.
+            let scale = expected.map(abs).max() ?? 1
+            #expect(zip(logits[..<20], expected).allSatisfy { abs($0 - $1) <= 1e-5 * scale } && logits[20].isNaN, "threads \(threads)")
         }
     }
 
