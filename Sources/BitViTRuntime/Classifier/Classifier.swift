@@ -37,6 +37,7 @@ public final class Classifier: @unchecked Sendable {
     /// Loads (memory-maps and validates) the `.bitvit` file at `url`.
     ///
     /// - Parameters:
+    ///   - url: the `.bitvit` file.
     ///   - kernels: the kernels to run on.
     ///   - threads: see ``threads``.
     /// - Throws: `BitViTError.io` when the file cannot be read, `BitViTError.malformed` naming
