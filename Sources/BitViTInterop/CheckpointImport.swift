@@ -98,7 +98,7 @@ public enum CheckpointImport {
             }
             if isHead(target) && (classesChanged || source.count != slot.count) {
                 guard options.reinitializeHeads || source.count == slot.count else {
-                    throw BitViTError.shapeMismatch("'\(name)' has \(source.shape) but the model's '\(target)' is \(slot.shape): the class count differs; re-initialize the heads to fine-tune")
+                    throw BitViTError.shapeMismatch("'\(name)' has \(source.shape) but the model's '\(target)' is \(slot.shape): the class count differs; re-initialize the heads to fine-tune (`bitvit import --reinitialize-heads`)")
                 }
                 if options.reinitializeHeads {
                     headsSkipped = true
