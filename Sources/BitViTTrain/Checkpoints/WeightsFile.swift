@@ -98,7 +98,7 @@ public struct WeightsFile {
     /// checkpoint must have the student's `classes`; an official checkpoint is imported
     /// strictly (`loss.distillation.teacher_model`, when given, names the model to build) and
     /// with another class count its heads are re-initialized, as GSB's `train_stage1.py`
-    /// builds its teacher (an ImageNet DeiT-S with a fresh head, gsb.md §5).
+    /// builds its teacher (an ImageNet DeiT-S with a fresh head, docs/reference/gsb.md §6.1).
     public static func teacher(for config: TrainConfig, classes: Int) throws -> Teacher? {
         guard config.loss.distillation.type != .none, let path = config.loss.distillation.teacher else { return nil }
         let file = try WeightsFile(path: path, field: "loss.distillation.teacher", otherwise: withoutTeacher(config))
