@@ -66,21 +66,3 @@ struct ImportCommand: ParsableCommand {
         print(summary.text)
     }
 }
-
-struct ExportOfficialCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "export-official",
-        abstract: "Write a BitViT checkpoint under the official PyTorch code's names (safetensors).",
-        discussion: """
-            timm's names for a full-precision DeiT; GSB's (stage 1 or 2), Q-ViT's and BHViT's for theirs. \
-            The official model loads the file with a strict \
-            model.load_state_dict(safetensors.torch.load_file(path)) (docs/interop.md).
-            """)
-
-    @Argument(help: "BitViT checkpoint (.safetensors) written by bitvit train or bitvit import.") var checkpoint: String
-    @Option(name: .shortAndLong, help: "Output file (.safetensors).") var output: String
-
-    func run() throws {
-        print(try OfficialExport.export(checkpoint: checkpoint, to: output).text)
-    }
-}

@@ -8,11 +8,11 @@ import BitViTTrain
 import Foundation
 import Testing
 
-/// `bitvit import`, `export-official` and `forward` on the official fixtures of
+/// `bitvit import`, `export --format official|timm` and `forward` on the official fixtures of
 /// `Tests/BitViTInteropTests/Fixtures` (written by `scripts/interop_fixtures.py` from the
 /// official code): an official checkpoint becomes a `.bitvit` in two commands and the engine
 /// computes the official evaluation logits.
-@Suite("bitvit import, export-official and forward")
+@Suite("bitvit import, export --format official and forward")
 struct InteropToolTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("BitViTInteropTests/Fixtures")
@@ -168,9 +168,9 @@ struct InteropToolTests {
         #expect(try BitViTTools.CheckpointExport.classNames(Checkpoint.load(URL(fileURLWithPath: withRecipe))).first == "airplane")
     }
 
-    @Test("export-official writes the official names and values back", arguments: ["gsb_stage1", "gsb_stage2", "qvit_w3", "deit_tiny_distilled"])
+    @Test("export --format official writes the official names and values back", arguments: ["gsb_stage1", "gsb_stage2", "qvit_w3", "deit_tiny_distilled"])
     func exportOfficial(_ name: String) throws {
-        let dir = try ToolFixtures.temporaryDirectory("export-official")
+        let dir = try ToolFixtures.temporaryDirectory("export-official-\(name)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let pth = Self.fixture(name + ".pth")
         let checkpoint = dir.appendingPathComponent("bitvit.safetensors").path
@@ -185,9 +185,17 @@ struct InteropToolTests {
             #expect(written.tensors[key]?.shape == value.shape && written.tensors[key]?.scalars == value.scalars, "\(key)")
         }
         #expect(summary.text.contains("model.load_state_dict(safetensors.torch.load_file(\"\(output)\"))"))
+        // --format timm: the same file for a full-precision DeiT, refused for the others.
+        let timm = dir.appendingPathComponent("timm.safetensors").path
+        if name.hasPrefix("deit") {
+            _ = try OfficialExport.export(checkpoint: checkpoint, to: timm, timmOnly: true)
+            #expect(try Safetensors.load(URL(fileURLWithPath: timm)).tensors.mapValues(\.scalars) == written.tensors.mapValues(\.scalars))
+        } else {
+            #expect { try OfficialExport.export(checkpoint: checkpoint, to: timm, timmOnly: true) } throws: { "\($0)".contains("--format official") }
+        }
     }
 
-    @Test("export-official refuses a model without an official counterpart")
+    @Test("export --format official refuses a model without an official counterpart")
     func exportOfficialRefusesW1A1() throws {
         let dir = try ToolFixtures.temporaryDirectory("export-official-w1a1")
         defer { try? FileManager.default.removeItem(at: dir) }

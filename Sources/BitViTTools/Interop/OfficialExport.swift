@@ -4,10 +4,11 @@ import BitViTModels
 import BitViTTrain
 import Foundation
 
-/// `bitvit export-official`: a BitViT checkpoint as a safetensors file under the official
-/// PyTorch code's names (timm's for a full-precision DeiT; GSB's, Q-ViT's, BHViT's), which the
-/// official model loads with a strict `model.load_state_dict(safetensors.torch.load_file(path))`.
-/// The mapping is `BitViTInterop.CheckpointExport`'s.
+/// `bitvit export --format official` (or `timm`): a BitViT checkpoint as a safetensors file
+/// under the official PyTorch code's names (timm's for a full-precision DeiT; GSB's, Q-ViT's,
+/// BHViT's), which the official model loads with a strict
+/// `model.load_state_dict(safetensors.torch.load_file(path))`. The mapping is
+/// `BitViTInterop.CheckpointExport`'s.
 public enum OfficialExport {
     public struct Summary {
         public var checkpoint: String
@@ -31,12 +32,18 @@ public enum OfficialExport {
     }
 
     /// Writes the model of the BitViT checkpoint at `checkpoint` to `output` (atomically).
-    public static func export(checkpoint: String, to output: String) throws -> Summary {
+    /// `timmOnly` (`--format timm`) refuses every model but a full-precision DeiT, the only one
+    /// timm itself defines.
+    public static func export(checkpoint: String, to output: String, timmOnly: Bool = false) throws -> Summary {
         let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
         let model = try loaded.makeModel()
         let family: OfficialFamily
         do { family = try BitViTInterop.CheckpointExport.family(of: model, spec: loaded.modelSpec) } catch let e as BitViTError {
             throw BitViTError.invalidArgument("\(checkpoint) holds \(loaded.modelSpec.name): \(e.message)")
+        }
+        if timmOnly && family != .deit {
+            throw BitViTError.invalidArgument("\(checkpoint) holds \(loaded.modelSpec.name), which timm does not define (family "
+                                              + "\(family.rawValue)); --format timm is for full-precision DeiTs: use --format official")
         }
         let state = BitViTInterop.CheckpointExport.officialState(of: model, family: family)
         try BitViTInterop.CheckpointExport.write(state, family: family, to: URL(fileURLWithPath: output))

@@ -9,7 +9,7 @@ import BitViTInterop
 ///   safetensors file in BitViT's names (its architecture described by the recipe);
 /// - an official PyTorch checkpoint: a `torch.save` file (`.pth`: the official scripts'
 ///   training checkpoints, Facebook's DeiT release files) or a safetensors file under an
-///   official code's names (timm's `model.safetensors`, `bitvit export-official` output),
+///   official code's names (timm's `model.safetensors`, `bitvit export --format official` output),
 ///   imported through `BitViTInterop` (docs/interop.md).
 public struct WeightsFile {
     public enum Kind: Equatable {
