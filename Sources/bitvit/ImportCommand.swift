@@ -1,6 +1,8 @@
 import ArgumentParser
 import BitViTPlatform
 import BitViTTools
+import BitViTModels
+import BitViTCore
 
 /// How an official checkpoint is imported (`bitvit import`, and `bitvit forward` on an
 /// official file).
@@ -27,13 +29,7 @@ struct ImportFlags: ParsableArguments {
     }
 
     func parsedOptions() throws -> [String: String] {
-        var out: [String: String] = [:]
-        for o in options {
-            let parts = o.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--option \(o): expected key=value") }
-            out[parts[0]] = parts[1]
-        }
-        return out
+        do { return try ModelSpec.options(fromAssignments: options) } catch let e as BitViTError { throw ValidationError(e.message) }
     }
 
     func importing(_ source: String) throws -> OfficialImport {
