@@ -52,18 +52,30 @@ final class PretrainedWeightsTests: XCTestCase {
         let official = try InteropFixtures.checkpoint("deit_tiny")
         let loaded = trainer.model.stateDict()
 
-        XCTAssertEqual(Set(report.reinitialized), ["head.weight", "head.bias"])
+        // The student's distillation head has no counterpart in a plain DeiT: re-initialized too.
+        XCTAssertEqual(Set(report.reinitialized), ["head.weight", "head.bias", "head_dist.weight", "head_dist.bias"])
         XCTAssertTrue(report.missing.contains("blocks.0.attn.q_shift"))
         XCTAssertTrue(report.unexpected.isEmpty, "\(report.unexpected)")
         XCTAssertEqual(report.loaded, official.count - 2, "every entry but the head")
         XCTAssertEqual(loaded["blocks.1.mlp.fc2.weight"]?.scalars, official["blocks.1.mlp.fc2.weight"]?.scalars)
-        XCTAssertEqual(loaded["pos_embed"]?.scalars, official["pos_embed"]?.scalars)
+        // A plain DeiT in a distilled student: pos_embed's class-token and patch rows are the
+        // checkpoint's, the distillation-token row and dist_token the student's.
+        let d = 24
+        let pos: [Float] = try XCTUnwrap(loaded["pos_embed"]).scalars
+        let checkpointPos: [Float] = try XCTUnwrap(official["pos_embed"]).scalars
+        let freshPos: [Float] = try XCTUnwrap(fresh["pos_embed"]).scalars
+        XCTAssertEqual(Array(pos[0..<d]), Array(checkpointPos[0..<d]))
+        XCTAssertEqual(Array(pos[(2 * d)..<pos.count]), Array(checkpointPos[d..<checkpointPos.count]))
+        XCTAssertEqual(Array(pos[d..<(2 * d)]), Array(freshPos[d..<(2 * d)]))
+        XCTAssertTrue(report.missing.contains("dist_token"))
+        XCTAssertTrue(report.lines.contains { $0.contains("no distillation token") }, "\(report.lines)")
         for name in report.missing + report.reinitialized {
             XCTAssertEqual(loaded[name]?.scalars, fresh[name]?.scalars, "\(name) keeps the student's initialization")
         }
         XCTAssertTrue(report.lines.contains { $0.contains("deit names") && $0.contains("torch.save zip archive") })
         XCTAssertTrue(report.lines.contains { $0.hasPrefix("  not read: optimizer, lr_scheduler, epoch, model_ema") })
-        XCTAssertTrue(report.lines.contains("  re-initialized (another class count): head.weight, head.bias"))
+        XCTAssertTrue(report.lines.contains { $0.hasPrefix("  re-initialized (another class count): ") && $0.contains("head_dist.bias") },
+                      "\(report.lines)")
 
         // Another geometry is an error naming the file.
         var wide = student
@@ -122,7 +134,7 @@ final class PretrainedWeightsTests: XCTestCase {
         let text = dir.appendingPathComponent("notes.txt")
         try "hello".write(to: text, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try WeightsFile(path: text.path, field: "training.init_checkpoint", otherwise: "")) {
-            XCTAssertTrue("\($0)".contains("training.init_checkpoint names UTF-8 text"), "\($0)")
+            XCTAssertTrue("\($0)".contains("training.init_checkpoint names a text file"), "\($0)")
         }
 
         // The exported official file initializes a GSB student exactly.

@@ -83,6 +83,7 @@ extension Trainer {
         }
         let sections = Set(file.droppedSections.map(\.name))
         var notes = ["\(file.format.rawValue) in \(imported.family.rawValue) names, imported through its name map (docs/interop.md)"]
+        notes += imported.notes
         if !sections.isEmpty { notes.append("not read: " + file.droppedSections.map(\.name).joined(separator: ", ")) }
         let report = InitializationReport(source: url.path, loaded: imported.mapped.count, missing: imported.missing,
                                           unexpected: imported.ignored.map(\.name).filter { !sections.contains($0) },
