@@ -84,6 +84,24 @@ final class PretrainedWeightsTests: XCTestCase {
         XCTAssertThrowsError(try other.initializeWeights(from: url)) { XCTAssertTrue("\($0)".contains(url.path), "\($0)") }
     }
 
+    /// Q-ViT's paper initialization: a Q-ViT student from the distilled DeiT `.pth` of the same
+    /// geometry takes every DeiT tensor; only the quantizer state and IRM start fresh.
+    func testQViTFromAFullPrecisionDistilledDeiT() throws {
+        let student = try spec("qvit-deit-tiny", classes: 10, options: ["bits": "4"], from: "deit_tiny_distilled")
+        let trainer = try Trainer(config: try recipe(student), trainData: RandomBatches(classes: 10), validationData: nil, runDirectory: nil)
+        let report = try trainer.initializeWeights(from: InteropFixtures.url("deit_tiny_distilled.pth"))
+        let official = try InteropFixtures.checkpoint("deit_tiny_distilled")
+        XCTAssertEqual(report.loaded, official.count)
+        XCTAssertTrue(report.reinitialized.isEmpty && report.unexpected.isEmpty, "\(report.lines)")
+        XCTAssertFalse(report.missing.isEmpty)
+        XCTAssertTrue(report.missing.allSatisfy { $0.contains("quantizer") || $0.contains("norm_q") || $0.contains("norm_k") },
+                      "\(report.missing)")
+        let loaded = trainer.model.stateDict()
+        for name in ["dist_token", "pos_embed", "head_dist.weight", "blocks.1.attn.qkv.weight"] {
+            XCTAssertEqual(loaded[name]?.scalars, official[name]?.scalars, name)
+        }
+    }
+
     /// The teacher from a `.pth` (with `teacher_model` naming the heads the shapes do not
     /// record) computes the official logits; with another class count its heads are fresh.
     func testTeacherFromAnOfficialFile() throws {
