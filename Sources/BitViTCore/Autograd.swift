@@ -104,7 +104,7 @@ extension Tensor {
                 guard let rule = node.backward else {
                     preconditionFailure("backward through op '\(node.op)' whose graph was freed; use retainGraph")
                 }
-                let started = OpProfiler.isEnabled ? DispatchTime.now().uptimeNanoseconds : 0
+                let started = OpProfiler.isEnabled ? OpProfiler.now : 0
                 let inputGrads = rule(g)
                 precondition(inputGrads.count == node.inputs.count,
                              "op '\(node.op)' returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")

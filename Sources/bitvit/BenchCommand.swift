@@ -29,25 +29,46 @@ struct GeometryOptions: ParsableArguments {
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py).")
+        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py) or of a method model (as scripts/official_step_bench.py).")
 
     @OptionGroup var geometry: GeometryOptions
+    @Option(help: ArgumentHelp("A method model with its official loss and optimizer instead of the plain DeiT: \(TrainingBenchmark.Method.allCases.map(\.rawValue).joined(separator: ", ")). The geometry flags are then ignored.", valueName: "method"))
+    var method: String?
+    @Option(name: .customLong("at"), help: "Method geometry: small (DeiT-Ti width on 32×32, patch 4; BHViT: bhvit-tiny-cifar) or 224 (DeiT-S/16; BHViT-Tiny).")
+    var methodGeometry = "small"
     @Option(help: "Images per step.") var batch = 64
     @Option(help: "Timed steps (after 2 warm-up steps).") var iters = 5
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print a per-op time breakdown.") var profile = false
+    @Option(help: "Clock of the breakdown: wall, or cpu (the process's CPU time over all threads, which other processes do not inflate).")
+    var profileClock = "wall"
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        try geometry.config.validate()
-        var bench = TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
+        guard let clock = OpProfiler.Clock(rawValue: profileClock) else {
+            throw ValidationError("--profile-clock '\(profileClock)': expected wall or cpu")
+        }
+        OpProfiler.clock = clock
+        var bench: TrainingBenchmark
+        if let method {
+            guard let m = TrainingBenchmark.Method(rawValue: method) else {
+                throw ValidationError("--method '\(method)': expected one of \(TrainingBenchmark.Method.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let g = TrainingBenchmark.Geometry(rawValue: methodGeometry) else {
+                throw ValidationError("--at '\(methodGeometry)': expected small or 224")
+            }
+            bench = TrainingBenchmark(method: m, geometry: g, batch: batch, iterations: iters)
+        } else {
+            try geometry.config.validate()
+            bench = TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
+        }
         bench.profile = profile
         let r = try bench.run()
         if json { try printJSON(r); return }
-        print(String(format: "train img/s=%.2f ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ params=%d",
-                     r.imagesPerSecond, r.millisecondsPerStep, Double(r.peakMemoryBytes) / 1e6,
-                     Double(r.peakTensorBytes) / 1e6, r.threads, r.blasCore, r.parameters))
+        print(String(format: "train model=%@ img/s=%.2f ms/step=%.1f cpu_ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ precision=%@ params=%d batch=%d",
+                     r.model, r.imagesPerSecond, r.millisecondsPerStep, r.cpuMillisecondsPerStep, Double(r.peakMemoryBytes) / 1e6,
+                     Double(r.peakTensorBytes) / 1e6, r.threads, r.blasCore, r.precision, r.parameters, r.batch))
         if profile { print(OpProfiler.table(perSteps: iters)) }
     }
 }
