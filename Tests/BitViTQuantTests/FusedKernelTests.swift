@@ -94,6 +94,24 @@ import Testing
         }
     }
 
+    @Test func groupSuperpositionQuantizersMatchTheReference() {
+        for groups in [3, 1, 4] {
+            let value = GSBValueQuantizer(groups: groups)
+            let attention = GSBAttentionQuantizer(groups: groups)
+            for (k, s) in value.scales.enumerated() { s.data[0] = 0.4 - 0.1 * Float(k) }
+            for (k, s) in attention.scales.enumerated() { s.data[0] = 0.05 + 0.1 * Float(k) }
+            value.markScalesInitialized()
+            attention.markScalesInitialized()
+            // Values with exact zeros and ties at the mask bounds, and an attention-like tensor
+            // with a small learnable-bias perturbation (negative entries, entries above c₁).
+            let v = Self.input([2, 3, 7, 9], seed: UInt64(20 + groups), step: 0.4)
+            let a = (randomTensor([2, 3, 7, 7], seed: 30, scale: 2).softmax() + randomTensor([2, 3, 7, 7], seed: 31, scale: 0.05)).detached()
+            a.data[5] = 0.025
+            Self.compare("GSB_V, \(groups) groups", x: v, params: value.scales) { value($0) }
+            Self.compare("GSB_A, \(groups) groups", x: a, params: attention.scales) { attention($0) }
+        }
+    }
+
     @Test func unsignedPackingFollowsTheRoundedCode() {
         // UB fires when v/c > 0.5 after rounding the quotient; values next to c/2 decide it.
         let c: Float = 0.3

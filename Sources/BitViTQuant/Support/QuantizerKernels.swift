@@ -161,3 +161,73 @@ struct ChannelLSQ {
         return (dx, stepSums, zeroSums)
     }
 }
+
+/// GSB's value and attention quantizers on the fused kernels (`bv_gsb_*`), flat over the tensor.
+enum GroupSuperpositionKernels {
+    /// Runs `body(worker, lo, count)` over contiguous element ranges, one per worker.
+    private static func split(_ n: Int, _ body: (_ worker: Int, _ lo: Int, _ count: Int) -> Void) -> Int {
+        forEachWorkerRange(n) { w, r in body(w, r.lowerBound, r.count) }
+    }
+
+    static func extremes(_ x: Tensor) -> (max: Float, min: Float) {
+        let workers = workerCount(units: x.count, elementsPerUnit: 1)
+        var hi = [Float](repeating: -.infinity, count: workers), lo = [Float](repeating: .infinity, count: workers)
+        let p = x.data, path = QuantizerKernels.path
+        hi.withUnsafeMutableBufferPointer { h in
+            lo.withUnsafeMutableBufferPointer { l in
+                let (hb, lb) = (h.baseAddress!, l.baseAddress!)
+                _ = split(x.count) { w, start, n in bv_extremes(p + start, n, hb + w, lb + w, path) }
+            }
+        }
+        return (hi.max() ?? -.infinity, lo.min() ?? .infinity)
+    }
+
+    static func valueForward(_ v: Tensor, scales c: [Float], upper: [Float], lower: [Float]) -> Tensor {
+        let y = Tensor(uninitialized: v.shape)
+        let (src, dst, k, path) = (v.data, y.data, Int32(c.count), QuantizerKernels.path)
+        _ = split(v.count) { _, start, n in
+            bv_gsb_value_forward(src + start, n, c, upper, lower, k, dst + start, path)
+        }
+        return y
+    }
+
+    static func attentionForward(_ a: Tensor, scales c: [Float], upper: [Float]) -> Tensor {
+        let y = Tensor(uninitialized: a.shape)
+        let (src, dst, k, path) = (a.data, y.data, Int32(c.count), QuantizerKernels.path)
+        _ = split(a.count) { _, start, n in
+            bv_gsb_attention_forward(src + start, n, c, upper, k, dst + start, path)
+        }
+        return y
+    }
+
+    /// The input gradient, and per group the summed terms and member counts (counts[0] unused).
+    static func backward(value: Bool, _ x: Tensor, gradient g: Tensor, scales c: [Float], upper: [Float],
+                         lower: [Float]) -> (dx: Tensor, sums: [Double], counts: [Double]) {
+        let k = c.count, workers = workerCount(units: x.count, elementsPerUnit: 1)
+        let dx = Tensor(uninitialized: x.shape)
+        var sums = [Double](repeating: 0, count: workers * k), counts = sums
+        let (src, gp, d, path) = (x.data, g.data, dx.data, QuantizerKernels.path)
+        sums.withUnsafeMutableBufferPointer { s in
+            counts.withUnsafeMutableBufferPointer { n in
+                let (sb, nb) = (s.baseAddress!, n.baseAddress!)
+                _ = split(x.count) { w, start, count in
+                    if value {
+                        bv_gsb_value_backward(src + start, gp + start, count, c, upper, lower, Int32(k), d + start,
+                                              sb + w * k, nb + w * k, path)
+                    } else {
+                        bv_gsb_attention_backward(src + start, gp + start, count, c, upper, Int32(k), d + start,
+                                                  sb + w * k, nb + w * k, path)
+                    }
+                }
+            }
+        }
+        var totalSums = [Double](repeating: 0, count: k), totalCounts = totalSums
+        for w in 0..<workers {
+            for j in 0..<k {
+                totalSums[j] += sums[w * k + j]
+                totalCounts[j] += counts[w * k + j]
+            }
+        }
+        return (dx, totalSums, totalCounts)
+    }
+}

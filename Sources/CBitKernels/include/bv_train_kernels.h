@@ -78,6 +78,34 @@ void bv_lsq_backward(const float *x, const float *g, int o0, int o1, int channel
                      const float *a, const float *z, float qn, float qp, float *dx,
                      double *step_sums, double *zero_sums, int path);
 
+// MARK: GSB's group superposition quantizers (gsb.md §3.4–3.5)
+//
+// `groups` = K scales c[0..K−1] (floored); element v is in mask group j ≥ 1 when
+// v > upper[j−1] or v < lower[j−1] (strict). n elements, flat.
+
+/// Largest and smallest of n values (NaN-free input).
+void bv_extremes(const float *x, ptrdiff_t n, float *max, float *min, int path);
+
+/// GSB_V forward: y = sgn(v)·(c[0] + Σ_{j≥1, v in group j} c[j]), the level summed in j order.
+void bv_gsb_value_forward(const float *v, ptrdiff_t n, const float *c, const float *upper, const float *lower,
+                          int groups, float *y, int path);
+
+/// GSB_V backward: dv = g·(I_0 + Σ_{j≥1} (v in group j ? I_j : 1)) with I_j = [|v/c[j]| ≤ 1];
+/// adds Σ g·(sgn(v) − I_j·v/c[j]) over group j's members (all elements for j = 0) to
+/// sums[j] and the member counts |T_j| to counts[j] (j ≥ 1).
+void bv_gsb_value_backward(const float *v, const float *g, ptrdiff_t n, const float *c, const float *upper,
+                           const float *lower, int groups, float *dv, double *sums, double *counts, int path);
+
+/// GSB_A forward: y = c[0]·clamp(round(a/c[0]), 0, 1) + Σ_{j≥1, a in group j} c[j] (lower unused).
+void bv_gsb_attention_forward(const float *a, ptrdiff_t n, const float *c, const float *upper, int groups,
+                              float *y, int path);
+
+/// GSB_A backward: r = a/c[0], slope = [0 ≤ r ≤ 1] + Σ_{j≥1, a in group j} c[j], da = g·slope;
+/// adds Σ g·([r > 1] + [0 ≤ r ≤ 1]·(round(r) − r)) to sums[0], Σ_{T_j} g to sums[j] and
+/// |T_j| to counts[j].
+void bv_gsb_attention_backward(const float *a, const float *g, ptrdiff_t n, const float *c, const float *upper,
+                               int groups, float *da, double *sums, double *counts, int path);
+
 #ifdef __cplusplus
 }
 #endif
