@@ -35,30 +35,25 @@ let package = Package(
 
         // MARK: Swift modules, bottom to top
         .target(name: "BitViTPlatform", dependencies: ["CBitViTPlatform", "CBLAS"]),
-        .target(name: "BitViTCore", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels", "CBLAS"]),
+        .target(name: "BitViTCore", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels", "CZlib"]),
         .target(name: "BitViTNN", dependencies: ["BitViTCore"]),
-        .target(name: "BitViTQuant", dependencies: ["BitViTCore", "BitViTNN", "CBitKernels"]),
+        .target(name: "BitViTQuant", dependencies: ["BitViTNN", "CBitKernels"]),
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),
         .target(name: "BitViTImage", dependencies: ["BitViTPlatform", "CTurboJPEG", "CPNG"]),
         .target(name: "BitViTData", dependencies: ["BitViTCore", "BitViTImage", "CZlib"]),
         .target(name: "BitViTTrain", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "CBitKernels", "CPNG", "CZlib",
+            "BitViTCore", "BitViTQuant", "BitViTModels", "BitViTData", "CBitKernels", "CPNG",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "BitViTRuntime", dependencies: [
-            "BitViTPlatform", "BitViTCore", "BitViTModels", "CBitViTPlatform", "CBitKernels",
-        ]),
-        .target(name: "BitViTExport", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTRuntime",
-        ]),
+        .target(name: "BitViTRuntime", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
+        .target(name: "BitViTExport", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime"]),
         .target(name: "BitViTTools", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "BitViTTrain",
-            "BitViTRuntime", "BitViTExport",
+            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTImage", "BitViTData", "BitViTTrain",
+            "BitViTRuntime", "BitViTExport", "CBitKernels",
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "bitvit", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData",
-            "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTTools", "CBitKernels",
+            "BitViTPlatform", "BitViTCore", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -69,14 +64,17 @@ let package = Package(
         .testTarget(name: "BitViTNNTests", dependencies: ["BitViTNN", "BitViTTestSupport"]),
         .testTarget(name: "BitViTQuantTests", dependencies: ["BitViTQuant", "BitViTTestSupport", "CBitKernels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTModelsTests", dependencies: ["BitViTModels", "BitViTTestSupport"],
+        .testTarget(name: "BitViTModelsTests", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTDataTests", dependencies: ["BitViTData", "BitViTTestSupport"],
+        .testTarget(name: "BitViTDataTests", dependencies: ["BitViTCore", "BitViTData", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTools", "BitViTTestSupport"],
+        .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTToolsTests", dependencies: [
+            "BitViTCore", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTTools",
+        ]),
         .testTarget(name: "BitViTRuntimeTests", dependencies: [
-            "BitViTRuntime", "BitViTExport", "BitViTModels", "BitViTCore", "CBitKernels", "BitViTTestSupport",
+            "BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime", "BitViTExport", "CBitKernels", "BitViTTestSupport",
         ], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

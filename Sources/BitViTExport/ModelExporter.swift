@@ -45,15 +45,18 @@ public enum ModelExporter {
         guard classNames.count == model.classCount else {
             throw BitViTError.invalidArgument("export: \(classNames.count) class names for \(model.classCount) classes")
         }
-        var metadata = ModelFileMetadata(family: family, model: spec, preprocessing: preprocessing, classNames: classNames, source: source)
+        if let problem = nonFiniteTensorProblem(model.stateDict()) {
+            throw BitViTError.invalidArgument("export: the model's \(problem); every weight must be finite")
+        }
+        var metadata = ModelFileMetadata(family: family, model: try JSONValue(encoding: spec), preprocessing: preprocessing, classNames: classNames, source: source)
         if let bhvit = model as? BHViT {
-            metadata.bhvit = bhvit.config
+            metadata.bhvit = BHViTArchitecture(bhvit.config)
             var exporter = BHViTExporter(model: bhvit)
             let tensors = try exporter.run()
             try selfCheck(metadata, tensors)
             return (metadata, tensors)
         }
-        let vit = try architecture(of: model, family: family)
+        let vit = try architecture(of: model)
         metadata.vit = vit
         var exporter = ViTExporter(family: family, vit: vit, model: model)
         let tensors = try exporter.run()
@@ -68,7 +71,7 @@ public enum ModelExporter {
         try ModelFileWriter.write(metadata: metadata, tensors: tensors, to: url)
     }
 
-    static func architecture(of model: any ImageClassifier, family: ExportFamily) throws -> ViTArchitecture {
+    static func architecture(of model: any ImageClassifier) throws -> ViTArchitecture {
         let config: ViTConfig
         var bits: Int?, irm: Bool?, thresholds: [Float]?, clip: Float?
         switch model {

@@ -79,6 +79,9 @@ struct ViTExporter {
     mutating func perChannelCodes(_ name: String, _ w: [Float], rows: Int, steps: [Float], bits: Int, shape: [Int]) throws {
         let qn = -Float(1 << (bits - 1)), qp = Float((1 << (bits - 1)) - 1)
         let k = w.count / rows
+        if let i = steps.firstIndex(where: { !$0.isFinite || $0 == 0 }) {
+            throw BitViTError.invalidArgument("export: the weight step of '\(name)' is \(steps[i]) (channel \(i)); a step must be finite and not 0")
+        }
         var codes = [Int32](repeating: 0, count: w.count)
         for r in 0..<rows {
             let a = steps.count == 1 ? steps[0] : steps[r]

@@ -24,14 +24,12 @@ extension Image {
     /// Throws `BitViTError.io` naming the file when it cannot be read, and
     /// `BitViTError.malformed(file:reason:)` when it is not a JPEG/PNG or is corrupt or truncated.
     public init(contentsOf url: URL, channels: Int? = nil) throws {
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: url))
-        } catch {
-            throw BitViTError.io("\(url.path): cannot read the file (\(error.localizedDescription))")
-        }
+        let bytes = [UInt8](try FileInput.read(url, limit: Self.maximumFileBytes, what: "image"))
         try self.init(encoded: bytes, file: url.path, channels: channels)
     }
+
+    /// The largest image file read (256 MiB).
+    public static let maximumFileBytes = 1 << 28
 
     /// Decodes JPEG or PNG bytes; `file` names the source in errors. See `init(contentsOf:channels:)`.
     public init(encoded bytes: [UInt8], file: String, channels: Int? = nil) throws {
@@ -43,7 +41,9 @@ extension Image {
         case .jpeg: decoded = try JPEGCodec.decode(bytes, file: file)
         case .png: decoded = try PNGCodec.decode(bytes, file: file)
         case nil:
-            let reason = bytes.isEmpty ? "the file is empty" : "not a JPEG or PNG file (unknown signature)"
+            let kind = FileKind.sniff(head: Array(bytes.prefix(4096)), fileSize: bytes.count)
+            let reason = bytes.isEmpty ? "the file is empty"
+                : kind == .unknown ? "not a JPEG or PNG file (unknown signature)" : "this is \(kind.phrase), not a JPEG or PNG image"
             throw BitViTError.malformed(file: file, reason: reason)
         }
         self = decoded.converted(toChannels: channels ?? decoded.channels)

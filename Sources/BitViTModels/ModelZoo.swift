@@ -63,22 +63,25 @@ public struct ModelSpec: Codable, Equatable, Sendable {
 
 public enum ModelZoo {
     /// Every model name `make(_:)` accepts.
-    public static var names: [String] {
-        let vit = ViTConfig.presets.keys.sorted(), swin = SwinConfig.presets.keys.sorted()
-        return vit + swin + vit.map { "gsb-" + $0 } + (vit + swin).map { "qvit-" + $0 } + (vit + swin).map { "w1a1-" + $0 }
-            + BHViTConfig.presets.keys.sorted()
+    public static var names: [String] { ModelFamily.allCases.flatMap(\.modelNames) }
+
+    /// The family and preset of `spec`, or an error listing the known names.
+    static func family(of spec: ModelSpec) throws -> (family: ModelFamily, preset: String) {
+        guard let f = spec.family else {
+            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
+        }
+        return f
     }
 
     /// What a data pipeline needs to know about the model `spec` describes: the side of its
     /// square input images, their channels, and its classes. No weights are allocated.
     public static func inputGeometry(_ spec: ModelSpec) throws -> (imageSize: Int, inChannels: Int, classes: Int) {
-        let (family, preset) = spec.family
+        _ = try validate(spec)
+        let (family, preset) = try family(of: spec)
         switch family {
         case .bhvit:
             let c = try BHViTConfig(spec: spec)
             return (c.imageSize, c.inChannels, c.classes)
-        case nil:
-            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         default:
             if let swin = SwinConfig.presets[preset] {
                 return (spec.imageSize ?? swin.imageSize, spec.inChannels ?? swin.inChannels, spec.classes)
@@ -88,13 +91,46 @@ public enum ModelZoo {
         }
     }
 
-    /// Throws if `spec` does not describe a model `make(_:)` can build. DeiT and BHViT specs are
-    /// checked without allocating weights; the other families are built once.
-    public static func validate(_ spec: ModelSpec) throws {
-        switch spec.family.0 {
-        case .deit: _ = try spec.vitConfig()
-        case .bhvit: _ = try BHViTConfig(spec: spec)
-        default: _ = try make(spec)
+    /// Throws if `spec` does not describe a model `make(_:)` can build: an unknown name or
+    /// option, inconsistent geometry, or geometry beyond `ModelLimits`. Nothing is allocated,
+    /// so a hostile description (width 65,536, 2³¹ classes) fails here in microseconds; every
+    /// entry point (recipes, checkpoints, flags, `.bitvit` metadata) goes through this check.
+    /// Errors name the field as in recipes (`model.dim is 65536; allowed 1…8192`). Returns the
+    /// estimated parameter count (within a few per cent for every preset).
+    @discardableResult
+    public static func validate(_ spec: ModelSpec) throws -> Int {
+        let rules = FieldRules.model
+        try rules.count("classes", spec.classes, 1...ModelLimits.classes)
+        if let v = spec.mlpRatio { try rules.number("mlp_ratio", v, 0, ModelLimits.mlpRatio, lowerOpen: true) }
+        if let v = spec.dropRate { try rules.number("drop_rate", v, 0, 1, upperOpen: true) }
+        if let v = spec.dropPathRate { try rules.number("drop_path_rate", v, 0, 1, upperOpen: true) }
+        let (family, preset) = try family(of: spec)
+        switch family {
+        case .deit:
+            return try spec.vitConfig().validate()
+        case .swin:
+            return try spec.swinConfig(base: preset, extraOptions: []).validate()
+        case .gsb:
+            let options = try spec.gsbOptions()
+            let config = try spec.gsbConfig(base: preset)
+            try GSBDeiT.requireNoDropout(config)
+            return try config.validate(attentionBias: options.stage != .binaryMLPWeights)
+        case .qvit:
+            _ = try spec.qvitScheme()
+            if SwinConfig.presets[preset] != nil {
+                return try spec.swinConfig(base: preset, extraOptions: ["bits", "irm"]).validate()
+            }
+            try spec.requireOptions(["bits", "irm"])
+            return try spec.distilledVitConfig(base: preset).validate()
+        case .binaryBaseline:
+            _ = try spec.binaryBaselineScheme()
+            if SwinConfig.presets[preset] != nil {
+                return try spec.swinConfig(base: preset, extraOptions: ["estimator"]).validate()
+            }
+            try spec.requireOptions(["estimator"])
+            return try spec.distilledVitConfig(base: preset).validate()
+        case .bhvit:
+            return try BHViTConfig(spec: spec).validate()
         }
     }
 
@@ -112,7 +148,8 @@ public enum ModelZoo {
     ///   (`fp`, `binary`), `shift`, `attention` (`qd`, `fp`), `recu` (see docs/bhvit.md).
     /// DeiT-based quantized families default to the distilled architecture.
     public static func make(_ spec: ModelSpec, seed: UInt64 = 0) throws -> any ImageClassifier {
-        let (family, preset) = spec.family
+        _ = try validate(spec)
+        let (family, preset) = try family(of: spec)
         switch family {
         case .deit:
             return try DeiT(spec.vitConfig(), seed: seed)
@@ -136,8 +173,6 @@ public enum ModelZoo {
             return try QuantizedDeiT(spec.distilledVitConfig(base: preset), scheme: scheme, seed: seed)
         case .bhvit:
             return try BHViT(spec: spec, seed: seed)
-        case nil:
-            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         }
     }
 }

@@ -42,15 +42,20 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     public var tokenCount: Int { gridSize * gridSize + (distilled ? 2 : 1) }
     public var mlpHidden: Int { Int((Double(dim) * mlpRatio).rounded()) }
 
-    /// Checks the geometry and throws a readable error when it cannot work.
-    public func validate() throws {
-        func fail(_ m: String) -> BitViTError { .invalidArgument("ViT config: \(m)") }
-        guard imageSize > 0, patchSize > 0, imageSize % patchSize == 0 else {
-            throw fail("image size \(imageSize) is not a multiple of the patch size \(patchSize)")
-        }
-        guard dim > 0, heads > 0, dim % heads == 0 else { throw fail("width \(dim) is not divisible by \(heads) heads") }
-        guard depth > 0, classes > 0, inChannels > 0, mlpRatio > 0 else { throw fail("depth, classes, channels and MLP ratio must be positive") }
-        guard (0..<1).contains(dropRate), (0..<1).contains(dropPathRate) else { throw fail("drop rates must be in [0, 1)") }
+    /// Checks the geometry against itself and against `ModelLimits`, without allocating, and
+    /// throws an error naming the field, its value and what is allowed (`rules` names the
+    /// fields; `attentionBias` counts GSB's `[heads, tokens, tokens]` biases in the
+    /// parameter estimate). Returns the estimated parameter count.
+    @discardableResult
+    public func validate(_ rules: FieldRules = .model, attentionBias: Bool = false) throws -> Int {
+        try rules.number("mlp_ratio", mlpRatio, 0, ModelLimits.mlpRatio, lowerOpen: true)
+        try rules.number("drop_rate", dropRate, 0, 1, upperOpen: true)
+        try rules.number("drop_path_rate", dropPathRate, 0, 1, upperOpen: true)
+        try rules.number("layer_norm_eps", layerNormEps, 0, 1, lowerOpen: true, upperOpen: true)
+        try rules.count("dim", dim, 1...ModelLimits.width)
+        return try ModelLimits.checkViT(imageSize: imageSize, patchSize: patchSize, inChannels: inChannels, dim: dim, depth: depth,
+                                 heads: heads, mlpHidden: mlpHidden, classes: classes, distilled: distilled,
+                                 attentionBias: attentionBias, rules: rules)
     }
 
     // MARK: Presets

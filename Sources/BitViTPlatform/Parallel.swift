@@ -10,9 +10,9 @@ import Foundation
 /// kernels (e.g. a GEMM inside a per-head loop) never oversubscribe the cores.
 public enum Parallel {
     /// Number of worker threads kernels split into (defaults to the active core count;
-    /// the `BITVIT_NUM_THREADS` environment variable overrides it).
+    /// the `BITVIT_NUM_THREADS` environment variable, 1 … 1024, overrides it).
     nonisolated(unsafe) public static var threadCount: Int = {
-        if let s = ProcessInfo.processInfo.environment["BITVIT_NUM_THREADS"], let n = Int(s), n > 0 {
+        if let s = ProcessInfo.processInfo.environment["BITVIT_NUM_THREADS"], let n = Int(s), (1...1024).contains(n) {
             return n
         }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)

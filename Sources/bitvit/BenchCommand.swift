@@ -1,7 +1,9 @@
 import ArgumentParser
+import BitViTCore
+import BitViTModels
+import BitViTRuntime
 import BitViTTools
 import BitViTTrain
-import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,13 +14,19 @@ struct BenchCommand: ParsableCommand {
 
 /// Options shared by the bench commands.
 struct GeometryOptions: ParsableArguments {
-    @Option(help: "Image side in pixels.") var img = 32
-    @Option(help: "Patch side in pixels.") var patch = 4
-    @Option(help: "Embedding width.") var dim = 192
-    @Option(help: "Number of transformer blocks.") var depth = 12
-    @Option(help: "Attention heads.") var heads = 3
-    @Option(help: "Classes of the classifier head.") var classes = 10
-    @Option(help: "Input channels.") var channels = 3
+    @Option(parsing: .unconditional, help: "Image side in pixels.") var img = 32
+    @Option(parsing: .unconditional, help: "Patch side in pixels.") var patch = 4
+    @Option(parsing: .unconditional, help: "Embedding width.") var dim = 192
+    @Option(parsing: .unconditional, help: "Number of transformer blocks.") var depth = 12
+    @Option(parsing: .unconditional, help: "Attention heads.") var heads = 3
+    @Option(parsing: .unconditional, help: "Classes of the classifier head.") var classes = 10
+    @Option(parsing: .unconditional, help: "Input channels.") var channels = 3
+
+    /// The geometry checked as every model description is (`ModelLimits`); the message names
+    /// the field (`model.dim` is `--dim`).
+    func validate() throws {
+        do { try config.validate() } catch let e as BitViTError { throw ValidationError(e.message) }
+    }
 
     var config: ViTConfig {
         ViTConfig(imageSize: img, patchSize: patch, inChannels: channels, dim: dim, depth: depth,
@@ -32,70 +40,127 @@ struct BenchTrain: ParsableCommand {
         abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py) or of a method model (as scripts/official_step_bench.py).")
 
     @OptionGroup var geometry: GeometryOptions
-    @Option(help: ArgumentHelp("A method model with its official loss and optimizer instead of the plain DeiT: \(TrainingBenchmark.Method.allCases.map(\.rawValue).joined(separator: ", ")). The geometry flags are then ignored.", valueName: "method"))
-    var method: String?
-    @Option(name: .customLong("at"), help: "Method geometry: small (DeiT-Ti width on 32×32, patch 4; BHViT: bhvit-tiny-cifar) or 224 (DeiT-S/16; BHViT-Tiny).")
-    var methodGeometry = "small"
-    @Option(help: "Images per step.") var batch = 64
-    @Option(help: "Timed steps (after 2 warm-up steps).") var iters = 5
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional,
+            help: "A method model with its official loss and optimizer instead of the plain DeiT (the geometry flags are then ignored).")
+    var method: TrainingBenchmark.Method?
+    @Option(name: .customLong("at"), parsing: .unconditional,
+            help: "Method geometry: small (DeiT-Ti width on 32×32, patch 4; BHViT: bhvit-tiny-cifar) or 224 (DeiT-S/16; BHViT-Tiny).")
+    var methodGeometry = TrainingBenchmark.Geometry.small
+    @Option(parsing: .unconditional, help: "Images per step.") var batch = 64
+    @Option(parsing: .unconditional, help: "Timed steps (after 2 warm-up steps).") var iters = 5
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print a per-op time breakdown.") var profile = false
-    @Option(help: "Clock of the breakdown: wall, or cpu (the process's CPU time over all threads, which other processes do not inflate).")
-    var profileClock = "wall"
+    @Option(parsing: .unconditional,
+            help: "Clock of the breakdown: wall, or cpu (the process's CPU time over all threads, which other processes do not inflate).")
+    var profileClock = OpProfiler.Clock.wall
+
+    func validate() throws {
+        try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
+        try checkOption("--iters", iters, 1...1_000_000)
+        try checkThreads(threads)
+    }
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
-        guard let clock = OpProfiler.Clock(rawValue: profileClock) else {
-            throw ValidationError("--profile-clock '\(profileClock)': expected wall or cpu")
-        }
-        OpProfiler.clock = clock
-        var bench: TrainingBenchmark
-        if let method {
-            guard let m = TrainingBenchmark.Method(rawValue: method) else {
-                throw ValidationError("--method '\(method)': expected one of \(TrainingBenchmark.Method.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard let g = TrainingBenchmark.Geometry(rawValue: methodGeometry) else {
-                throw ValidationError("--at '\(methodGeometry)': expected small or 224")
-            }
-            bench = TrainingBenchmark(method: m, geometry: g, batch: batch, iterations: iters)
-        } else {
-            try geometry.config.validate()
-            bench = TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
-        }
+        setThreads(threads)
+        OpProfiler.clock = profileClock
+        var bench = method.map { TrainingBenchmark(method: $0, geometry: methodGeometry, batch: batch, iterations: iters) }
+            ?? TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
         bench.profile = profile
-        let r = try bench.run()
-        if json { try printJSON(r); return }
-        print(String(format: "train model=%@ img/s=%.2f ms/step=%.1f cpu_ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ precision=%@ params=%d batch=%d",
-                     r.model, r.imagesPerSecond, r.millisecondsPerStep, r.cpuMillisecondsPerStep, Double(r.peakMemoryBytes) / 1e6,
-                     Double(r.peakTensorBytes) / 1e6, r.threads, r.blasCore, r.precision, r.parameters, r.batch))
+        let result = try bench.run()
+        if json { try printJSON(result); return }
+        print(result.text)
         if profile { print(OpProfiler.table(perSteps: iters)) }
     }
 }
+
+extension TrainingBenchmark.Method: ExpressibleByArgument {}
+extension TrainingBenchmark.Geometry: ExpressibleByArgument {}
+extension OpProfiler.Clock: ExpressibleByArgument {}
 
 struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm", abstract: "GFLOPS of the float matmul path (OpenBLAS sgemm) at ViT shapes.")
 
-    @Option(help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(help: "Seconds per shape.") var seconds = 0.3
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seconds per shape.") var seconds = 0.3
     @Flag(help: "Print one JSON object.") var json = false
 
-    struct Report: Encodable {
-        var blas_core: String
-        var threads: Int
-        var shapes: [GEMMBenchmark.Measurement]
+    func validate() throws {
+        try checkThreads(threads)
+        try checkOption("--seconds", seconds, positiveUpTo: 3600)
     }
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
-        let results = GEMMBenchmark.measure(seconds: seconds)
-        if json { try printJSON(Report(blas_core: BLAS.coreName, threads: Parallel.threadCount, shapes: results)); return }
-        print("sgemm (OpenBLAS \(BLAS.coreName) kernels, \(Parallel.threadCount) threads), C = A·Bᵀ")
-        for r in results {
-            let label = r.shape.label.padding(toLength: 18, withPad: " ", startingAt: 0)
-            print(label + String(format: " M=%-5d N=%-5d K=%-5d %8.1f GFLOPS %9.1f µs",
-                         r.shape.m, r.shape.n, r.shape.k, r.gflops, r.microseconds))
+        setThreads(threads)
+        let report = GEMMBenchmark.report(seconds: seconds)
+        if json { try printJSON(report); return }
+        print(report.text)
+    }
+}
+
+struct BenchBinaryGEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bgemm",
+        abstract: "Binary, multi-plane and int8 GEMM vs OpenBLAS sgemm at DeiT-S shapes (C = A·Bᵀ).")
+
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seconds per measurement.") var seconds = 0.1
+    @Option(parsing: .unconditional, help: "Alternating rounds per shape; medians are reported.") var rounds = 7
+    @Option(help: "Force a kernel path (scalar, avx2, avx512, neon).") var path: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkThreads(threads)
+        try checkOption("--seconds", seconds, positiveUpTo: 3600)
+        try checkOption("--rounds", rounds, 1...10_000)
+    }
+
+    func run() throws {
+        setThreads(threads)
+        var forced: BinaryKernelPath?
+        if let path {
+            guard let p = BinaryKernelPath(name: path) else { throw ValidationError("unknown path \(path)") }
+            forced = p
         }
+        var bench = BinaryGEMMBenchmark(seconds: seconds, rounds: rounds, path: forced)
+        let report = bench.run()
+        if json { try printJSON(report); return }
+        print(BinaryGEMMBenchmark.text(report))
+    }
+}
+
+struct BenchInfer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Inference speed of a .bitvit model: bit kernels vs float kernels on the same model, same run.",
+        discussion: """
+            Alternates rounds of the bit-kernel engine and the float-kernel engine (sgemm on the \
+            dequantized weights) at batch 1 (median and p90 latency), then measures throughput at \
+            a larger batch, then a per-op time breakdown of both at batch 1.
+            """)
+
+    @Argument(help: "Model file (.bitvit).") var model: String
+    @Option(parsing: .unconditional, help: "Rounds; each round times --iters batch-1 calls of each engine.") var rounds = 7
+    @Option(parsing: .unconditional, help: "Batch-1 calls per engine per round.") var iters = 10
+    @Option(parsing: .unconditional, help: "Batch size of the throughput measurement.") var batch = 16
+    @Option(parsing: .unconditional, help: "Calls per engine for the throughput measurement.") var batchIters = 3
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkOption("--rounds", rounds, 1...10_000)
+        try checkOption("--iters", iters, 1...1_000_000)
+        try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
+        try checkOption("--batch-iters", batchIters, 1...1_000_000)
+        try checkThreads(threads)
+    }
+
+    func run() throws {
+        setThreads(threads)
+        let report = try InferenceBenchmark(model: model, rounds: rounds, iterations: iters, batch: batch,
+                                            batchIterations: batchIters).run()
+        if json { try printJSON(report); return }
+        print(report.text(batch: batch, iters: iters))
     }
 }

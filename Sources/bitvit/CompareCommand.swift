@@ -17,18 +17,16 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "Comparison plan (.yaml).") var plan: String
     @Flag(help: "Print each run's status and resolved recipe name, then exit.") var dryRun = false
     @Flag(help: "Write the report from the finished runs without training.") var reportOnly = false
-    @Option(help: "Worker threads for every run (overrides training.threads).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads for every run (overrides training.threads).") var threads: Int?
+
+    func validate() throws { try checkThreads(threads) }
 
     func run() throws {
         var plan = try ComparisonPlan.load(URL(fileURLWithPath: self.plan))
         if let threads { plan.set.append("training.threads=\(threads)") }
         var runner = ComparisonRunner(plan: plan)
         if dryRun {
-            for run in plan.runs {
-                let config = try runner.config(for: run)
-                let status = try runner.status(of: run, config: config)
-                print("\(run.name): \(config.model.name), \(config.training.epochs) epochs, \(status) — \(run.label)")
-            }
+            for line in try runner.statusLines() { print(line) }
             return
         }
         if !reportOnly {
@@ -37,8 +35,6 @@ struct CompareCommand: ParsableCommand {
             runner.stopRequested = { Interrupt.isRequested }
             guard try runner.trainAll() else { return }
         }
-        let command = "bitvit compare \(self.plan)"
-        let files = try ComparisonReport(plan: plan, rows: try runner.rows(), command: command).write()
-        for file in files { print(file.path) }
+        for file in try runner.writeReport(command: "bitvit compare \(self.plan)") { print(file.path) }
     }
 }

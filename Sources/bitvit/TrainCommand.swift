@@ -1,4 +1,5 @@
 import ArgumentParser
+import BitViTTools
 import BitViTTrain
 import Foundation
 
@@ -19,8 +20,11 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a model from a recipe (YAML or JSON) with optional overrides.",
         discussion: """
             The run directory (default <training.output>/<name>) receives config.yaml, metrics.jsonl, \
-            last.safetensors (resumable), best.safetensors (best validation top-1) and curves.svg/png. \
-            Ctrl-C saves last.safetensors after the current step; --resume continues exactly there.
+            last.safetensors (resumable), best.safetensors (best validation top-1), test.json (the test \
+            split after training, last and best checkpoints) and curves.svg/png. Ctrl-C saves \
+            last.safetensors after the current step; --resume continues exactly there. --dry-run prints \
+            the resolved recipe, preceded by the check against the procedure it claims (method.name, \
+            method.mode) as comments.
             """)
 
     @Argument(help: "Recipe file (.yaml/.yml/.json); omit to use the defaults (or the checkpoint's with --resume-from).")
@@ -31,7 +35,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Continue from this checkpoint (its stored configuration is used unless a recipe is given).")
     var resumeFrom: String?
     @Option(help: "Run directory (default: <training.output>/<name>).") var runDir: String?
-    @Option(help: "Worker threads (overrides training.threads).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads (overrides training.threads).") var threads: Int?
+
+    func validate() throws { try checkThreads(threads) }
 
     func run() throws {
         var config: TrainConfig
@@ -46,6 +52,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let threads { config.training.threads = threads }
         if dryRun {
+            for line in MethodProcedure.check(config).lines { print("# " + line) }
             print(try config.yaml(), terminator: "")
             return
         }
@@ -64,22 +71,6 @@ struct TrainCommand: ParsableCommand {
         Interrupt.install()
         session.stopRequested = { Interrupt.isRequested }
         let outcome = try session.run(resumeFrom: from)
-        printSummary(outcome, config: config)
+        print(trainingSummary(outcome, config: config))
     }
-}
-
-/// The closing summary of a training run.
-func printSummary(_ outcome: TrainingSession.Outcome, config: TrainConfig) {
-    let s = outcome.summary
-    func pct(_ v: Double?) -> String { v.map { String(format: "%.2f %%", 100 * $0) } ?? "–" }
-    print(s.interrupted ? "\nInterrupted after \(s.steps) steps." : "\nDone.")
-    print("  model            \(config.model.name), \(config.data.dataset)")
-    print("  epochs           \(s.epochsCompleted)/\(config.training.epochs) (\(s.steps) steps)")
-    print("  test top-1       \(pct(s.finalTop1))   top-5 \(pct(s.finalTop5))")
-    print("  best top-1       \(pct(s.bestTop1))\(s.bestEpoch.map { " (epoch \($0))" } ?? "")")
-    print(String(format: "  training time    %.1f s (%.0f images/s; this session %.1f s wall)",
-                 s.trainingSeconds, s.imagesPerSecond, s.sessionWallSeconds))
-    if let last = s.lastCheckpoint { print("  last checkpoint  \(last)") }
-    if let best = s.bestCheckpoint { print("  best checkpoint  \(best)") }
-    for plot in outcome.plots { print("  curves           \(plot.path)") }
 }

@@ -75,7 +75,7 @@ import Testing
         let empty = try dir.write([], to: "empty.png")
         expectError(naming: empty.path, mentioning: ["empty"]) { _ = try Image(contentsOf: empty) }
         let missing = dir.url.appendingPathComponent("missing.png")
-        expectError(naming: missing.path, mentioning: ["cannot read"]) { _ = try Image(contentsOf: missing) }
+        expectError(naming: missing.path, mentioning: ["not found"]) { _ = try Image(contentsOf: missing) }
     }
 }
 

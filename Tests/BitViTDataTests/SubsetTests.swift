@@ -49,4 +49,31 @@ import Testing
         #expect(other.validation.baseIndices != validation.baseIndices)
         #expect(throws: BitViTError.self) { try dataset.stratifiedSplit(validationFraction: 1, seed: 3) }
     }
+
+    @Test func stratifiedSplitByCountIsDisjointAndBalanced() throws {
+        let many = (0..<90).map { ($0 * 7) % 3 }
+        let dataset = try syntheticDataset(labels: many, classes: 3)
+        let (train, validation) = try dataset.stratifiedSplit(validation: .count(4), seed: 5)
+        #expect(counts(validation) == [4, 4, 4] && counts(train) == [26, 26, 26])
+        #expect(Set(train.baseIndices).isDisjoint(with: validation.baseIndices))
+        #expect((train.baseIndices + validation.baseIndices).sorted() == Array(0..<90))
+        #expect(throws: BitViTError.self) { try dataset.stratifiedSplit(validation: .count(31), seed: 5) }
+        #expect(throws: BitViTError.self) { try dataset.stratifiedSplit(validation: .count(0), seed: 5) }
+    }
+
+    /// With a limited training set (GSB's first K per class) training keeps exactly those images
+    /// and validation comes from the others of the class.
+    @Test func limitedTrainingKeepsTheFirstImagesAndValidatesOnOthers() throws {
+        let many = (0..<90).map { ($0 * 7) % 3 }
+        let dataset = try syntheticDataset(labels: many, classes: 3)
+        let first = try dataset.firstPerClass(10)
+        for amount in [PerClassAmount.count(5), .fraction(0.2)] {
+            let (train, validation) = try dataset.stratifiedSplit(validation: amount, seed: 9, trainingPerClass: 10)
+            #expect(train.baseIndices == first.baseIndices, "\(amount)")
+            #expect(counts(validation) == (amount == .count(5) ? [5, 5, 5] : [6, 6, 6]), "0.2 of each class's 30")
+            #expect(Set(validation.baseIndices).isDisjoint(with: first.baseIndices))
+            #expect(validation.labels == validation.baseIndices.map { many[$0] })
+        }
+        #expect(throws: BitViTError.self) { try dataset.stratifiedSplit(validation: .count(21), seed: 9, trainingPerClass: 10) }
+    }
 }

@@ -144,7 +144,7 @@ struct MalformedModelFileTests {
         Self.expectRejected(try file { t in t.append(ExportTensor("extra", scalar: 1)) }, "unexpected tensor 'extra'")
         var absurd = metadata
         absurd.vit?.heads = 5
-        Self.expectRejected(try ModelFileWriter.encode(metadata: absurd, tensors: tensors), "not divisible by 5 heads")
+        Self.expectRejected(try ModelFileWriter.encode(metadata: absurd, tensors: tensors), "not divisible by vit.heads 5")
         var names = metadata
         names.classNames.removeLast()
         Self.expectRejected(try ModelFileWriter.encode(metadata: names, tensors: tensors), "9 class names for 10 classes")

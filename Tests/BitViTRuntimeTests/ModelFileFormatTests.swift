@@ -19,14 +19,14 @@ struct ModelFileFormatTests {
 
     @Test("Storage sizes: exactly 1 bit per binary value, packed 2/3/4-bit codes")
     func storageSizes() {
-        #expect(TensorStorage.bits1.byteCount(shape: [1152, 384]) == 1152 * 384 / 8)
-        #expect(TensorStorage.bits1.byteCount(shape: [3, 65]) == 25)
-        #expect(TensorStorage.int2.byteCount(shape: [5, 3]) == 4)
-        #expect(TensorStorage.int3.byteCount(shape: [7]) == 3)
-        #expect(TensorStorage.int4.byteCount(shape: [3, 3]) == 5)
-        #expect(TensorStorage.float16.byteCount(shape: [2, 3]) == 12)
-        #expect(TensorStorage.float32.byteCount(shape: []) == 4)
-        #expect(TensorStorage.float32.byteCount(shape: [1 << 40, 1 << 40]) == nil)
+        #expect(StorageKind.bits1.byteCount(shape: [1152, 384]) == 1152 * 384 / 8)
+        #expect(StorageKind.bits1.byteCount(shape: [3, 65]) == 25)
+        #expect(StorageKind.int2.byteCount(shape: [5, 3]) == 4)
+        #expect(StorageKind.int3.byteCount(shape: [7]) == 3)
+        #expect(StorageKind.int4.byteCount(shape: [3, 3]) == 5)
+        #expect(StorageKind.float16.byteCount(shape: [2, 3]) == 12)
+        #expect(StorageKind.float32.byteCount(shape: []) == 4)
+        #expect(StorageKind.float32.byteCount(shape: [1 << 40, 1 << 40]) == nil)
     }
 
     @Test("Every storage kind round-trips through a file: floats, halves, signs, int2/3/4/8 codes")
@@ -101,7 +101,7 @@ struct ModelFileFormatTests {
 /// back with `validatingManifest: false` (format-level tests).
 enum RawModelFile {
     static func encode(_ tensors: [ExportTensor]) throws -> [UInt8] {
-        let metadata = ModelFileMetadata(family: .deit, model: ModelSpec(name: "raw", classes: 1),
+        let metadata = ModelFileMetadata(family: .deit, model: .object(["name": .string("raw"), "classes": .integer(1)]),
                                          preprocessing: EngineTestModels.preprocessing, classNames: ["x"])
         return try ModelFileWriter.encode(metadata: metadata, tensors: tensors)
     }

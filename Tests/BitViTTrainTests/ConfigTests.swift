@@ -25,8 +25,8 @@ import BitViTTrain
         let c = try TrainConfig.resolve(recipeText: recipe)
         #expect(c.name == "tiny")
         #expect(c.model.dim == 32 && c.model.depth == 2 && c.model.heads == nil)
-        #expect(c.optimizer.name == "lamb" && c.optimizer.lr == 5e-4 && c.optimizer.betas == [0.9, 0.95])
-        #expect(c.schedule.warmupEpochs == 2 && c.schedule.name == "cosine")
+        #expect(c.optimizer.name == .lamb && c.optimizer.lr == 5e-4 && c.optimizer.betas == [0.9, 0.95])
+        #expect(c.schedule.warmupEpochs == 2 && c.schedule.name == .cosine)
         #expect(c.training.epochs == 3)
         #expect(c.data.batchSize == TrainConfig().data.batchSize, "unspecified fields keep their defaults")
     }
@@ -68,11 +68,49 @@ import BitViTTrain
             }
         }
         #expect(throws: BitViTError.self) { try TrainConfig.resolve(recipeText: recipe, overrides: ["noequals"]) }
+        // Names come from their registries, and so does the list in the error.
+        for (override, names) in [("optimizer.name=adamx", OptimizerKind.names), ("schedule.name=linear", ScheduleKind.names),
+                                  ("data.dataset=imagenet", DatasetKind.names)] {
+            #expect { _ = try TrainConfig.resolve(recipeText: recipe, overrides: [override]) } throws: { "\($0)".contains("use one of \(names)") }
+        }
+    }
+
+    @Test(arguments: [
+        ("data.validation.size=1.5", "data.validation.size"), ("data.validation.size=0", "data.validation.size"),
+        ("data.validation.source=test", "data.validation.source"), ("data.normalization=cifar", "data.normalization"),
+        ("data.eval_crop_pct=0", "data.eval_crop_pct"), ("data.eval_crop_pct=1.2", "data.eval_crop_pct"),
+        ("data.eval_interpolation=lanczos", "data.eval_interpolation"),
+        ("data.augmentation.interpolation=area", "data.augmentation.interpolation"),
+        ("data.repeated_augmentation=-1", "data.repeated_augmentation"), ("method.name=lsq", "method.name"),
+        ("method.mode=book", "method.mode"),
+    ])
+    func badTrainingProcedureValuesNameTheField(_ override: String, _ field: String) {
+        do {
+            _ = try TrainConfig.resolve(recipeText: recipe, source: "r.yaml", overrides: [override])
+            Issue.record("\(override) was accepted")
+        } catch {
+            #expect("\(error)".contains(field.split(separator: ".").last!), "\(override): \(error)")
+        }
+    }
+
+    @Test func trainingProcedureFieldsRoundTrip() throws {
+        let c = try TrainConfig.resolve(recipeText: recipe, overrides: [
+            "method.name=qvit", "method.mode=paper", "data.validation.size=50", "data.validation.source=dataset",
+            "data.normalization=imagenet", "data.repeated_augmentation=3", "data.eval_crop_pct=0.875",
+            "data.augmentation.interpolation=bilinear",
+        ])
+        #expect(c.method.name == "qvit" && c.method.mode == .paper)
+        #expect(c.data.validation.amount == .count(50) && c.data.validation.source == "dataset")
+        #expect(c.data.normalization == "imagenet" && c.data.repeatedAugmentation == 3 && c.data.evalCropPct == 0.875)
+        #expect(try TrainConfig.resolve(recipeText: c.yaml()) == c)
+        let defaults = TrainConfig()
+        #expect(defaults.data.validation.amount == .fraction(0.1) && defaults.data.validation.source == "train")
+        #expect(defaults.method.name == "none" && defaults.data.evalCropPct == nil && defaults.data.normalization == nil)
     }
 
     @Test func jsonRecipesWork() throws {
         let c = try TrainConfig.resolve(recipeText: #"{"optimizer": {"name": "sgd", "momentum": 0.8, "nesterov": true}}"#)
-        #expect(c.optimizer.name == "sgd" && c.optimizer.momentum == 0.8 && c.optimizer.nesterov)
+        #expect(c.optimizer.name == .sgd && c.optimizer.momentum == 0.8 && c.optimizer.nesterov)
     }
 
     @Test func dryRunYAMLRoundTrips() throws {
@@ -108,14 +146,15 @@ import BitViTTrain
     @Test func embeddedDemoRecipeMatchesTheRecipeFile() throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../recipes/gsb-vit-mnist.yaml")
         #expect(try TrainConfig.demo() == TrainConfig.resolve(recipe: file))
-        #expect(try TrainConfig.demo().data.dataset == "fashion-mnist")
+        #expect(try TrainConfig.demo().data.dataset == .fashionMNIST)
     }
 }
 
 @Suite struct SchemaTests {
     @Test func optionalFieldsAreKnownEvenWhenUnset() throws {
         for o in ["optimizer.lr_batch_reference=512", "data.samples_per_class=5", "training.threads=2",
-                  "loss.distillation.teacher_model={name: deit-tiny, classes: 10}", "model.drop_path_rate=0.1"] {
+                  "loss.distillation.teacher_model={name: deit-tiny, classes: 10}", "model.drop_path_rate=0.1",
+                  "data.normalization=imagenet", "data.eval_crop_pct=0.875"] {
             #expect(throws: Never.self, "\(o)") { _ = try TrainConfig.resolve(recipeText: nil, overrides: [o]) }
         }
         do {

@@ -12,6 +12,9 @@ struct SyntheticBatches: BatchSource {
     let seed: UInt64
     /// Batch index at which to poison the images with NaN (NaN-detection tests).
     var poisonBatch: Int?
+    /// Added to every label (mod the classes), to make a data set that disagrees with another.
+    var labelShift = 0
+    let classes: Int
 
     init(count: Int, classes: Int = 4, side: Int = 8, batchSize: Int, seed: UInt64 = 3) {
         var rng = RandomGenerator(seed: seed)
@@ -33,6 +36,7 @@ struct SyntheticBatches: BatchSource {
         self.labels = labels
         self.batchSize = batchSize
         self.seed = seed
+        self.classes = classes
     }
 
     var sampleCount: Int { images.count }
@@ -46,7 +50,7 @@ struct SyntheticBatches: BatchSource {
             let idx = Array(order[(b * batchSize)..<((b + 1) * batchSize)])
             let x = Tensor.concatenate(idx.map { images[$0] }, axis: 0)
             if b == poisonBatch { x.data[0] = .nan }
-            return Batch(images: x, labels: idx.map { labels[$0] }, indices: idx)
+            return Batch(images: x, labels: idx.map { (labels[$0] + labelShift) % classes }, indices: idx)
         }
         return BatchStream(batches)
     }
@@ -77,8 +81,9 @@ func temporaryDirectory(_ name: String) throws -> URL {
 final class LossRecorder: TrainingObserver {
     var losses: [Double] = []
     var epochs: [MetricsRecord] = []
+    var notes: [String] = []
     func batchDidFinish(_ progress: BatchProgress) {}
     func evaluationDidProgress(batch: Int, of batches: Int) {}
     func epochDidFinish(_ record: MetricsRecord, epochs: Int, newBest: Bool) { self.epochs.append(record) }
-    func note(_ text: String) {}
+    func note(_ text: String) { notes.append(text) }
 }

@@ -11,11 +11,13 @@ private func stepLosses(_ dir: URL) throws -> [Double] {
     let data = SyntheticBatches(count: 48, batchSize: 8)
     let validation = SyntheticBatches(count: 16, batchSize: 8, seed: 99)
 
+    let test = SyntheticBatches(count: 24, batchSize: 8, seed: 7)
+
     @Test func trainingLearnsAndWritesCheckpointsAndMetrics() throws {
         let dir = try temporaryDirectory("fit")
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = try tinyConfig(epochs: 8, overrides: ["training.log_every=4", "schedule.warmup_epochs=0"])
-        let trainer = try Trainer(config: config, trainData: data, validationData: validation, runDirectory: dir)
+        let trainer = try Trainer(config: config, trainData: data, validationData: validation, testData: test, runDirectory: dir)
         let summary = try trainer.fit()
         #expect(summary.epochsCompleted == 8 && summary.steps == 48)
         #expect((summary.finalTop1 ?? 0) > 0.5, "the synthetic classes are easy")
@@ -39,6 +41,46 @@ private func stepLosses(_ dir: URL) throws -> [Double] {
         #expect(best.optimizerState.isEmpty && best.state?.bestTop1 == summary.bestTop1)
         let rebuilt = try best.makeModel()
         #expect(rebuilt.parameterCount == trainer.model.parameterCount)
+        // The test split is measured once, after training: last weights and best checkpoint.
+        let report = try #require(try TestReport.read(dir.appendingPathComponent("test.json")))
+        #expect(report == summary.test && report.last.epoch == 8 && report.last.result.count == 24)
+        #expect(report.last.result == (try Evaluator.evaluate(trainer.model, on: test)))
+        let bestOnTest = try Evaluator.evaluate(rebuilt, on: test)
+        #expect(report.best?.epoch == summary.bestEpoch && report.best?.result == bestOnTest)
+    }
+
+    /// `best.safetensors` is the epoch of the best *validation* top-1, and the test split is
+    /// never seen before the end: validation that disagrees with the test split (its labels
+    /// are shifted) still decides the checkpoint.
+    @Test func theBestCheckpointIsChosenOnValidation() throws {
+        let dir = try temporaryDirectory("select")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var misleading = validation
+        misleading.labelShift = 1
+        let config = try tinyConfig(epochs: 6, overrides: ["schedule.warmup_epochs=0"])
+        let observer = LossRecorder()
+        let trainer = try Trainer(config: config, trainData: data, validationData: misleading, testData: test, runDirectory: dir)
+        trainer.observer = observer
+        let summary = try trainer.fit()
+        let epochs = try MetricsLog.read(dir.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
+        let validationTop1 = epochs.map { $0.valTop1! }
+        let argmax = validationTop1.indices.first { validationTop1[$0] == validationTop1.max()! }! + 1
+        #expect(summary.bestEpoch == argmax && summary.bestTop1 == validationTop1.max())
+        let best = try Checkpoint.load(dir.appendingPathComponent("best.safetensors")).makeModel()
+        #expect(try Evaluator.evaluate(best, on: misleading).top1 == summary.bestTop1, "selected by its validation accuracy")
+        #expect(summary.test?.best?.epoch == argmax)
+        #expect(summary.test?.best?.result == (try Evaluator.evaluate(best, on: test)))
+        #expect(observer.notes.contains { $0.hasPrefix("test split") && $0.contains("best-on-validation checkpoint (epoch \(argmax))") })
+    }
+
+    @Test func withoutValidationNothingIsSelectedAndTheLastWeightsAreTested() throws {
+        let dir = try temporaryDirectory("novalidation")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trainer = try Trainer(config: try tinyConfig(epochs: 2), trainData: data, validationData: nil, testData: test,
+                                  runDirectory: dir)
+        let summary = try trainer.fit()
+        #expect(summary.bestEpoch == nil && summary.test?.best == nil && summary.test?.last.epoch == 2)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("best.safetensors").path))
     }
 
     /// Train N steps straight vs. k steps, save, reload into a fresh model and optimizer and
@@ -67,6 +109,39 @@ private func stepLosses(_ dir: URL) throws -> [Double] {
         let b = try MetricsLog.read(resumedDir.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
         #expect(a.map(\.trainLoss) == b.map(\.trainLoss) && a.map(\.valLoss) == b.map(\.valLoss))
         for (name, t) in straight.model.stateDict() {
+            #expect(t.scalars == second.model.stateDict()[name]!.scalars, "\(name) after both runs")
+        }
+    }
+
+    /// Exact resumption with repeated augmentation: the epoch's samples, their visits and
+    /// their augmentations are functions of (seed, epoch), so a run stopped mid-epoch or at an
+    /// epoch boundary continues with bit-identical losses and weights.
+    @Test(arguments: [5, 8, 11])
+    func resumeWithRepeatedAugmentationContinuesExactly(stopAfter k: Int) throws {
+        var rng = RandomGenerator(seed: 21)
+        let n = 300
+        let dataset = try InMemoryDataset(height: 8, width: 8, channels: 1,
+                                          pixels: (0..<(n * 64)).map { _ in UInt8(rng.nextInt(below: 256)) },
+                                          labels: (0..<n).map { $0 % 4 }, classNames: ["a", "b", "c", "d"])
+        let transform = TransformPipeline([RandomCrop(size: 8, padding: 2), RandomHorizontalFlip()],
+                                          normalization: Normalization(mean: [0.5], std: [0.25]))
+        let source = LoaderBatchSource(dataset: dataset, transform: transform, batchSize: 32,
+                                       sampler: EpochSampler(.repeatedAugmentation(repeats: 3)), dropLast: true, seed: 4)
+        #expect(source.sampleCount == 256 && source.batchesPerEpoch == 8)
+        let straightDir = try temporaryDirectory("ra-straight"), resumedDir = try temporaryDirectory("ra-resumed")
+        defer { for d in [straightDir, resumedDir] { try? FileManager.default.removeItem(at: d) } }
+        let config = try tinyConfig(epochs: 2, overrides: ["training.log_every=1"])
+        _ = try Trainer(config: config, trainData: source, validationData: nil, runDirectory: straightDir).fit()
+        let first = try Trainer(config: config, trainData: source, validationData: nil, runDirectory: resumedDir)
+        first.stopRequested = { first.state.globalStep == k }
+        #expect(try first.fit().interrupted)
+        let second = try Trainer(config: config, trainData: source, validationData: nil, runDirectory: resumedDir)
+        try second.resume(from: resumedDir.appendingPathComponent("last.safetensors"))
+        let resumedSummary = try second.fit()
+        #expect(resumedSummary.steps == 16)
+        #expect(try stepLosses(resumedDir) == stepLosses(straightDir))
+        let straight = try Checkpoint.load(straightDir.appendingPathComponent("last.safetensors"))
+        for (name, t) in straight.modelTensors {
             #expect(t.scalars == second.model.stateDict()[name]!.scalars, "\(name) after both runs")
         }
     }

@@ -3,8 +3,9 @@ import Foundation
 /// Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON
 /// header mapping names to dtype/shape/byte ranges, then the raw little-endian data).
 ///
-/// Loading accepts F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL tensors and converts
-/// them to float32; writing stores F32. Every field is validated: a malformed or truncated
+/// Loading accepts F32, F16, BF16, F64, I64, I32, I16, I8, U64, U32, U16, U8 and BOOL tensors
+/// and converts them to float32 (`PyTorchCheckpoint` reads them keeping their stored dtype);
+/// writing stores F32. Every field is validated: a malformed or truncated
 /// file raises `BitViTError.malformed` naming the file and the problem.
 public enum Safetensors {
     /// Named float32 tensors plus the optional `__metadata__` string map.
@@ -21,32 +22,79 @@ public enum Safetensors {
         }
     }
 
+    /// The largest JSON header accepted (16 MiB; a header lists names, shapes and offsets, and
+    /// the string metadata).
+    public static let maxHeaderBytes = 1 << 24
+
+    /// Reads the file at `url` (memory-mapped) and decodes it.
     public static func load(_ url: URL) throws -> File {
+        try FileKind.reject(url, unless: "a safetensors file (a checkpoint or weights)", rejecting: [])
         let data: Data
         do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw BitViTError.io("cannot read \(url.path): \(error.localizedDescription)")
+            throw BitViTError.io("cannot read \(ReadableError.describe(error))")
         }
         return try decode(data, name: url.path)
     }
 
+    /// Decodes safetensors bytes; `name` names the source in errors. Files of another kind
+    /// (a `.bitvit` model, an image, text) are rejected saying what they are.
     public static func decode(_ data: Data, name: String) throws -> File {
+        let header = try parseHeader(data, name: name)
+        var tensors: [String: Tensor] = [:]
+        for entry in header.entries {
+            let t = Tensor(uninitialized: entry.shape)
+            data.withUnsafeBytes { raw in
+                entry.dtype.convert(raw.baseAddress! + header.dataStart + entry.byteRange.lowerBound,
+                                    count: t.count, into: t.data)
+            }
+            tensors[entry.name] = t
+        }
+        return File(tensors: tensors, metadata: header.metadata, order: header.entries.map(\.name))
+    }
+
+    /// A validated safetensors header: every entry's range lies inside the data section, matches
+    /// its shape and dtype, and overlaps no other.
+    public struct Header {
+        public struct Entry {
+            public var name: String
+            public var dtype: StoredDType
+            public var shape: [Int]
+            /// Byte range inside the data section (add `dataStart` for a file offset).
+            public var byteRange: Range<Int>
+        }
+        /// Entries in file order (by data offset).
+        public var entries: [Entry]
+        public var metadata: [String: String]
+        /// File offset of the data section (8 + header length).
+        public var dataStart: Int
+    }
+
+    /// Parses and validates the header of a safetensors file held in `data`.
+    public static func parseHeader(_ data: Data, name: String) throws -> Header {
         func bad(_ reason: String) -> BitViTError { .malformed(file: name, reason: reason) }
+        let kind = FileKind.sniff(head: [UInt8](data.prefix(4096)), fileSize: data.count)
+        if ![.safetensors, .unknown].contains(kind) {
+            throw bad("this is \(kind.phrase), not a safetensors file (a checkpoint or weights)")
+        }
         guard data.count >= 8 else { throw bad("file is \(data.count) bytes, shorter than the 8-byte header length") }
         let headerLength = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
-            throw bad("header length \(headerLength) exceeds the file size \(data.count)")
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw bad("header length \(headerLength) exceeds the file size \(data.count) (truncated, or not a safetensors file)")
         }
-        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
+        guard headerLength <= UInt64(maxHeaderBytes) else {
+            throw bad("header length \(headerLength) is above the \(maxHeaderBytes)-byte limit")
+        }
+        let headerStart = data.startIndex + 8
+        let headerData = data.subdata(in: headerStart..<(headerStart + Int(headerLength)))
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: headerData) } catch {
-            throw bad("header is not valid JSON")
+            throw bad("header is not valid JSON (\(ReadableError.describe(error)))")
         }
         guard let header = json as? [String: Any] else { throw bad("header is not a JSON object") }
         let base = 8 + Int(headerLength)
         let payload = data.count - base
-        var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
-        var ranges: [(String, Int, Int)] = []
+        var entries: [Header.Entry] = []
         for (key, value) in header {
             if key == "__metadata__" {
                 guard let m = value as? [String: Any] else { throw bad("__metadata__ is not an object") }
@@ -57,7 +105,7 @@ public enum Safetensors {
                 continue
             }
             guard let entry = value as? [String: Any],
-                  let dtype = entry["dtype"] as? String,
+                  let dtypeName = entry["dtype"] as? String,
                   let shapeAny = entry["shape"] as? [Any],
                   let offsetsAny = entry["data_offsets"] as? [Any], offsetsAny.count == 2 else {
                 throw bad("tensor '\(key)' lacks dtype, shape or data_offsets")
@@ -74,30 +122,27 @@ public enum Safetensors {
                 }
                 return n
             }
-            guard let width = elementWidth(dtype) else { throw bad("tensor '\(key)' has unsupported dtype \(dtype)") }
+            guard let dtype = StoredDType(safetensorsName: dtypeName) else {
+                throw bad("tensor '\(key)' has unsupported dtype \(dtypeName)")
+            }
             let (start, end) = (offsets[0], offsets[1])
             guard start <= end, end <= payload else {
                 throw bad("tensor '\(key)' data \(start)..<\(end) lies outside the \(payload)-byte data section (truncated file?)")
             }
-            let (n, overflow) = shape.reduce((1, false)) { acc, d in
+            let (n, overflow) = shape.reduce((dtype.byteWidth, false)) { acc, d in
                 let (p, o) = acc.0.multipliedReportingOverflow(by: d)
                 return (p, acc.1 || o)
             }
-            guard !overflow, n * width == end - start else {
-                throw bad("tensor '\(key)' of shape \(shape) and dtype \(dtype) needs \(n * width) bytes, has \(end - start)")
+            guard !overflow, n == end - start else {
+                throw bad("tensor '\(key)' of shape \(shape) and dtype \(dtypeName) needs \(overflow ? "more than Int.max" : String(n)) bytes, has \(end - start)")
             }
-            let t = Tensor(uninitialized: shape)
-            data.withUnsafeBytes { raw in
-                convert(raw.baseAddress! + base + start, dtype: dtype, count: n, into: t.data)
-            }
-            tensors[key] = t
-            ranges.append((key, start, end))
+            entries.append(Header.Entry(name: key, dtype: dtype, shape: shape, byteRange: start..<end))
         }
-        ranges.sort { $0.1 < $1.1 }
-        for (a, b) in zip(ranges, ranges.dropFirst()) where b.1 < a.2 {
-            throw bad("tensors '\(a.0)' and '\(b.0)' overlap")
+        entries.sort { ($0.byteRange.lowerBound, $0.byteRange.upperBound) < ($1.byteRange.lowerBound, $1.byteRange.upperBound) }
+        for (a, b) in zip(entries, entries.dropFirst()) where b.byteRange.lowerBound < a.byteRange.upperBound {
+            throw bad("tensors '\(a.name)' and '\(b.name)' overlap")
         }
-        return File(tensors: tensors, metadata: metadata, order: ranges.map(\.0))
+        return Header(entries: entries, metadata: metadata, dataStart: base)
     }
 
     /// Serializes tensors as F32 in the given order (default: sorted names).
@@ -132,44 +177,4 @@ public enum Safetensors {
                             metadata: [String: String] = [:]) throws {
         try AtomicFile.write(encode(tensors, order: order, metadata: metadata), to: url)
     }
-
-    static func elementWidth(_ dtype: String) -> Int? {
-        switch dtype {
-        case "F64", "I64", "U64": return 8
-        case "F32", "I32", "U32": return 4
-        case "F16", "BF16", "I16", "U16": return 2
-        case "I8", "U8", "BOOL": return 1
-        default: return nil
-        }
-    }
-
-    private static func convert(_ src: UnsafeRawPointer, dtype: String, count n: Int,
-                                into dst: UnsafeMutablePointer<Float>) {
-        switch dtype {
-        case "F32": for i in 0..<n { dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-        case "F64": for i in 0..<n { dst[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-        case "F16": for i in 0..<n { dst[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-        case "BF16": for i in 0..<n { dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
-        case "I64": for i in 0..<n { dst[i] = Float(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
-        case "U64": for i in 0..<n { dst[i] = Float(UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) }
-        case "I32": for i in 0..<n { dst[i] = Float(Int32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
-        case "U32": for i in 0..<n { dst[i] = Float(UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-        case "I16": for i in 0..<n { dst[i] = Float(Int16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))) }
-        case "U16": for i in 0..<n { dst[i] = Float(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-        case "I8": for i in 0..<n { dst[i] = Float(src.load(fromByteOffset: i, as: Int8.self)) }
-        default: for i in 0..<n { dst[i] = Float(src.load(fromByteOffset: i, as: UInt8.self)) }
-        }
-    }
-}
-
-/// IEEE half to float (handles subnormals, infinities and NaN).
-func halfToFloat(_ h: UInt16) -> Float {
-    let sign = UInt32(h & 0x8000) << 16
-    let exp = Int((h >> 10) & 0x1F), mant = UInt32(h & 0x3FF)
-    if exp == 0 {
-        let v = Float(mant) * 0x1p-24
-        return sign != 0 ? -v : v
-    }
-    if exp == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mant << 13)) }
-    return Float(bitPattern: sign | UInt32(exp + 112) << 23 | (mant << 13))
 }

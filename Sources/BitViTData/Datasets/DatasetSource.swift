@@ -38,4 +38,15 @@ public enum DatasetSource: Equatable, Sendable {
             return try ImageFolderDataset(root: folder, channels: channels, cachesDecodedImages: caches)
         }
     }
+
+    /// The data set's own validation split, when it has one besides its test split: the
+    /// `root/val` folder of image folders that also have `root/test`. nil for every other layout
+    /// (their `val` folder, if any, serves as the test split).
+    public func loadValidationSplit() throws -> (any ImageDataset)? {
+        guard case .imageFolders(let root, let channels, let caches) = self else { return nil }
+        let fm = FileManager.default
+        let validation = root.appendingPathComponent("val"), test = root.appendingPathComponent("test")
+        guard fm.fileExists(atPath: validation.path), fm.fileExists(atPath: test.path) else { return nil }
+        return try ImageFolderDataset(root: validation, channels: channels, cachesDecodedImages: caches)
+    }
 }

@@ -1,5 +1,20 @@
 import BitViTCore
 
+/// How many samples of every class a split takes.
+public enum PerClassAmount: Equatable, Sendable, CustomStringConvertible {
+    /// `round(fraction · n_c)` of a class's `n_c` samples, `fraction` in (0, 1).
+    case fraction(Double)
+    /// This many samples of every class.
+    case count(Int)
+
+    public var description: String {
+        switch self {
+        case .fraction(let f): return "\(f) of each class"
+        case .count(let k): return "\(k) per class"
+        }
+    }
+}
+
 /// A selection of another data set's samples, in the order of `baseIndices`.
 ///
 /// Index `i` of the subset is sample `baseIndices[i]` of `base`; class names are the base's.
@@ -53,16 +68,51 @@ extension ImageDataset {
     /// with `seed`, to validation. Both parts keep index order and together cover every sample once.
     public func stratifiedSplit(validationFraction: Double,
                                 seed: UInt64) throws -> (train: DatasetSubset, validation: DatasetSubset) {
-        guard validationFraction > 0, validationFraction < 1 else {
-            throw BitViTError.invalidArgument("validation fraction \(validationFraction) must be in (0, 1)")
+        try stratifiedSplit(validation: .fraction(validationFraction), seed: seed)
+    }
+
+    /// Splits the samples into disjoint training and validation parts, stratified by class.
+    ///
+    /// Every class gives `validation` of its samples (`.fraction(f)`: `round(f · n_c)` of its
+    /// `n_c`; `.count(k)`: `k`), drawn without replacement by a generator seeded with `seed`.
+    /// Without `trainingPerClass` the rest of the class is the training part, so the two parts
+    /// cover every sample once. With `trainingPerClass: k` (GSB's limited-data setting) the
+    /// training part is the first `k` samples of every class in index order and the validation
+    /// samples are drawn from the others, so training keeps exactly the images
+    /// `firstPerClass(k)` selects. Both parts keep index order.
+    ///
+    /// Throws `BitViTError.invalidArgument` when a class has too few samples or the validation
+    /// part would be empty.
+    public func stratifiedSplit(validation amount: PerClassAmount, seed: UInt64, trainingPerClass: Int? = nil) throws
+        -> (train: DatasetSubset, validation: DatasetSubset) {
+        switch amount {
+        case .fraction(let f):
+            guard f > 0, f < 1 else { throw BitViTError.invalidArgument("validation fraction \(f) must be in (0, 1)") }
+        case .count(let k):
+            guard k > 0 else { throw BitViTError.invalidArgument("validation images per class must be positive, not \(k)") }
         }
+        let groups = try trainingPerClass.map { try checkedGroups($0) } ?? indicesByClass
         var rng = RandomGenerator(seed: seed)
         var train: [Int] = [], validation: [Int] = []
-        for group in indicesByClass {
-            let take = Int((validationFraction * Double(group.count)).rounded())
-            let shuffled = partialShuffle(group, first: take, using: &rng)
+        for (label, group) in groups.enumerated() {
+            let kept = trainingPerClass.map { Array(group.prefix($0)) } ?? []
+            let candidates = trainingPerClass.map { Array(group.dropFirst($0)) } ?? group
+            let take: Int
+            switch amount {
+            case .fraction(let f): take = Int((f * Double(group.count)).rounded())
+            case .count(let k): take = k
+            }
+            guard take <= candidates.count else {
+                let outside = trainingPerClass.map { " outside the \($0) training images" } ?? ""
+                throw BitViTError.invalidArgument(
+                    "class \(label) (\(classNames[label])) has \(candidates.count) samples\(outside), fewer than the \(take) validation images asked for")
+            }
+            let shuffled = partialShuffle(candidates, first: take, using: &rng)
             validation += shuffled.prefix(take)
-            train += shuffled.dropFirst(take)
+            train += trainingPerClass == nil ? Array(shuffled.dropFirst(take)) : kept
+        }
+        guard !validation.isEmpty else {
+            throw BitViTError.invalidArgument("the validation part is empty (\(amount) of classes with \(groups.map(\.count)) samples)")
         }
         return (try subset(train.sorted()), try subset(validation.sorted()))
     }

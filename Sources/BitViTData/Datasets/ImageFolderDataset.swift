@@ -84,7 +84,7 @@ public final class ImageFolderDataset: ImageDataset {
         do {
             return try FileManager.default.contentsOfDirectory(atPath: folder.path)
         } catch {
-            throw BitViTError.io("\(folder.path): cannot list the folder (\(error.localizedDescription))")
+            throw BitViTError.io("\(folder.path): cannot list the folder (\(ReadableError.reason(error)))")
         }
     }
 

@@ -3,9 +3,11 @@ import BitViTCore
 /// The batches of one epoch of a data set: shuffled (or not), transformed per sample, collated
 /// into `Batch`es, optionally mixed (mixup/cutmix), prepared ahead on background threads.
 ///
-/// Deterministic: the sample order depends only on `(seed, epoch)`, each sample's augmentation
-/// only on `(seed, epoch, dataset index)` and each batch's mixup only on `(seed, epoch, batch
-/// number)`, so the batches are identical whatever `workerCount`, `prefetchDepth` or thread timing.
+/// Deterministic: the samples and their order depend only on `(seed, epoch)` and the `sampler`
+/// (`EpochSampler`: shuffling, repeated augmentation, this process's shard), each sample's
+/// augmentation only on `(seed, epoch, dataset index, visit)` and each batch's mixup only on
+/// `(seed, epoch, batch number)`, so the batches are identical whatever `workerCount`,
+/// `prefetchDepth` or thread timing.
 ///
 /// Iterate with `forEachBatch`, with an iterator's throwing `nextBatch()`, or as a `Sequence` of
 /// `Result<Batch, Error>`; an error while preparing a batch (e.g. a corrupt image, named in the
@@ -22,8 +24,11 @@ public struct DataLoader: Sequence {
     public let transform: TransformPipeline
     /// Samples per batch (the last batch may be smaller unless `dropLast`).
     public let batchSize: Int
+    /// Which samples the epoch visits and in which order (shuffling, repeated augmentation,
+    /// sharding across processes).
+    public let sampler: EpochSampler
     /// Whether the sample order is a seeded permutation (else index order).
-    public let shuffle: Bool
+    public var shuffle: Bool { sampler.order != .sequential }
     /// Whether an incomplete last batch is skipped.
     public let dropLast: Bool
     /// Seed of every random decision (order, augmentation, mixup).
@@ -37,15 +42,25 @@ public struct DataLoader: Sequence {
     /// Background threads preparing batches; 0 prepares each batch on the consumer's thread.
     public var workerCount: Int
 
+    /// A loader visiting every sample once, in a seeded permutation (`shuffle`) or in index order.
     public init(dataset: any ImageDataset, transform: TransformPipeline, batchSize: Int,
                 shuffle: Bool = false, dropLast: Bool = false, seed: UInt64 = 0, epoch: Int = 0,
                 mixup: Mixup? = nil, prefetchDepth: Int = 4, workerCount: Int = 1) {
+        self.init(dataset: dataset, transform: transform, batchSize: batchSize,
+                  sampler: EpochSampler(shuffle ? .shuffled : .sequential), dropLast: dropLast, seed: seed,
+                  epoch: epoch, mixup: mixup, prefetchDepth: prefetchDepth, workerCount: workerCount)
+    }
+
+    /// A loader whose epoch visits the samples `sampler` draws.
+    public init(dataset: any ImageDataset, transform: TransformPipeline, batchSize: Int, sampler: EpochSampler,
+                dropLast: Bool = false, seed: UInt64 = 0, epoch: Int = 0, mixup: Mixup? = nil,
+                prefetchDepth: Int = 4, workerCount: Int = 1) {
         precondition(batchSize > 0, "batch size must be positive")
         precondition(prefetchDepth >= 1 && workerCount >= 0, "invalid prefetch settings")
         self.dataset = dataset
         self.transform = transform
         self.batchSize = batchSize
-        self.shuffle = shuffle
+        self.sampler = sampler
         self.dropLast = dropLast
         self.seed = seed
         self.epoch = epoch
@@ -54,9 +69,12 @@ public struct DataLoader: Sequence {
         self.workerCount = workerCount
     }
 
+    /// Samples this epoch visits (before dropping an incomplete last batch).
+    public var sampleCount: Int { sampler.sampleCount(datasetCount: dataset.count) }
+
     /// Batches in this epoch.
     public var batchesPerEpoch: Int {
-        Self.batchesPerEpoch(sampleCount: dataset.count, batchSize: batchSize, dropLast: dropLast)
+        Self.batchesPerEpoch(sampleCount: sampleCount, batchSize: batchSize, dropLast: dropLast)
     }
 
     /// Batches in an epoch of `sampleCount` samples.
@@ -64,26 +82,21 @@ public struct DataLoader: Sequence {
         dropLast ? sampleCount / batchSize : (sampleCount + batchSize - 1) / batchSize
     }
 
-    /// The dataset indices in the order this epoch visits them.
-    public var sampleOrder: [Int] {
-        var order = Array(0..<dataset.count)
-        guard shuffle else { return order }
-        var rng = SeedDerivation.generator(seed: seed, purpose: .shuffle, epoch: epoch, index: 0)
-        for i in stride(from: order.count - 1, to: 0, by: -1) {
-            order.swapAt(i, rng.nextInt(below: i + 1))
-        }
-        return order
-    }
+    /// The samples this epoch visits, in order.
+    public var draws: [SampleDraw] { sampler.draws(datasetCount: dataset.count, seed: seed, epoch: epoch) }
 
-    /// The generator that augments dataset sample `index` in epoch `epoch` of a loader seeded
-    /// with `seed` (to reproduce one sample outside the loader).
-    public static func sampleGenerator(seed: UInt64, epoch: Int, index: Int) -> RandomGenerator {
-        SeedDerivation.generator(seed: seed, purpose: .sample, epoch: epoch, index: index)
+    /// The dataset indices in the order this epoch visits them.
+    public var sampleOrder: [Int] { draws.map(\.index) }
+
+    /// The generator that augments visit `visit` of dataset sample `index` in epoch `epoch` of a
+    /// loader seeded with `seed` (to reproduce one sample outside the loader).
+    public static func sampleGenerator(seed: UInt64, epoch: Int, index: Int, visit: Int = 0) -> RandomGenerator {
+        SeedDerivation.generator(seed: seed, purpose: .sample, epoch: epoch, index: index, variant: visit)
     }
 
     /// Starts preparing the epoch's batches.
     public func makeIterator() -> BatchIterator {
-        let order = sampleOrder
+        let order = draws
         let count = batchesPerEpoch
         let recipe = self
         let session = PrefetchSession(batchCount: count, depth: prefetchDepth, workers: workerCount) { index, isCancelled in
@@ -104,20 +117,22 @@ public struct DataLoader: Sequence {
         guard index >= 0 && index < batchesPerEpoch else {
             throw BitViTError.invalidArgument("batch \(index) is outside 0..<\(batchesPerEpoch)")
         }
-        return try makeBatch(index, order: sampleOrder, isCancelled: { false })
+        return try makeBatch(index, order: draws, isCancelled: { false })
     }
 
     private struct Cancelled: Error {}
 
-    private func makeBatch(_ index: Int, order: [Int], isCancelled: () -> Bool) throws -> Batch {
-        let indices = Array(order[(index * batchSize)..<Swift.min(order.count, (index + 1) * batchSize)])
+    private func makeBatch(_ index: Int, order: [SampleDraw], isCancelled: () -> Bool) throws -> Batch {
+        let selected = order[(index * batchSize)..<Swift.min(order.count, (index + 1) * batchSize)]
+        let indices = selected.map(\.index)
         var labels: [Int] = []
         labels.reserveCapacity(indices.count)
         var images: Tensor?
         var sampleShape: (channels: Int, height: Int, width: Int) = (0, 0, 0)
-        for (position, datasetIndex) in indices.enumerated() {
+        for (position, draw) in selected.enumerated() {
             if isCancelled() { throw Cancelled() }
-            var rng = Self.sampleGenerator(seed: seed, epoch: epoch, index: datasetIndex)
+            let datasetIndex = draw.index
+            var rng = Self.sampleGenerator(seed: seed, epoch: epoch, index: datasetIndex, visit: draw.visit)
             let image = try transform.transformedImage(try dataset.image(at: datasetIndex), using: &rng)
             let shape = (channels: image.channels, height: image.height, width: image.width)
             if images == nil {

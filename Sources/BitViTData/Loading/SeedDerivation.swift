@@ -1,7 +1,7 @@
 import BitViTCore
 
-/// Independent random streams derived from `(seed, purpose, epoch, index)`, so every random
-/// decision of the loader depends only on what it is about, never on thread timing.
+/// Independent random streams derived from `(seed, purpose, epoch, index, variant)`, so every
+/// random decision of the loader depends only on what it is about, never on thread timing.
 enum SeedDerivation {
     enum Purpose: UInt64 {
         case shuffle = 0x5348_5546
@@ -9,10 +9,12 @@ enum SeedDerivation {
         case batch = 0x4241_5443
     }
 
-    static func generator(seed: UInt64, purpose: Purpose, epoch: Int, index: Int) -> RandomGenerator {
+    /// `variant` 0 adds nothing, so streams without variants stay what they always were.
+    static func generator(seed: UInt64, purpose: Purpose, epoch: Int, index: Int, variant: Int = 0) -> RandomGenerator {
         var h = mix(seed ^ purpose.rawValue)
         h = mix(h ^ UInt64(bitPattern: Int64(epoch)))
         h = mix(h ^ UInt64(bitPattern: Int64(index)))
+        if variant != 0 { h = mix(h ^ UInt64(bitPattern: Int64(variant)) ^ 0x5649_5349_5400_0000) }
         return RandomGenerator(seed: h)
     }
 

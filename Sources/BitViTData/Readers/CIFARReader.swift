@@ -40,58 +40,65 @@ public enum CIFARReader {
         return try read(files: [file], labelBytes: 2, labelOffset: offset, classNames: classNames)
     }
 
+    /// The most records one file may hold (the released files hold 10,000 or 50,000), checked
+    /// against the file size before anything is read.
+    public static let maxRecordsPerFile = 100_000
+
     /// Reads and concatenates record files with `labelBytes` label bytes per record, taking the
-    /// label at `labelOffset`. Throws naming the file when it is missing, not a whole number of
-    /// records, or holds a label outside `0..<classNames.count`.
+    /// label at `labelOffset`. Throws naming the file when it is missing, larger than
+    /// `maxRecordsPerFile` records, not a whole number of records, or holds a label outside
+    /// `0..<classNames.count`.
     public static func read(files: [URL], labelBytes: Int, labelOffset: Int,
                             classNames: [String]) throws -> InMemoryDataset {
         let recordSize = labelBytes + 3072
         var pixels: [UInt8] = []
         var labels: [Int] = []
         for url in files {
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw BitViTError.missing("\(url.path) (CIFAR batch file)")
-            }
-            let bytes: [UInt8]
-            do { bytes = [UInt8](try Data(contentsOf: url)) } catch {
-                throw BitViTError.io("\(url.path): cannot read the file (\(error.localizedDescription))")
-            }
-            guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
-                throw BitViTError.malformed(
-                    file: url.path,
-                    reason: "\(bytes.count) bytes is not a whole, nonzero number of \(recordSize)-byte records (truncated?)")
-            }
-            let records = bytes.count / recordSize
-            pixels.reserveCapacity(pixels.count + records * 3072)
-            bytes.withUnsafeBufferPointer { source in
-                for r in 0..<records {
-                    let record = source.baseAddress! + r * recordSize
-                    labels.append(Int(record[labelOffset]))
-                    let planes = record + labelBytes
-                    for p in 0..<1024 {
-                        pixels.append(planes[p]); pixels.append(planes[1024 + p]); pixels.append(planes[2048 + p])
-                    }
-                }
-            }
-            if let bad = labels.suffix(records).firstIndex(where: { $0 >= classNames.count }) {
-                let record = bad - (labels.count - records)
-                throw BitViTError.malformed(
-                    file: url.path,
-                    reason: "label \(labels[bad]) of record \(record) is outside 0..<\(classNames.count)")
-            }
+            let bytes = try FileInput.read(url, limit: maxRecordsPerFile * recordSize, what: "CIFAR batch")
+            let (filePixels, fileLabels) = try decodeRecords([UInt8](bytes), file: url.path, labelBytes: labelBytes,
+                                                             labelOffset: labelOffset, classes: classNames.count)
+            pixels += filePixels
+            labels += fileLabels
         }
         return try InMemoryDataset(height: 32, width: 32, channels: 3, pixels: pixels, labels: labels,
                                    classNames: classNames)
+    }
+
+    /// Decodes the records of one file: HWC pixels (3072 bytes per image) and labels. Throws
+    /// naming `file` when the bytes are not a whole, nonzero number of records (at most
+    /// `maxRecordsPerFile`) or a label is not below `classes`.
+    public static func decodeRecords(_ bytes: [UInt8], file: String, labelBytes: Int, labelOffset: Int,
+                                     classes: Int) throws -> (pixels: [UInt8], labels: [Int]) {
+        let recordSize = labelBytes + 3072
+        guard !bytes.isEmpty, bytes.count % recordSize == 0, bytes.count / recordSize <= maxRecordsPerFile else {
+            throw BitViTError.malformed(
+                file: file,
+                reason: "\(bytes.count) bytes is not a whole, nonzero number of \(recordSize)-byte records (at most \(maxRecordsPerFile); truncated?)")
+        }
+        let records = bytes.count / recordSize
+        var pixels = [UInt8](repeating: 0, count: records * 3072)
+        var labels = [Int](repeating: 0, count: records)
+        bytes.withUnsafeBufferPointer { source in
+            for r in 0..<records {
+                let record = source.baseAddress! + r * recordSize
+                labels[r] = Int(record[labelOffset])
+                let planes = record + labelBytes, out = r * 3072
+                for p in 0..<1024 {
+                    pixels[out + 3 * p] = planes[p]; pixels[out + 3 * p + 1] = planes[1024 + p]; pixels[out + 3 * p + 2] = planes[2048 + p]
+                }
+            }
+        }
+        if let bad = labels.firstIndex(where: { $0 >= classes }) {
+            throw BitViTError.malformed(file: file, reason: "label \(labels[bad]) of record \(bad) is outside 0..<\(classes)")
+        }
+        return (pixels, labels)
     }
 
     /// Class names from a text file with one name per line (blank lines ignored), or nil when the
     /// file does not exist.
     private static func namesFile(_ url: URL, expected: Int) throws -> [String]? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BitViTError.io("\(url.path): cannot read the class names (\(error.localizedDescription))")
-        }
+        let text = try FileInput.readText(url, limit: 1 << 20, what: "class names file")
         let names = text.split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }

@@ -22,28 +22,73 @@ public enum IDXReader {
         public var pixels: [UInt8]
     }
 
-    /// Reads an image file (magic 2051).
+    /// The largest IDX file read, compressed or not, and the largest decompressed size (1 GiB
+    /// each; EMNIST's largest file, the biggest IDX data set in use, is 0.55 GB).
+    public static let maxBytes = 1 << 30
+
+    /// Reads an image file (magic 2051), gzip-compressed or raw.
     public static func readImages(_ url: URL) throws -> Images {
-        let bytes = try Gzip.readMaybeCompressed(url)
-        let extents = try header(bytes, file: url.path, magic: imageMagic, rank: 3)
-        let (count, rows, cols) = (extents[0], extents[1], extents[2])
-        guard rows > 0, cols > 0 else {
-            throw BitViTError.malformed(file: url.path, reason: "image size \(rows)×\(cols) is empty")
+        try decodeImages([UInt8](FileInput.read(url, limit: maxBytes, what: "IDX image file")), file: url.path)
+    }
+
+    /// Decodes the bytes of an image file (gzip-compressed or raw); `file` names it in errors.
+    /// A compressed file's header is inflated and checked first, and the rest only up to the
+    /// size the header announces, so a decompression bomb costs no more than the announced
+    /// data (at most `maxBytes`).
+    public static func decodeImages(_ data: [UInt8], file: String) throws -> Images {
+        let (bytes, extents) = try contents(data, file: file, magic: imageMagic, rank: 3) { extents in
+            let (count, rows, cols) = (extents[0], extents[1], extents[2])
+            guard rows > 0, cols > 0 else {
+                throw BitViTError.malformed(file: file, reason: "image size \(rows)×\(cols) is empty")
+            }
+            let (plane, overflow1) = rows.multipliedReportingOverflow(by: cols)
+            let (total, overflow2) = count.multipliedReportingOverflow(by: plane)
+            guard !overflow1, !overflow2 else {
+                throw BitViTError.malformed(file: file, reason: "implausible header: \(count) images of \(rows)×\(cols)")
+            }
+            return total
         }
-        let (plane, overflow1) = rows.multipliedReportingOverflow(by: cols)
-        let (total, overflow2) = count.multipliedReportingOverflow(by: plane)
-        guard !overflow1, !overflow2 else {
-            throw BitViTError.malformed(file: url.path, reason: "implausible header: \(count) images of \(rows)×\(cols)")
-        }
-        let pixels = try payload(bytes, file: url.path, headerSize: 16, expected: total)
-        return Images(count: count, rows: rows, cols: cols, pixels: pixels)
+        return Images(count: extents[0], rows: extents[1], cols: extents[2], pixels: Array(bytes[16...]))
     }
 
     /// Reads a label file (magic 2049): one byte per sample.
     public static func readLabels(_ url: URL) throws -> [UInt8] {
-        let bytes = try Gzip.readMaybeCompressed(url)
-        let extents = try header(bytes, file: url.path, magic: labelMagic, rank: 1)
-        return try payload(bytes, file: url.path, headerSize: 8, expected: extents[0])
+        try decodeLabels([UInt8](FileInput.read(url, limit: maxBytes, what: "IDX label file")), file: url.path)
+    }
+
+    /// Decodes the bytes of a label file (gzip-compressed or raw), bounded as `decodeImages`.
+    public static func decodeLabels(_ data: [UInt8], file: String) throws -> [UInt8] {
+        let (bytes, _) = try contents(data, file: file, magic: labelMagic, rank: 1) { $0[0] }
+        return Array(bytes[8...])
+    }
+
+    /// The whole (decompressed) file after checking its header: `payloadSize` turns the
+    /// extents into the payload byte count, which must be what follows the header.
+    private static func contents(_ data: [UInt8], file: String, magic: UInt32, rank: Int,
+                                 payloadSize: ([Int]) throws -> Int) throws -> ([UInt8], [Int]) {
+        let headerSize = 4 + 4 * rank
+        let compressed = Gzip.isCompressed(data)
+        let head = compressed ? try Gzip.decompress(data, file: file, limit: headerSize, prefixOnly: true) : data
+        let extents = try header(head, file: file, magic: magic, rank: rank)
+        let payload = try payloadSize(extents)
+        guard payload <= maxBytes - headerSize else {
+            throw BitViTError.malformed(file: file, reason: "the header announces \(payload) bytes of data, above the \(maxBytes)-byte limit")
+        }
+        let bytes: [UInt8]
+        if compressed {
+            do { bytes = try Gzip.decompress(data, file: file, limit: headerSize + payload) } catch let BitViTError.malformed(_, reason)
+                where reason.hasPrefix("the gzip data inflates") {
+                throw BitViTError.malformed(file: file, reason: "unexpected trailing data: the header announces \(payload) bytes, the file has more")
+            }
+        } else {
+            bytes = data
+        }
+        let found = bytes.count - headerSize
+        guard found == payload else {
+            let problem = found < payload ? "truncated data" : "unexpected trailing data"
+            throw BitViTError.malformed(file: file, reason: "\(problem): the header announces \(payload) bytes, the file has \(found)")
+        }
+        return (bytes, extents)
     }
 
     /// Reads a matching pair of image and label files into an in-memory, one-channel data set.
@@ -83,16 +128,6 @@ public enum IDXReader {
                 file: file, reason: "bad IDX magic \(found), expected \(magic) for \(kind) file")
         }
         return (0..<rank).map { Int(bigEndianWord(bytes, at: 4 + 4 * $0)) }
-    }
-
-    private static func payload(_ bytes: [UInt8], file: String, headerSize: Int, expected: Int) throws -> [UInt8] {
-        let found = bytes.count - headerSize
-        guard found == expected else {
-            let problem = found < expected ? "truncated data" : "unexpected trailing data"
-            throw BitViTError.malformed(
-                file: file, reason: "\(problem): the header announces \(expected) bytes, the file has \(found)")
-        }
-        return Array(bytes[headerSize...])
     }
 
     private static func bigEndianWord(_ bytes: [UInt8], at offset: Int) -> UInt32 {

@@ -97,36 +97,17 @@ public struct BHViTConfig: Codable, Equatable, Sendable {
     /// Total number of blocks.
     public var blockCount: Int { stages.reduce(0) { $0 + $1.depth } }
 
-    /// Checks the geometry and throws a readable error when it cannot work.
-    public func validate() throws {
-        func fail(_ m: String) -> BitViTError { .invalidArgument("BHViT config: \(m)") }
-        guard imageSize >= stemKernel, stemKernel > 0, stemStride > 0, (imageSize - stemKernel) % stemStride == 0 else {
-            throw fail("the \(stemKernel)×\(stemKernel) stride-\(stemStride) stem does not tile \(imageSize)×\(imageSize) images")
-        }
-        guard !stages.isEmpty, classes > 0, inChannels > 0 else { throw fail("needs stages, classes and input channels") }
-        guard (0..<1).contains(dropPathRate) else { throw fail("drop-path rate must be in [0, 1)") }
-        for (i, s) in stages.enumerated() {
-            let r = resolution(stage: i)
-            guard s.depth > 0, s.mlpRatio > 0 else { throw fail("stage \(i + 1): depth and MLP ratio must be positive") }
-            // Groups of 4 in the MSGDC convolutions; channel quarters in the mixed shifts.
-            guard s.width > 0, s.width % 4 == 0 else { throw fail("stage \(i + 1): width \(s.width) is not a multiple of 4") }
-            if i + 1 < stages.count {
-                guard r % 2 == 0 else { throw fail("stage \(i + 1): resolution \(r) cannot be halved exactly") }
-                if downsampling == .binary {
-                    guard stages[i + 1].width % s.width == 0 else {
-                        throw fail("binary downsampling tiles its residual: width \(stages[i + 1].width) is not a multiple of \(s.width)")
-                    }
-                }
-            }
-            if s.mixer == .attention {
-                guard r % Self.windowSize == 0 else {
-                    throw fail("stage \(i + 1): attention needs a resolution divisible by \(Self.windowSize), got \(r)")
-                }
-                guard s.heads > 0, s.width % s.heads == 0 else {
-                    throw fail("stage \(i + 1): width \(s.width) is not divisible by \(s.heads) heads")
-                }
-            }
-        }
+    /// Checks the geometry against itself and against `ModelLimits` (at most 8 stages), without
+    /// allocating; errors name the field, its value and what is allowed. Returns the estimated
+    /// parameter count.
+    @discardableResult
+    public func validate(_ rules: FieldRules = .model) throws -> Int {
+        try rules.number("drop_path_rate", dropPathRate, 0, 1, upperOpen: true)
+        return try ModelLimits.checkBHViT(
+            imageSize: imageSize, inChannels: inChannels, stemKernel: stemKernel, stemStride: stemStride,
+            stages: stages.map { ModelLimits.BHViTStage(width: $0.width, depth: $0.depth, mlpRatio: $0.mlpRatio, heads: $0.heads,
+                                                        attention: $0.mixer == .attention) },
+            classes: classes, binaryDownsampling: downsampling == .binary, windowSize: Self.windowSize, rules: rules)
     }
 
     // MARK: Presets

@@ -22,11 +22,15 @@ public final class GSBDeiT: DeiTBackbone<GSBPatchEmbedding, GSBBlock, QuantizedL
         return c
     }
 
-    public init(_ config: ViTConfig, options: GSBOptions = GSBOptions(), seed: UInt64 = 0) throws {
-        try config.validate()
+    static func requireNoDropout(_ config: ViTConfig) throws {
         guard config.dropRate == 0 else {
             throw BitViTError.invalidArgument("GSB has no dropout (gsb.md §4); got drop rate \(config.dropRate)")
         }
+    }
+
+    public init(_ config: ViTConfig, options: GSBOptions = GSBOptions(), seed: UInt64 = 0) throws {
+        try config.validate(attentionBias: options.stage != .binaryMLPWeights)
+        try Self.requireNoDropout(config)
         self.options = options
         var rng = RandomGenerator(seed: seed)
         let random = RandomSource(seed: seed &+ 0x5EED)

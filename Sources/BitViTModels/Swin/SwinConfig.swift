@@ -51,28 +51,53 @@ public struct SwinConfig: Codable, Equatable, Sendable {
         return r <= windowSize ? (r, 0) : (windowSize, windowSize / 2)
     }
 
-    /// Checks the geometry and throws a readable error when it cannot work.
-    public func validate() throws {
-        func fail(_ m: String) -> BitViTError { .invalidArgument("Swin config: \(m)") }
-        guard imageSize > 0, patchSize > 0, imageSize % patchSize == 0 else {
-            throw fail("image size \(imageSize) is not a multiple of the patch size \(patchSize)")
+    /// Checks the geometry against itself and against `ModelLimits` (at most 8 stages, a patch
+    /// grid of at most 65,536 tokens, windows of at most `ModelLimits.tokens`), without
+    /// allocating; errors name the field, its value and what is allowed. Returns the estimated
+    /// parameter count.
+    @discardableResult
+    public func validate(_ rules: FieldRules = .model) throws -> Int {
+        let r = rules
+        try r.count("image_size", imageSize, 1...ModelLimits.imageSize)
+        try r.count("patch_size", patchSize, 1...imageSize)
+        guard imageSize % patchSize == 0 else {
+            throw r.failure("image_size", "\(imageSize) is not a multiple of \(r.prefix)patch_size \(patchSize)")
         }
-        guard !depths.isEmpty, depths.count == heads.count, depths.allSatisfy({ $0 > 0 }) else {
-            throw fail("depths \(depths) and heads \(heads) must be non-empty, positive and of equal length")
+        try r.count("in_channels", inChannels, 1...ModelLimits.inChannels)
+        try r.count("classes", classes, 1...ModelLimits.classes)
+        try r.number("mlp_ratio", mlpRatio, 0, ModelLimits.mlpRatio, lowerOpen: true)
+        try r.number("drop_path_rate", dropPathRate, 0, 1, upperOpen: true)
+        try r.number("layer_norm_eps", layerNormEps, 0, 1, lowerOpen: true, upperOpen: true)
+        try r.count("options.depths (stages)", depths.count, 1...8)
+        guard depths.count == heads.count else {
+            throw r.failure("options.heads", "lists \(heads.count) stages, options.depths \(depths.count)")
         }
-        guard dim > 0, classes > 0, inChannels > 0, mlpRatio > 0, windowSize > 0 else {
-            throw fail("width, classes, channels, MLP ratio and window must be positive")
-        }
-        guard (0..<1).contains(dropPathRate) else { throw fail("drop-path rate must be in [0, 1)") }
+        for d in depths { try r.count("options.depths (each stage)", d, 1...ModelLimits.blocks) }
+        try r.count("options.depths (total blocks)", depths.reduce(0, +), 1...ModelLimits.blocks)
+        try r.count("dim", dim, 1...ModelLimits.width >> (depths.count - 1))
         let grid = imageSize / patchSize
+        try r.count("image_size / patch_size (tokens)", grid * grid, 1...(1 << 16))
+        try r.count("options.window", windowSize, 1...grid)
+        var estimate = Double(dim * inChannels * patchSize * patchSize)
         for i in 0..<stageCount {
+            try r.count("options.heads (stage \(i + 1))", heads[i], 1...ModelLimits.heads)
             guard grid % (1 << i) == 0, resolution(stage: i) > 0 else {
-                throw fail("a \(grid)×\(grid) token grid cannot be merged \(i) times")
+                throw r.failure("image_size", "gives a \(grid)×\(grid) token grid, which cannot be merged \(i) times")
             }
-            let r = resolution(stage: i), w = window(stage: i).size
-            guard r % w == 0 else { throw fail("stage \(i) resolution \(r) is not a multiple of the window \(w)") }
-            guard width(stage: i) % heads[i] == 0 else { throw fail("stage \(i) width \(width(stage: i)) is not divisible by \(heads[i]) heads") }
+            let res = resolution(stage: i), w = window(stage: i).size
+            try r.count("options.window", w * w, 1...ModelLimits.tokens)
+            guard res % w == 0 else { throw r.failure("options.window", "\(w) does not divide the stage \(i + 1) resolution \(res)") }
+            guard width(stage: i) % heads[i] == 0 else {
+                throw r.failure("options.heads", "\(heads[i]) does not divide the stage \(i + 1) width \(width(stage: i))")
+            }
+            let c = Double(width(stage: i))
+            let biasTable = Double(heads[i] * (2 * w - 1) * (2 * w - 1))
+            let perBlock: Double = (4 + 2 * mlpRatio) * c * c + biasTable
+            estimate += Double(depths[i]) * perBlock
+            if i > 0 { estimate += 2 * c * c }
         }
+        estimate += Double(classes + 1) * Double(featureWidth)
+        return try ModelLimits.checkParameters(estimate, r)
     }
 
     // MARK: Presets

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// The part of a self-attention block between the qkv projection and the output projection:

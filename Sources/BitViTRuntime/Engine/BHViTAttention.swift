@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// MSMHA's token mixer in the engine (bhvit.md §2.6; `MSMHASelfAttention` + `MSMHAOutput` of

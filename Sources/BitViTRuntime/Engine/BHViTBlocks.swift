@@ -1,5 +1,4 @@
-import BitViTCore
-import BitViTModels
+import BitViTPlatform
 
 /// MSGDC's token mixer in the engine (bhvit.md §2.5): `Z = U + b`, three binary grouped
 /// dilated convolutions of `sgn(Z)` (dilations 1, 3, 5), each `·α_o + bias` then RPReLU,
@@ -17,7 +16,7 @@ final class MSGDCRuntime {
         self.side = side
         floatKernels = b.floatKernels
         move = try b.buffer(p + "conv.move")
-        branches = try BHViTConvolutionDilations.values.enumerated().map { i, dilation in
+        branches = try BHViTArchitecture.convolutionDilations.enumerated().map { i, dilation in
             let l = p + "conv\(i + 1)"
             return DilatedConvolutionBranch(signs: try b.file.tensor(l + ".weight"), alphas: try b.file.floats(l + ".output_scale"),
                                             bias: try b.file.floats(l + ".bias"), rprelu: try b.rprelu(l + ".rprelu"),
@@ -87,11 +86,6 @@ final class MSGDCRuntime {
             }
         }
     }
-}
-
-/// The dilations of the MSGDC convolutions (`MSGDCMixer.dilations` of the training model).
-enum BHViTConvolutionDilations {
-    static let values = BitViTModels.MSGDCMixer.dilations
 }
 
 /// One BHViT block in the engine (bhvit.md §2.5–2.7, §3):

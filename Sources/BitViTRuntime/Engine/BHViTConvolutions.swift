@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// Float im2col of an NHWC map (`[height·width, ld]`, channels `c0 ..< c0 + cg`) for a

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 
 /// MSGDC's grouped dilated 3×3 binary convolution when every group's channels are whole bytes
 /// (C/groups a multiple of 8, as in every BHViT preset): one pass over the pixels gathers the
@@ -7,7 +7,7 @@ import BitViTCore
 /// then one binary GEMM per group with α_o and the bias in the output transform. The same
 /// operands and products as `BinaryConvolution.dilated3x3` (which handles other channel counts),
 /// gathered with word loads and shifts instead of per-tap bit copies (about a third faster at
-/// 56×56×64 on one thread; Tests/BitViTDeployTests/BHViTEngineTests.swift checks equality).
+/// 56×56×64 on one thread; Tests/BitViTRuntimeTests/BHViTEngineTests.swift checks equality).
 public enum GroupedDilatedConvolution {
     /// Whether `weights` can use the byte-gather path.
     public static func applies(_ weights: BinaryConvWeights) -> Bool {

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 
 /// A folded BatchNorm over token channels, `y = x·scale + shift` (`[C]` each).
 struct ChannelAffine {

@@ -1,5 +1,4 @@
-import BitViTCore
-import BitViTModels
+import BitViTPlatform
 import CBitKernels
 
 /// BHViT's inference graph, built from a validated `ModelFile` (`BHViTManifest` names), on the
@@ -25,7 +24,7 @@ final class BHViTRuntime: EngineRuntime {
         let side: Int
     }
 
-    let config: BHViTConfig
+    let config: BHViTArchitecture
     let floatKernels: Bool
     let stemWeight: AlignedBuffer<Float>
     let stemBias: [Float]

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// A W1A1 linear layer on the bit kernels: the input rows are packed to ±1 signs (optionally
@@ -21,7 +21,7 @@ final class BinaryLinear: TokenLinear {
     let owner: [AnyObject]
     var kernelName: String { "binary GEMM" }
 
-    /// `signs`: the stored 1-bit weight rows (`TensorStorage.bits1` layout).
+    /// `signs`: the stored 1-bit weight rows (`StorageKind.bits1` layout).
     init(signs: StoredTensor, channelScales: [Float]?, bias: [Float]?, scale: Float, encoding: InputEncoding,
          geluFold: (above: [Float], below: [Float])? = nil, keepAlive: [AnyObject] = []) {
         let (rows, k, _) = signs.bitRows

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import Foundation
 
 /// Runs an exported model (`.bitvit`) without the autograd graph: weights packed once at load,
@@ -46,14 +46,5 @@ public final class InferenceEngine {
     public func logits(_ images: UnsafePointer<Float>, batch: Int) -> [Float] {
         precondition(batch > 0, "InferenceEngine: empty batch")
         return runtime.logits(images, batch: batch, workspace: workspace, profiler: profiler)
-    }
-
-    /// `logits` for a `[batch, channels, side, side]` tensor, as a `[batch, classes]` tensor.
-    public func logits(_ images: Tensor) throws -> Tensor {
-        guard images.rank == 4, Array(images.shape.dropFirst()) == inputShape else {
-            throw BitViTError.shapeMismatch("the model takes [B, \(inputShape.map(String.init).joined(separator: ", "))] images, got \(images.shape)")
-        }
-        let out = logits(UnsafePointer(images.data), batch: images.shape[0])
-        return Tensor(shape: [images.shape[0], classes], scalars: out)
     }
 }

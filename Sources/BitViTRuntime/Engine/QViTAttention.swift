@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// Per-head quantization parameters of one Q-ViT attention operand (q, k, v or P):

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// What happens to activation rows before a layer encodes them: the fused producers.

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 
 /// A linear layer over token rows, `y = f(x)·Wᵀ` with its output transform, in one of the
 /// engine's arithmetics (float, binary, int8). Used in two steps so that the producer of the

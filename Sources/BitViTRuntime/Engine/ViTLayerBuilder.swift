@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 
 /// Builds the engine's layers from a validated file's tensors (`ViTManifest` names): packed
 /// kernel operands for the bit and int8 paths, or the dequantized float weights for the float
@@ -107,7 +107,7 @@ struct ViTLayerBuilder {
     func attention(_ a: String, _ g: AttentionGeometry, _ v: ViTArchitecture) throws -> AttentionCore {
         switch family {
         case .gsb:
-            return GSBAttention(g, queryShift: try file.floats(a + "q_shift"), keyShift: try file.floats(a + "k_shift"),
+            return GSBPackedAttention(g, queryShift: try file.floats(a + "q_shift"), keyShift: try file.floats(a + "k_shift"),
                                 valueShift: try file.floats(a + "v_shift"), scoreScale: try file.scalar(a + "score_scale"),
                                 attentionBias: try file.floats(a + "attention_bias"),
                                 attentionScales: try file.floats(a + "attn_scales"), valueScales: try file.floats(a + "value_scales"),

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// The inference graph of the DeiT-style families, built from a validated `ModelFile`:

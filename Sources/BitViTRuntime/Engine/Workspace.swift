@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 
 /// Activation buffers of an engine, allocated for one batch size and reused by every call with
 /// that batch size (a larger or smaller batch reallocates once). Buffers are keyed by a

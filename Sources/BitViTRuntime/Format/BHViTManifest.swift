@@ -1,8 +1,7 @@
-import BitViTCore
-import BitViTModels
+import BitViTPlatform
 
 /// Tensor names, storage kinds and shapes of an exported BHViT (docs/format.md, "BHViT
-/// tensors"), derived from the stored `BHViTConfig`. Blocks are numbered in forward order over
+/// tensors"), derived from the stored `BHViTArchitecture`. Blocks are numbered in forward order over
 /// all stages (`blocks.{i}`); `downsample.{s}` follows stage s (1-based, the code's
 /// `patch_embed{s}`). Every BatchNorm is stored folded as `scale` = γ/√(var + ε) and
 /// `shift` = β − mean·scale, and where a BN directly follows a binary product its scale is
@@ -11,26 +10,8 @@ import BitViTModels
 /// A binary linear layer `L` (`in → out`) is `L.move` [in] (the threshold before the sign),
 /// `L.weight` 1-bit [out, in] = sgn(W − mean_row W), `L.output_scale` [out] = α_o·BN scale,
 /// `L.output_shift` [out] = BN shift, `L.rprelu` [3, out] (rows move1, slope, move2).
-package enum BHViTManifest {
-    /// The shift branches in the order their terms are summed (and stored).
-    package static let shiftBranches = ShiftBranch.allCases.map(\.rawValue)
-
-    /// Why the engine cannot run `c`, or nil.
-    static func problem(_ c: BHViTConfig) -> String? {
-        do { try c.validate() } catch let e as BitViTError {
-            if case .invalidArgument(let m) = e { return m }
-            return "\(e)"
-        } catch { return "\(error)" }
-        let sizes = [c.imageSize, c.inChannels, c.stemKernel, c.stemStride, c.classes] + c.stages.flatMap { [$0.width, $0.depth, $0.mlpRatio, $0.heads] }
-        if sizes.contains(where: { $0 <= 0 }) { return "non-positive geometry" }
-        if sizes.contains(where: { $0 > 1 << 16 }) || c.imageSize > 1 << 13 || c.stages.count > 8 || c.blockCount > 1024 {
-            return "absurd geometry \(sizes)"
-        }
-        if c.stemResolution < 1 { return "the stem leaves no tokens" }
-        return nil
-    }
-
-    static func manifest(_ c: BHViTConfig) -> ModelManifest {
+enum BHViTManifest {
+    static func manifest(_ c: BHViTArchitecture) -> ModelManifest {
         var m = ModelManifest()
         let c0 = c.stages[0].width, r0 = c.stemResolution
         m.add("stem.weight", [c0, c.inChannels * c.stemKernel * c.stemKernel])
@@ -46,7 +27,7 @@ package enum BHViTManifest {
                 switch stage.mixer {
                 case .convolution:
                     m.add(p + "conv.move", [w])
-                    for d in 1...MSGDCMixer.dilations.count {
+                    for d in 1...BHViTArchitecture.convolutionDilations.count {
                         let l = p + "conv\(d)"
                         m.add(l + ".weight", [w, w / 4, 3, 3], [.bits1])
                         m.add(l + ".output_scale", [w])
@@ -76,8 +57,8 @@ package enum BHViTManifest {
                 addBinaryLinear(&m, p + "mlp.fc2", out: w, in: stage.mlpRatio * w)
                 m.add(p + "mlp.layerscale", [2, w])
                 if c.shiftBranches {
-                    m.add(p + "shift.scale", [shiftBranches.count, w])
-                    m.add(p + "shift.move", [shiftBranches.count, w])
+                    m.add(p + "shift.scale", [BHViTArchitecture.shiftBranchNames.count, w])
+                    m.add(p + "shift.move", [BHViTArchitecture.shiftBranchNames.count, w])
                 }
                 block += 1
             }

@@ -1,8 +1,8 @@
 /// One tensor ready to be written to a `.bitvit` file: name, storage kind, logical shape and
-/// the stored bytes in that kind's layout (`TensorStorage`).
+/// the stored bytes in that kind's layout (`StorageKind`).
 public struct ExportTensor: Sendable {
     public let name: String
-    public let storage: TensorStorage
+    public let storage: StorageKind
     public let shape: [Int]
     public let bytes: [UInt8]
 
@@ -28,7 +28,7 @@ public struct ExportTensor: Sendable {
     }
 
     /// Stores the signs of `values` as ±1 bits, one per value (bit 1 = value < 0; see
-    /// `TensorStorage.bits1`).
+    /// `StorageKind.bits1`).
     public init(_ name: String, signsOf values: [Float], shape: [Int]) {
         precondition(shape.count >= 1 && values.count == shape.reduce(1, *), "ExportTensor \(name): \(values.count) values for \(shape)")
         self.name = name
@@ -41,7 +41,7 @@ public struct ExportTensor: Sendable {
 
     /// Stores signed integer codes of `bits` bits (2, 3, 4 or 8), row-major `shape`.
     public init(_ name: String, codes: [Int32], bits: Int, shape: [Int]) {
-        guard let storage = TensorStorage.integerCodes(bits: bits) else { preconditionFailure("ExportTensor: \(bits)-bit codes") }
+        guard let storage = StorageKind.integerCodes(bits: bits) else { preconditionFailure("ExportTensor: \(bits)-bit codes") }
         precondition(codes.count == shape.reduce(1, *), "ExportTensor \(name): \(codes.count) codes for \(shape)")
         let lo = -(Int32(1) << (bits - 1)), hi = (Int32(1) << (bits - 1)) - 1
         precondition(codes.allSatisfy { $0 >= lo && $0 <= hi }, "ExportTensor \(name): codes outside [\(lo), \(hi)]")
@@ -61,7 +61,7 @@ public struct ExportTensor: Sendable {
     }
 
     /// Raw bytes in `storage`'s layout (tests build malformed files with it).
-    public init(name: String, storage: TensorStorage, shape: [Int], bytes: [UInt8]) {
+    public init(name: String, storage: StorageKind, shape: [Int], bytes: [UInt8]) {
         self.name = name
         self.storage = storage
         self.shape = shape

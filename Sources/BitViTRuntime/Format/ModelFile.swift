@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +7,7 @@ import Glibc
 /// One tensor of a loaded `.bitvit` file: a view into the memory-mapped bytes.
 public struct StoredTensor: @unchecked Sendable {
     public let name: String
-    public let storage: TensorStorage
+    public let storage: StorageKind
     public let shape: [Int]
     /// First stored byte (64-byte aligned in the mapping).
     public let bytes: UnsafeRawPointer
@@ -89,6 +89,7 @@ public final class ModelFile: @unchecked Sendable {
 
     /// Maps the file read-only and validates it.
     public convenience init(contentsOf url: URL) throws {
+        try FileKind.reject(url, unless: "a .bitvit model file", rejecting: [])
         let fd = open(url.path, O_RDONLY)
         guard fd >= 0 else { throw BitViTError.io("cannot open \(url.path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -137,6 +138,11 @@ public final class ModelFile: @unchecked Sendable {
         fileSize = size
         func bad(_ reason: String) -> BitViTError { .malformed(file: path, reason: reason) }
         let L = ModelFileLayout.self
+        let kind = FileKind.sniff(head: [UInt8](UnsafeRawBufferPointer(start: base, count: min(size, 4096))), fileSize: size)
+        if ![.bitvitModel, .unknown, .empty].contains(kind) {
+            let hint = kind == .safetensors ? "; a checkpoint becomes a .bitvit file with `bitvit export`" : ""
+            throw bad("this is \(kind.phrase), not a .bitvit model file\(hint)")
+        }
         guard size >= L.headerSize else { throw bad("truncated: \(size) bytes, shorter than the \(L.headerSize)-byte header") }
         let r = ByteReader(base: base)
         guard (0..<8).allSatisfy({ r.u8($0) == L.magic[$0] }) else { throw bad("not a .bitvit file (bad magic bytes)") }
@@ -172,7 +178,7 @@ public final class ModelFile: @unchecked Sendable {
         let metadataBytes = Data(bytes: base + L.headerSize, count: Int(header.metadataLength))
         let meta: ModelFileMetadata
         do { meta = try JSONDecoder().decode(ModelFileMetadata.self, from: metadataBytes) } catch {
-            throw bad("metadata is not valid model metadata: \(error)")
+            throw bad("metadata is not valid model metadata: \(ReadableError.decoding(error))")
         }
         guard meta.format == ModelFileMetadata.formatName else { throw bad("metadata format '\(meta.format)', expected '\(ModelFileMetadata.formatName)'") }
 
@@ -193,7 +199,7 @@ public final class ModelFile: @unchecked Sendable {
                 throw bad("tensor #\(i): name is not UTF-8")
             }
             guard byName[name] == nil else { throw bad("tensor '\(name)' appears twice") }
-            guard let storage = TensorStorage(rawValue: e.storage) else { throw bad("tensor '\(name)': unknown storage kind \(e.storage)") }
+            guard let storage = StorageKind(rawValue: e.storage) else { throw bad("tensor '\(name)': unknown storage kind \(e.storage)") }
             var elements = 1
             for d in e.shape {
                 guard d > 0, d <= L.maxElements else { throw bad("tensor '\(name)': absurd dimension \(d) in \(e.shape)") }

@@ -91,7 +91,7 @@ struct ModelFileHeader: Equatable {
 /// | 8 | 8 | data length in bytes (= the storage kind's size for the shape) |
 /// | 16 | 4 | name offset inside the names section |
 /// | 20 | 2 | name length in bytes |
-/// | 22 | 1 | storage kind (`TensorStorage`) |
+/// | 22 | 1 | storage kind (`StorageKind`) |
 /// | 23 | 1 | rank (0 … 8) |
 /// | 24 | 32 | dimensions, 8 × u32 (unused ones 0) |
 /// | 56 | 8 | reserved (0) |

@@ -1,4 +1,4 @@
-import BitViTModels
+import BitViTPlatform
 
 /// The model families a `.bitvit` file can hold; each has its own tensor manifest
 /// (`ModelManifest`) and engine.
@@ -64,16 +64,22 @@ public struct ViTArchitecture: Codable, Equatable, Sendable {
     /// Columns of the patch-embedding weight: `inChannels·patchSize²`.
     public var patchInputs: Int { inChannels * patchSize * patchSize }
 
-    /// Checks the numbers against each other and against sane limits.
-    func validate() -> String? {
-        let positive = [imageSize, patchSize, inChannels, dim, depth, heads, mlpHidden, classes]
-        if positive.contains(where: { $0 <= 0 }) { return "non-positive geometry" }
-        if positive.contains(where: { $0 > 1 << 16 }) { return "absurd geometry \(positive)" }
-        if imageSize % patchSize != 0 { return "image size \(imageSize) is not a multiple of the patch \(patchSize)" }
-        if dim % heads != 0 { return "width \(dim) is not divisible by \(heads) heads" }
-        if tokens > 1 << 14 { return "\(tokens) tokens" }
-        if !(layerNormEps > 0 && layerNormEps < 1) { return "LayerNorm epsilon \(layerNormEps)" }
-        if let bits, ![2, 3, 4, 8].contains(bits) { return "\(bits)-bit layers" }
+    /// Checks the numbers against each other and against `ModelLimits` (the same limits as
+    /// recipes and checkpoints; fields named `vit.<field>`), or nil.
+    func validate(family: ExportFamily) -> String? {
+        let r = FieldRules(prefix: "vit.")
+        do {
+            try ModelLimits.checkViT(imageSize: imageSize, patchSize: patchSize, inChannels: inChannels, dim: dim, depth: depth,
+                                     heads: heads, mlpHidden: mlpHidden, classes: classes, distilled: distilled,
+                                     attentionBias: family == .gsb, rules: r)
+            try r.number("layerNormEps", Double(layerNormEps), 0, 1, lowerOpen: true, upperOpen: true)
+            if let mlpClip { try r.number("mlpClip", Double(mlpClip), 0, 1e6, lowerOpen: true) }
+        } catch let e as BitViTError {
+            return e.message
+        } catch {
+            return "\(error)"
+        }
+        if let bits, ![2, 3, 4, 8].contains(bits) { return "vit.bits is \(bits); allowed 2, 3, 4 or 8" }
         if let t = groupThresholds, t.count != 2 || !(0 < t[0] && t[0] < t[1] && t[1] < 1) {
             return "GSB thresholds \(t) (the engine runs 3 groups with 0 < t1 < t2 < 1)"
         }
@@ -105,19 +111,20 @@ public struct ModelFileMetadata: Codable, Equatable, Sendable {
     /// Always `bitvit-model`.
     public var format: String
     public var family: ExportFamily
-    /// The model description the checkpoint was trained with.
-    public var model: ModelSpec
+    /// The description of the model as it was trained (the training library's `ModelSpec` as
+    /// JSON, e.g. `{"name": "gsb-vit-mnist", "classes": 10, ...}`); the engine does not read it.
+    public var model: JSONValue
     /// DeiT-style families.
     public var vit: ViTArchitecture?
     /// BHViT.
-    public var bhvit: BHViTConfig?
+    public var bhvit: BHViTArchitecture?
     public var preprocessing: Preprocessing
     /// Class names in label order (`classes` entries).
     public var classNames: [String]
     /// Where the weights came from (checkpoint path), for `bitvit info`.
     public var source: String?
 
-    public init(family: ExportFamily, model: ModelSpec, vit: ViTArchitecture? = nil, bhvit: BHViTConfig? = nil,
+    public init(family: ExportFamily, model: JSONValue, vit: ViTArchitecture? = nil, bhvit: BHViTArchitecture? = nil,
                 preprocessing: Preprocessing, classNames: [String], source: String? = nil) {
         format = Self.formatName
         self.family = family
@@ -131,4 +138,7 @@ public struct ModelFileMetadata: Codable, Equatable, Sendable {
 
     /// Classifier outputs.
     public var classes: Int { vit?.classes ?? bhvit?.classes ?? 0 }
+
+    /// The `name` of the recorded model description (`?` when it has none).
+    public var modelName: String { model["name"]?.string ?? "?" }
 }

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import Foundation
 
 /// Writes `.bitvit` files (layout: `ModelFileLayout`, docs/format.md).

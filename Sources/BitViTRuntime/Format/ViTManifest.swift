@@ -58,7 +58,7 @@ package enum ViTManifest {
                     m.add(l + ".output_scale", [])
                     if name == "mlp.fc2" { m.add(l + ".input_threshold", []) }
                 case .qvit:
-                    m.add(l + ".weight", [o, k], [TensorStorage.integerCodes(bits: v.bits ?? 8)!])
+                    m.add(l + ".weight", [o, k], [StorageKind.integerCodes(bits: v.bits ?? 8)!])
                     m.add(l + ".weight_scale", [o])
                     addInputQuantizer(&m, l, channels: k)
                 case .bhvit:

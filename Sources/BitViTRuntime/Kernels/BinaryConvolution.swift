@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// Sign weights of a binary convolution, one `PackedBinaryWeights` per group, with K in the
@@ -41,13 +41,6 @@ public final class BinaryConvWeights: @unchecked Sendable {
             })
         }
         perGroup = groupsPacked
-    }
-
-    /// From a [outChannels, inChannels/groups, kernel, kernel] tensor.
-    public convenience init(weight: Tensor, groups: Int, channelScales: [Float]? = nil) {
-        precondition(weight.rank == 4 && weight.shape[2] == weight.shape[3], "BinaryConvWeights: weight \(weight.shape)")
-        self.init(weight: weight.data, outChannels: weight.shape[0], inChannels: weight.shape[1] * groups,
-                  groups: groups, kernel: weight.shape[2], channelScales: channelScales)
     }
 }
 

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// Binary (and multi-plane) matrix products on packed bits.

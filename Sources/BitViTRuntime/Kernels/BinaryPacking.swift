@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// Plane encodings of small unsigned integer codes (see `BinaryPack.quantizedPlanes`).
@@ -161,16 +161,6 @@ public enum BinaryPack {
         return m
     }
 
-    /// Signs of a 2-D tensor's rows ([rows, k]), with an optional per-column shift.
-    public static func signs(of x: Tensor, shift: [Float]? = nil, scale: Float = 1,
-                             keepZeros: Bool = false, path: BinaryKernelPath? = nil) -> PackedBinaryMatrix {
-        precondition(x.rank == 2, "BinaryPack.signs(of:): rank-2 tensor expected, got \(x.shape)")
-        if let shift { precondition(shift.count == x.shape[1], "BinaryPack.signs(of:): shift length") }
-        return withOptionalPointer(shift) { s in
-            signs(x.data, rows: x.shape[0], k: x.shape[1], shift: s, scale: scale, keepZeros: keepZeros, path: path)
-        }
-    }
-
     /// Runs `body` over row ranges, in parallel when the input is large.
     static func forRows(_ rows: Int, k: Int, _ body: (Range<Int>) -> Void) {
         if rows * k < parallelThreshold || rows < 2 { if rows > 0 { body(0..<rows) }; return }
@@ -180,7 +170,7 @@ public enum BinaryPack {
 
 /// Calls `body` with a pointer to `values` (nil when `values` is nil).
 @inline(__always)
-func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+package func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
     guard let values else { return body(nil) }
     return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }

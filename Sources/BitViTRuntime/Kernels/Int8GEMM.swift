@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// int8 matrix products, u8 activation codes × s8 weight codes with s32 accumulation

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CBitKernels
 
 /// The right operand of the binary GEMM (weights, or K̂ / V̂ᵀ in attention), reordered into
@@ -67,12 +67,6 @@ public final class PackedBinaryWeights: @unchecked Sendable {
     /// with per-row scales α_n (BWN / BinLinear: pass the α's computed at export time).
     public convenience init(signsOf w: UnsafePointer<Float>, rows: Int, k: Int, channelScales: [Float]? = nil) {
         self.init(BinaryPack.signs(w, rows: rows, k: k, path: .scalar), channelScales: channelScales)
-    }
-
-    /// Binary linear weights from a [rows, k] tensor.
-    public convenience init(signsOf w: Tensor, channelScales: [Float]? = nil) {
-        precondition(w.rank == 2, "PackedBinaryWeights(signsOf:): rank-2 tensor expected, got \(w.shape)")
-        self.init(signsOf: w.data, rows: w.shape[0], k: w.shape[1], channelScales: channelScales)
     }
 
     /// Decoded value of plane `plane` at (row, column) without scales (±1 or 0/1).

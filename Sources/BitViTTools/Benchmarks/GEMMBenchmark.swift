@@ -1,5 +1,4 @@
-import BitViTModels
-import BitViTTrain
+import BitViTCore
 import Foundation
 
 /// GFLOPS of the float matrix-product path (OpenBLAS sgemm as BitViT calls it) at ViT shapes.
@@ -41,6 +40,34 @@ public enum GEMMBenchmark {
             let per = secondsPerCall(atLeast: seconds, run)
             return Measurement(shape: s, gflops: 2 * Double(s.m * s.n * s.k) / per / 1e9, microseconds: per * 1e6)
         }
+    }
+}
+
+/// `bitvit bench gemm`: the measurements with the BLAS kernel family and thread count.
+extension GEMMBenchmark {
+    public struct Report: Encodable {
+        public var blas_core: String
+        public var threads: Int
+        public var shapes: [Measurement]
+    }
+
+    /// Measures `shapes` for at least `seconds` each.
+    public static func report(_ shapes: [Shape] = vitShapes, seconds: Double = 0.3) -> Report {
+        let shapes = measure(shapes, seconds: seconds)
+        return Report(blas_core: BLAS.coreName, threads: Parallel.threadCount, shapes: shapes)
+    }
+}
+
+extension GEMMBenchmark.Report {
+    /// A header line and one line per shape.
+    public var text: String {
+        var lines = ["sgemm (OpenBLAS \(blas_core) kernels, \(threads) threads), C = A·Bᵀ"]
+        for r in shapes {
+            let label = r.shape.label.padding(toLength: 18, withPad: " ", startingAt: 0)
+            lines.append(label + String(format: " M=%-5d N=%-5d K=%-5d %8.1f GFLOPS %9.1f µs",
+                                        r.shape.m, r.shape.n, r.shape.k, r.gflops, r.microseconds))
+        }
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -1,3 +1,4 @@
+import BitViTCore
 import BitViTModels
 import BitViTTrain
 import Foundation
@@ -61,6 +62,8 @@ public struct TrainingBenchmark {
 
     /// The recipe being timed: its model, loss and optimizer (data and schedule are unused).
     public var recipe: TrainConfig
+    /// The plain DeiT geometry, when the benchmark was made from one (checked before running).
+    public var config: ViTConfig?
     public var batch: Int
     public var warmup = 2
     public var iterations = 5
@@ -81,11 +84,12 @@ public struct TrainingBenchmark {
         r.model = ModelSpec(name: "deit-tiny", classes: config.classes, imageSize: config.imageSize,
                             patchSize: config.patchSize, inChannels: config.inChannels, dim: config.dim,
                             depth: config.depth, heads: config.heads, mlpRatio: config.mlpRatio)
-        r.optimizer.name = "adamw"
+        r.optimizer.name = .adamw
         r.optimizer.lr = 1e-3
         r.optimizer.weightDecay = 0.01
         r.loss.distillation.type = .none
         self.init(recipe: r, batch: batch, iterations: iterations)
+        self.config = config
     }
 
     /// `method` at `geometry` with 10 classes and its official objective.
@@ -96,7 +100,7 @@ public struct TrainingBenchmark {
         switch method {
         case .gsb:
             r.model = ModelSpec(name: "gsb-" + vitPreset, classes: 10, options: ["stage": "2"])
-            r.optimizer.name = "adamw"
+            r.optimizer.name = .adamw
             r.optimizer.lr = 1e-3
             r.optimizer.weightDecay = 0.05
             r.optimizer.decayScalars = true
@@ -104,14 +108,14 @@ public struct TrainingBenchmark {
         case .qvit:
             r.model = ModelSpec(name: "qvit-" + vitPreset, classes: 10, dropPathRate: 0.1,
                                 options: ["bits": "4", "irm": "true"])
-            r.optimizer.name = "fusedlamb"
+            r.optimizer.name = .fusedlamb
             r.optimizer.lr = 3e-4
             r.optimizer.weightDecay = 0
             r.loss.distillation.type = .hard
         case .bhvit:
             r.model = ModelSpec(name: geometry == .small ? "bhvit-tiny-cifar" : "bhvit-tiny", classes: 10,
                                 options: ["downsampling": "fp", "shift": "true", "attention": "qd"])
-            r.optimizer.name = "adamw"
+            r.optimizer.name = .adamw
             r.optimizer.lr = 5e-4
             r.optimizer.weightDecay = 0
             r.loss.distillation.type = .distribution
@@ -124,6 +128,9 @@ public struct TrainingBenchmark {
     }
 
     public func run() throws -> Result {
+        try config?.validate()
+        try FieldRules().count("batch", batch, 1...TrainConfig.maxBatchSize)
+        try FieldRules().count("iterations", iterations, 1...1_000_000)
         let model = try ModelZoo.make(recipe.model, seed: 0)
         let (imageSize, channels, classes) = try ModelZoo.inputGeometry(recipe.model)
         var rng = RandomGenerator(seed: 0)
@@ -155,6 +162,16 @@ public struct TrainingBenchmark {
                       peakTensorBytes: BufferPool.shared.peakLiveBytes, threads: Parallel.threadCount,
                       blasCore: BLAS.coreName, blasCoreSelection: BLAS.coreSelection, precision: "fp32",
                       parameters: model.parameterCount, batch: batch, iterations: iterations)
+    }
+}
+
+extension TrainingBenchmark.Result {
+    /// One line of `key=value` figures (the format of `../shared/bench/torch_vit_bench.py` and
+    /// `scripts/official_step_bench.py`).
+    public var text: String {
+        String(format: "train model=%@ img/s=%.2f ms/step=%.1f cpu_ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ precision=%@ params=%d batch=%d",
+               model, imagesPerSecond, millisecondsPerStep, cpuMillisecondsPerStep, Double(peakMemoryBytes) / 1e6,
+               Double(peakTensorBytes) / 1e6, threads, blasCore, precision, parameters, batch)
     }
 }
 

@@ -95,13 +95,11 @@ public struct ComparisonPlan: Codable, Equatable, Sendable {
 
     /// Reads and validates a plan file.
     public static func load(_ url: URL) throws -> ComparisonPlan {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BitViTError.io("cannot read comparison \(url.path): \(error.localizedDescription)")
-        }
+        let text = try FileInput.readText(url, limit: DocumentLimits.maxBytes, what: "comparison plan")
+        try BoundedYAML.check(text, source: url.path)
         let plan: ComparisonPlan
         do { plan = try YAMLDecoder().decode(ComparisonPlan.self, from: text) } catch {
-            throw BitViTError.malformed(file: url.path, reason: "not a comparison plan: \(error)")
+            throw BitViTError.malformed(file: url.path, reason: "not a comparison plan: \(ReadableError.decoding(error, keyName: snakeCased))")
         }
         try plan.validate(source: url.path)
         return plan

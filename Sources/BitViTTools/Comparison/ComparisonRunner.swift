@@ -1,4 +1,6 @@
+import BitViTExport
 import BitViTModels
+import BitViTRuntime
 import BitViTTrain
 import Foundation
 
@@ -40,6 +42,19 @@ public struct ComparisonRunner {
                 "run '\(run.name)' in \(plan.directory(of: run.name).path) was trained with another configuration (\(differences)); delete the directory to train it again")
         }
         return (checkpoint.state?.epoch ?? 0) >= config.training.epochs ? .finished : .interrupted
+    }
+
+    /// One line per run: name, model, epochs, status and label (`bitvit compare --dry-run`).
+    public func statusLines() throws -> [String] {
+        try plan.runs.map { run in
+            let config = try config(for: run)
+            return "\(run.name): \(config.model.name), \(config.training.epochs) epochs, \(try status(of: run, config: config)) — \(run.label)"
+        }
+    }
+
+    /// Writes the report of the plan's runs (`command` reproduces it); returns the files written.
+    public func writeReport(command: String) throws -> [URL] {
+        try ComparisonReport(plan: plan, rows: try rows(), command: command).write()
     }
 
     /// Trains every run that has not finished. Returns false when stopped on request.
@@ -89,14 +104,15 @@ public struct ComparisonRunner {
                 log("\(run.name): not finished, left out of the report")
                 return nil
             }
-            let records = try MetricsLog.read(plan.directory(of: run.name).appendingPathComponent("metrics.jsonl"))
-                .filter { $0.type == "epoch" }
-            let validated = records.filter { $0.valTop1 != nil }
-            let best = validated.max { ($0.valTop1 ?? 0) < ($1.valTop1 ?? 0) }
+            let directory = plan.directory(of: run.name)
+            let records = try MetricsLog.read(directory.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
+            let state = try Checkpoint.load(directory.appendingPathComponent("last.safetensors")).state
+            let test = try TestReport.read(directory.appendingPathComponent(TestReport.fileName))
             let model = try ModelZoo.make(config.model)
             return ComparisonRow(
-                name: run.name, label: run.label, tables: run.tables, cost: try DeployedCost.of(model, spec: config.model),
-                finalTop1: validated.last?.valTop1, bestTop1: best?.valTop1, bestEpoch: best?.epoch,
+                name: run.name, label: run.label, tables: run.tables, cost: try ModelCost(model: model),
+                testTop1: (test?.best ?? test?.last)?.result.top1, lastTestTop1: test?.last.result.top1,
+                bestValidationTop1: state?.bestTop1, bestEpoch: state?.bestEpoch,
                 epochs: records.last?.epoch ?? 0, trainingSeconds: records.last?.elapsedSeconds ?? 0,
                 wallSeconds: wallSeconds(of: run), records: records)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import BitViTCore
 import BitViTModels
 
 /// A model whose stochastic layers (dropout, drop path) draw from one `RandomSource`; the
@@ -30,10 +31,38 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var bestEpoch: Int?
     /// Training wall time so far, in seconds, over all sessions of the run.
     public var elapsedSeconds = 0.0
+    /// Validation top-1 and top-5 (fractions) after the last validated epoch, so that a run
+    /// resumed after its end reports them (nil in checkpoints written before they existed).
+    public var lastTop1: Double?
+    public var lastTop5: Double?
+    /// Training images seen over all sessions of the run (nil in older checkpoints).
+    public var trainedImages: Int?
 
     public init() {}
 
     static func hexWords(_ words: [UInt64]) -> [String] { words.map { String($0, radix: 16) } }
+
+    /// Throws naming the first field that no run can have written: a negative position or
+    /// count, a non-finite time or sum, a top-1 outside [0, 1].
+    public func validate() throws {
+        let r = FieldRules()
+        try r.count("epoch", epoch, 0...Int.max)
+        try r.count("iteration", iteration, 0...Int.max)
+        try r.count("global_step", globalStep, 0...Int.max)
+        try r.number("elapsed_seconds", elapsedSeconds, 0, .greatestFiniteMagnitude)
+        if let v = bestTop1 { try r.number("best_top1", v, 0, 1) }
+        if let v = bestEpoch { try r.count("best_epoch", v, 1...Int.max) }
+        if let v = lastTop1 { try r.number("last_top1", v, 0, 1) }
+        if let v = lastTop5 { try r.number("last_top5", v, 0, 1) }
+        if let v = trainedImages { try r.count("trained_images", v, 0...Int.max) }
+        let t = epochTotals
+        for (field, v) in [("batches", t.batches), ("images", t.images), ("correct", t.correct)] {
+            try r.count("epoch_totals.\(field)", v, 0...Int.max)
+        }
+        try r.number("epoch_totals.seconds", t.seconds, 0, .greatestFiniteMagnitude)
+        try r.finite("epoch_totals.weighted_loss", t.weightedLoss)
+        for (name, v) in t.weightedTerms { try r.finite("epoch_totals.weighted_terms.\(name)", v) }
+    }
 
     func randomWords() throws -> [UInt64] {
         let words = modelRandom.compactMap { UInt64($0, radix: 16) }

@@ -7,13 +7,10 @@ import Yams
 /// conversion (recipes use `snake_case`, Swift properties `camelCase`) and the list of leaf
 /// paths used to reject unknown fields.
 enum ConfigTree {
-    /// Parses YAML (JSON is a subset) into a tree; `source` names the file in errors.
+    /// Parses YAML (JSON is a subset) into a tree within `DocumentLimits` (`BoundedYAML`);
+    /// `source` names the file in errors.
     static func parse(_ text: String, source: String) throws -> Node {
-        do {
-            return try Yams.compose(yaml: text) ?? Node([(Node, Node)]())
-        } catch {
-            throw BitViTError.malformed(file: source, reason: "not valid YAML/JSON: \(error)")
-        }
+        try BoundedYAML.compose(text, source: source) ?? Node([(Node, Node)]())
     }
 
     /// `overlay` merged into `base`: mappings merge key by key, anything else replaces.
@@ -137,7 +134,7 @@ func camelCased(_ key: String) -> String {
 }
 
 /// `learningRate` → `learning_rate`.
-func snakeCased(_ key: String) -> String {
+package func snakeCased(_ key: String) -> String {
     var out = ""
     for ch in key {
         if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }

@@ -9,12 +9,7 @@ extension TrainConfig {
     /// Unknown fields, malformed values and invalid combinations raise `BitViTError` naming
     /// the file (or override) and the field.
     public static func resolve(recipe: URL? = nil, overrides: [String] = []) throws -> TrainConfig {
-        var text: String?
-        if let recipe {
-            do { text = try String(contentsOf: recipe, encoding: .utf8) } catch {
-                throw BitViTError.io("cannot read recipe \(recipe.path): \(error.localizedDescription)")
-            }
-        }
+        let text = try recipe.map { try FileInput.readText($0, limit: DocumentLimits.maxBytes, what: "recipe (YAML or JSON)") }
         return try resolve(recipeText: text, source: recipe?.path ?? "recipe", overrides: overrides)
     }
 
@@ -72,6 +67,8 @@ extension TrainConfig {
         t.data.root = "x"
         t.data.evalBatchSize = 1
         t.data.samplesPerClass = 1
+        t.data.normalization = "x"
+        t.data.evalCropPct = 1
         t.data.augmentation.randomResizedCropScale = [1]
         t.optimizer.lrBatchReference = 1
         t.optimizer.clipGradNorm = 1
@@ -91,40 +88,12 @@ extension TrainConfig {
         do {
             return try YAMLDecoder().decode(TrainConfig.self, from: ConfigTree.yaml(tree))
         } catch let error as DecodingError {
-            throw BitViTError.malformed(file: source, reason: describe(error))
+            throw BitViTError.malformed(file: source, reason: ReadableError.decoding(error, keyName: snakeCased))
         }
     }
 
     private static func isUnderOpaqueMap(_ path: String) -> Bool {
         path.split(separator: ".").dropLast().contains("options")
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func field(_ path: [CodingKey]) -> String {
-            snakePath(path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "."))
-        }
-        switch error {
-        case .typeMismatch(let type, let c):
-            return "field '\(field(c.codingPath))' should be \(readable(type)): \(c.debugDescription)"
-        case .valueNotFound(let type, let c):
-            return "field '\(field(c.codingPath))' needs a \(readable(type)) value"
-        case .keyNotFound(let key, let c):
-            return "field '\(field(c.codingPath + [key]))' is required"
-        case .dataCorrupted(let c):
-            return "field '\(field(c.codingPath))': \(c.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
-
-    private static func readable(_ type: Any.Type) -> String {
-        switch type {
-        case is Int.Type: return "an integer"
-        case is Double.Type, is Float.Type: return "a number"
-        case is Bool.Type: return "true or false"
-        case is String.Type: return "a string"
-        default: return "\(type)"
-        }
     }
 }
 

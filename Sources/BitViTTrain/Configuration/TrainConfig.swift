@@ -1,5 +1,6 @@
 import Foundation
 import BitViTModels
+import BitViTData
 
 /// A training run's complete, resolved configuration: what a recipe file plus command-line
 /// overrides decode to, what `--dry-run` prints and what checkpoints store.
@@ -9,6 +10,9 @@ import BitViTModels
 public struct TrainConfig: Codable, Equatable, Sendable {
     /// Run name; the run directory is `<training.output>/<name>` unless given explicitly.
     public var name = "vit-mnist"
+    /// The training procedure this recipe claims to follow (a method's official code or its
+    /// paper); checked, never applied (see `MethodProcedure`).
+    public var method = MethodConfig()
     public var model = ModelSpec(name: "vit-mnist", classes: 10)
     public var data = DataConfig()
     public var optimizer = OptimizerConfig()
@@ -21,31 +25,77 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
 /// Which images to train and validate on, and how to batch and augment them.
 public struct DataConfig: Codable, Equatable, Sendable {
-    /// `fashion-mnist`, `mnist` (IDX files), `cifar10` (image folder or binary batches) or
-    /// `image-folder` (`<root>/train/<class>/*`, `<root>/test/<class>/*`).
-    public var dataset = "fashion-mnist"
+    /// `fashion-mnist`, `mnist` (IDX files), `cifar10` (image folder or binary batches),
+    /// `cifar100` or `image-folder` (`<root>/train/<class>/*`, `<root>/test/<class>/*`).
+    public var dataset = DatasetKind.fashionMNIST
     /// Data directory; nil uses the data set's standard location
     /// (`/usr/share/datasets/fashion-mnist`, `../shared/datasets/cifar10-jpeg`).
     public var root: String?
     /// Training images per step.
     public var batchSize = 128
-    /// Images per evaluation batch (nil: twice `batchSize`).
+    /// Images per evaluation batch (nil: twice `batchSize`). The official GSB, Q-ViT and DeiT
+    /// scripts evaluate with `int(1.5 · batch)`, BHViT's with `batch`; GSB's batch-global masks
+    /// make its predictions depend on it.
     public var evalBatchSize: Int?
     /// Train on the first `samplesPerClass` images of every class (GSB's limited-data setting);
     /// nil uses the whole training split.
     public var samplesPerClass: Int?
+    /// Where the validation images (model selection) come from.
+    public var validation = ValidationConfig()
+    /// Normalization statistics by preset name (`imagenet`, `cifar10`, `cifar100`, `mnist`,
+    /// `fashion-mnist`, `none`); nil uses the data set's own (ImageNet's for image folders).
+    public var normalization: String?
+    /// Repeated augmentation: every image of an epoch's permutation is visited this many times
+    /// in a row, each visit augmented anew, and the epoch is cut to about the data set's size
+    /// (DeiT's `RASampler`, 3 repeats; `EpochSampler`). 0 visits every image once.
+    public var repeatedAugmentation = 0
+    /// Evaluation crop fraction: resize the shorter side to `⌊size / evalCropPct⌋`, then take the
+    /// central `size × size` (timm's `crop_pct`; the official codes use 0.875: Resize(256) +
+    /// CenterCrop(224)). nil resizes straight to the model's size (a no-op at native size).
+    public var evalCropPct: Double?
+    /// Interpolation of the evaluation resize (`bicubic`, `bilinear`, `nearest`).
+    public var evalInterpolation = "bicubic"
     /// Training-time augmentation.
     public var augmentation = AugmentationConfig()
 
     public init() {}
 }
 
-/// Training-time augmentation (evaluation only normalizes). Zero/false/nil switches a step off.
+/// Where the validation images come from: the only images that select checkpoints; the test
+/// split is evaluated once, after training.
+public struct ValidationConfig: Codable, Equatable, Sendable {
+    /// `train` (carved from the training split, stratified by class), `dataset` (the data set's
+    /// own validation split: an image-folder `val/` beside `test/`), or `none` (no validation:
+    /// no best checkpoint, the test split measures the last weights).
+    public var source = "train"
+    /// For `train`: a fraction of every class (< 1) or a number of images per class (≥ 1, whole).
+    /// With `data.samples_per_class` the validation images are drawn from the training-split
+    /// images outside the limited training set.
+    public var size = 0.1
+    /// Seed of the carve (kept apart from `training.seed`, so runs with different seeds share
+    /// one validation set).
+    public var seed = 0
+
+    /// Known values of `source`.
+    public static let sources = ["train", "dataset", "none"]
+
+    public init() {}
+
+    /// `size` as a per-class amount.
+    public var amount: PerClassAmount { size < 1 ? .fraction(size) : .count(Int(size)) }
+}
+
+/// Training-time augmentation (evaluation only resizes and normalizes). Zero/false/nil switches
+/// a step off.
 public struct AugmentationConfig: Codable, Equatable, Sendable {
     /// Random crop after zero padding by this many pixels on each side (0: off).
     public var randomCropPadding = 0
     /// RandomResizedCrop scale range `[min, max]` (nil: off).
     public var randomResizedCropScale: [Double]?
+    /// Interpolation of RandomResizedCrop, RandAugment's geometric operations and the resize to
+    /// the model's size (`bicubic`, timm's default `train_interpolation`; `bilinear`,
+    /// torchvision's default; `nearest`).
+    public var interpolation = "bicubic"
     /// Horizontal flip with probability 0.5.
     public var horizontalFlip = false
     /// RandAugment operations per image (0: off) and magnitude (0…10).
@@ -65,7 +115,7 @@ public struct AugmentationConfig: Codable, Equatable, Sendable {
 public struct OptimizerConfig: Codable, Equatable, Sendable {
     /// `sgd`, `adam`, `adamw`, `lamb`, or `fusedlamb` (apex FusedLAMB: LAMB whose trust ratio
     /// applies only to decayed groups, with gradient clipping at 1.0 unless set).
-    public var name = "adamw"
+    public var name = OptimizerKind.adamw
     /// Base learning rate (after `lrBatchReference` scaling, if set).
     public var lr = 1e-3
     /// Linear scaling rule: when set, the learning rate is `lr · batchSize / lrBatchReference`
@@ -88,7 +138,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 /// The learning-rate schedule (see `CosineSchedule` for the exact convention).
 public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// `cosine` or `constant`.
-    public var name = "cosine"
+    public var name = ScheduleKind.cosine
     public var warmupEpochs = 0
     public var warmupLr = 1e-6
     public var minLr = 1e-5
@@ -129,6 +179,23 @@ public struct DistillationConfig: Codable, Equatable, Sendable {
     public var teacherModel: ModelSpec?
 
     public init() {}
+}
+
+/// The procedure a recipe claims: which method's training code it reproduces, and how.
+public struct MethodConfig: Codable, Equatable, Sendable {
+    /// `none` (no claim), `deit`, `gsb`, `qvit` or `bhvit`.
+    public var name = "none"
+    /// `official-code` (what the released scripts do) or `paper` (what the paper describes,
+    /// where it differs).
+    public var mode = MethodMode.officialCode
+
+    public init() {}
+}
+
+/// The two readings of a method's training procedure.
+public enum MethodMode: String, Codable, Sendable, CaseIterable {
+    case officialCode = "official-code"
+    case paper
 }
 
 /// Kinds of distillation.

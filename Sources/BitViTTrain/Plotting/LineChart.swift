@@ -43,9 +43,11 @@ public struct LineChart {
         return Axes(x: xTicks.first!...xTicks.last!, y: yTicks.first!...yTicks.last!, xTicks: xTicks, yTicks: yTicks)
     }
 
-    /// "Nice" tick values (steps of 1, 2 or 5 × 10ⁿ) covering `[low, high]`.
+    /// "Nice" tick values (steps of 1, 2 or 5 × 10ⁿ) covering `[low, high]`. Values beyond
+    /// ±10³⁰⁰ (a damaged metrics file) are clamped so that the span stays finite.
     public static func ticks(_ low: Double, _ high: Double, target: Int) -> [Double] {
-        var (lo, hi) = (low, high)
+        guard low.isFinite, high.isFinite, low <= high else { return [0, 1] }
+        var (lo, hi) = (max(low, -1e300), min(high, 1e300))
         if hi - lo < 1e-12 { lo -= 0.5 * max(abs(lo), 1e-3); hi += 0.5 * max(abs(hi), 1e-3) }
         let raw = (hi - lo) / Double(max(1, target))
         let magnitude = pow(10, (log10(raw)).rounded(.down))

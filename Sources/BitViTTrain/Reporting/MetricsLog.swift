@@ -79,7 +79,7 @@ public final class MetricsLog {
             try handle.seekToEnd()
             try handle.write(contentsOf: line)
         } catch {
-            throw BitViTError.io("cannot append to \(url.path): \(error.localizedDescription)")
+            throw BitViTError.io("cannot append to \(url.path): \(ReadableError.reason(error))")
         }
     }
 
@@ -99,10 +99,7 @@ public final class MetricsLog {
 /// Reading JSON-lines files (one JSON object per line, blank lines ignored).
 enum JSONLines {
     static func read<T: Decodable>(_ url: URL, as type: T.Type, what: String) throws -> [T] {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BitViTError.io("cannot read \(url.path): \(error.localizedDescription)")
-        }
+        let text = try FileInput.readText(url, limit: 1 << 30, what: "\(what) log (JSON lines)")
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         var records: [T] = []
@@ -110,7 +107,7 @@ enum JSONLines {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             do { records.append(try decoder.decode(T.self, from: Data(trimmed.utf8))) } catch {
-                throw BitViTError.malformed(file: url.path, reason: "line \(i + 1) is not a \(what): \(error)")
+                throw BitViTError.malformed(file: url.path, reason: "line \(i + 1) is not a \(what): \(ReadableError.decoding(error, keyName: snakeCased))")
             }
         }
         return records

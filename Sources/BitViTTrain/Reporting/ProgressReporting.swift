@@ -61,7 +61,7 @@ public final class ConsoleProgress: TrainingObserver {
 
     public func evaluationDidProgress(batch: Int, of batches: Int) {
         guard isTerminal else { return }
-        write("\r\u{1B}[2K  validating \(batch)/\(batches)")
+        write("\r\u{1B}[2K  evaluating \(batch)/\(batches)")
         barShown = true
     }
 

@@ -25,7 +25,8 @@ public struct EvaluationResult: Codable, Equatable, Sendable {
 
 public enum Evaluator {
     /// Runs `model` in evaluation mode without gradients over every batch of `data` (epoch 0)
-    /// and restores its previous mode.
+    /// and restores its previous mode. Throws `BitViTError.numerical` when an output is not
+    /// finite.
     public static func evaluate(_ model: any ImageClassifier, on data: any BatchSource,
                                 progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
         let wasTraining = model.isTraining
@@ -40,6 +41,10 @@ public enum Evaluator {
         while let batch = try stream.next() {
             try checkLabels(batch.labels, classes: classes)
             let logits = withNoGrad { model(batch.images).logits }
+            if let (i, v) = logits.firstNonFinite {
+                throw BitViTError.numerical("the model's output for image \(count + i / classes + 1) is \(v): its weights or the "
+                                            + "images hold NaN or infinity, or the network overflows; no accuracy can be reported")
+            }
             lossSum += Double(Tensor.crossEntropy(logits: logits, labels: batch.labels).item()) * Double(batch.count)
             for (i, label) in batch.labels.enumerated() {
                 let ranked = topK(logits.data + i * classes, count: classes, k: min(5, classes))

@@ -9,8 +9,12 @@ public struct TrainingSummary: Codable, Sendable {
     /// Validation result after the last validated epoch.
     public var finalTop1: Double?
     public var finalTop5: Double?
+    /// Best validation top-1 and its (1-based) epoch: the checkpoint `best.safetensors` holds.
     public var bestTop1: Double?
     public var bestEpoch: Int?
+    /// The test split measured once after the last epoch (nil without test data or when
+    /// interrupted).
+    public var test: TestReport?
     /// Training seconds (evaluation excluded) over all sessions of the run, and the mean
     /// training throughput.
     public var trainingSeconds: Double
@@ -28,6 +32,10 @@ public struct TrainingSummary: Codable, Sendable {
 /// backward, gradient clipping via the optimizer's gradient scale, the schedule's learning
 /// rate, periodic validation, metrics lines and atomic checkpoints.
 ///
+/// Model selection sees only `validationData`: it decides `best.safetensors`. `testData` is
+/// evaluated once, after the last epoch, with the last weights and with the best checkpoint
+/// (`test.json`), so no test accuracy is a maximum over epochs.
+///
 /// Determinism: with the same configuration, seed and thread count, a run resumed from any
 /// `last.safetensors` continues with exactly the losses of an uninterrupted run (the
 /// checkpoint restores the weights, the optimizer moments, the model's random stream, the data
@@ -41,6 +49,8 @@ public final class Trainer {
     public let teacher: Teacher?
     public let trainData: any BatchSource
     public let validationData: (any BatchSource)?
+    /// Evaluated once after training (`TestReport`), never for selection.
+    public let testData: (any BatchSource)?
     /// Where checkpoints and the metrics file go; nil keeps the run in memory (tests).
     public let runDirectory: URL?
     public var observer: TrainingObserver?
@@ -57,7 +67,8 @@ public final class Trainer {
 
     public init(config: TrainConfig, model: any ImageClassifier, optimizer: any Optimizer,
                 schedule: any LearningRateSchedule, objective: TrainingObjective, teacher: Teacher? = nil,
-                trainData: any BatchSource, validationData: (any BatchSource)? = nil, runDirectory: URL? = nil) {
+                trainData: any BatchSource, validationData: (any BatchSource)? = nil, testData: (any BatchSource)? = nil,
+                runDirectory: URL? = nil) {
         self.config = config
         self.model = model
         self.optimizer = optimizer
@@ -66,13 +77,14 @@ public final class Trainer {
         self.teacher = teacher
         self.trainData = trainData
         self.validationData = validationData
+        self.testData = testData
         self.runDirectory = runDirectory
         state.modelRandom = TrainingState.hexWords(randomSource?.generator.stateWords ?? [0, 0, 0, 0])
     }
 
     /// Builds the model, optimizer, schedule, objective and teacher a configuration describes.
     public convenience init(config: TrainConfig, trainData: any BatchSource, validationData: (any BatchSource)?,
-                            runDirectory: URL?) throws {
+                            testData: (any BatchSource)? = nil, runDirectory: URL?) throws {
         let model = try ModelZoo.make(config.model, seed: UInt64(config.training.seed))
         var teacher: Teacher?
         if config.loss.distillation.type != .none, let path = config.loss.distillation.teacher {
@@ -84,12 +96,13 @@ public final class Trainer {
         }
         self.init(config: config, model: model, optimizer: config.makeOptimizer(for: model),
                   schedule: config.makeSchedule(), objective: try config.makeObjective(for: model), teacher: teacher,
-                  trainData: trainData, validationData: validationData, runDirectory: runDirectory)
+                  trainData: trainData, validationData: validationData, testData: testData, runDirectory: runDirectory)
     }
 
     public var lastCheckpointURL: URL? { runDirectory?.appendingPathComponent("last.safetensors") }
     public var bestCheckpointURL: URL? { runDirectory?.appendingPathComponent("best.safetensors") }
     public var metricsURL: URL? { runDirectory?.appendingPathComponent("metrics.jsonl") }
+    public var testReportURL: URL? { runDirectory?.appendingPathComponent(TestReport.fileName) }
 
     private var randomSource: RandomSource? { (model as? RandomSourceOwner)?.random }
 
@@ -121,6 +134,10 @@ public final class Trainer {
         }
         if let url = runDirectory?.appendingPathComponent(DiagnosticsLog.fileName) {
             try DiagnosticsLog.truncate(url, afterEpoch: saved.epoch)
+        }
+        // The test report belongs to the end of a run; the resumed run writes its own.
+        if let url = testReportURL, FileManager.default.fileExists(atPath: url.path) {
+            try FileManager.default.removeItem(at: url)
         }
         observer?.note("resumed from \(url.path) at epoch \(saved.epoch + 1), batch \(saved.iteration), step \(saved.globalStep)")
     }
@@ -242,18 +259,28 @@ public final class Trainer {
             }
             lastValidation = try finishEpoch(metrics: metrics, gradientNorm: lastNorm) ?? lastValidation
         }
+        var test: TestReport?
+        if !interrupted && state.epoch == epochs, testData != nil { test = try evaluateTest() }
         let sessionWall = Double(DispatchTime.now().uptimeNanoseconds - sessionStart) / 1e9
+        // A session that trained reports its own throughput; one that resumed a finished run
+        // (or stopped before its first step) reports the run's, from the saved state.
+        var rate = sessionSeconds > 0 ? Double(sessionImages) / sessionSeconds : 0
+        if sessionImages == 0, let images = state.trainedImages, state.elapsedSeconds > 0 {
+            rate = Double(images) / state.elapsedSeconds
+        }
         return TrainingSummary(
-            epochsCompleted: state.epoch, steps: state.globalStep, finalTop1: lastValidation?.top1,
-            finalTop5: lastValidation?.top5, bestTop1: state.bestTop1, bestEpoch: state.bestEpoch,
+            epochsCompleted: state.epoch, steps: state.globalStep, finalTop1: lastValidation?.top1 ?? state.lastTop1,
+            finalTop5: lastValidation?.top5 ?? state.lastTop5, bestTop1: state.bestTop1, bestEpoch: state.bestEpoch, test: test,
             trainingSeconds: state.elapsedSeconds,
-            imagesPerSecond: sessionSeconds > 0 ? Double(sessionImages) / sessionSeconds : 0,
+            imagesPerSecond: rate,
             sessionWallSeconds: sessionWall, lastCheckpoint: lastCheckpointURL?.path,
             bestCheckpoint: state.bestEpoch != nil ? bestCheckpointURL?.path : nil,
             runDirectory: runDirectory?.path, interrupted: interrupted)
     }
 
     private func accumulate(_ r: StepResult, images: Int, seconds: Double) {
+        // Counted from the first step of a run; unknown (nil) after resuming an older checkpoint.
+        state.trainedImages = state.trainedImages.map { $0 + images } ?? (state.globalStep == 0 ? images : nil)
         state.iteration += 1
         state.globalStep += 1
         state.elapsedSeconds += seconds
@@ -284,6 +311,10 @@ public final class Trainer {
             valTop5: validation?.top5, gradNorm: gradientNorm, imagesPerSecond: totals.imagesPerSecond,
             epochSeconds: totals.seconds, elapsedSeconds: state.elapsedSeconds)
         try metrics?.append(record)
+        if let validation {
+            state.lastTop1 = validation.top1
+            state.lastTop5 = validation.top5
+        }
         var newBest = false
         if let top1 = validation?.top1, top1 > (state.bestTop1 ?? -1) {
             state.bestTop1 = top1
@@ -301,10 +332,34 @@ public final class Trainer {
         return validation
     }
 
+    /// Evaluates `testData` with the current (last) weights and with `best.safetensors` (the
+    /// checkpoint selected on validation; the same weights when the best epoch is the last) and
+    /// writes `test.json`. Throws when there is no test data.
+    @discardableResult
+    public func evaluateTest() throws -> TestReport {
+        guard let testData else { throw BitViTError.invalidArgument("the trainer has no test data") }
+        let progress: (Int, Int) -> Void = { [observer] done, total in observer?.evaluationDidProgress(batch: done, of: total) }
+        let last = TestReport.Entry(checkpoint: "last", epoch: state.epoch,
+                                    try Evaluator.evaluate(model, on: testData, progress: progress))
+        var best: TestReport.Entry?
+        if let epoch = state.bestEpoch {
+            if epoch == state.epoch {
+                best = TestReport.Entry(checkpoint: "best", epoch: epoch, last.result)
+            } else if let url = bestCheckpointURL, FileManager.default.fileExists(atPath: url.path) {
+                let selected = try Checkpoint.load(url).makeModel(seed: UInt64(config.training.seed))
+                best = TestReport.Entry(checkpoint: "best", epoch: epoch, try Evaluator.evaluate(selected, on: testData, progress: progress))
+            }
+        }
+        let report = TestReport(last: last, best: best)
+        if let url = testReportURL { try report.write(to: url) }
+        for line in report.lines { observer?.note(line) }
+        return report
+    }
+
     /// Writes the resumable checkpoint `last.safetensors` (atomically).
     public func saveLast() throws {
         guard let url = lastCheckpointURL else { return }
         try Checkpoint.save(to: url, kind: "last", model: model, modelSpec: config.model, config: config,
-                            state: state, optimizer: optimizer, optimizerName: config.optimizer.name)
+                            state: state, optimizer: optimizer, optimizerName: config.optimizer.name.rawValue)
     }
 }

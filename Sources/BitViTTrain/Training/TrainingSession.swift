@@ -26,6 +26,8 @@ public struct TrainingSession {
         public var classNames: [String]
         /// Validation result after the last epoch (nil when interrupted or not validated).
         public var finalEvaluation: EvaluationResult?
+        /// The test split after training (`summary.test`, with the confusion matrices).
+        public var test: TestReport? { summary.test }
         /// The curve files written at the end.
         public var plots: [URL]
     }
@@ -42,7 +44,7 @@ public struct TrainingSession {
         }
         let data = try TrainingData.make(config)
         let trainer = try Trainer(config: config, trainData: data.train, validationData: data.validation,
-                                  runDirectory: runDirectory)
+                                  testData: data.test, runDirectory: runDirectory)
         trainer.observer = observer
         trainer.stopRequested = stopRequested
         if config.training.diagnosticsBatches > 0, TrainingDiagnostics.applies(to: trainer.model) {
@@ -50,17 +52,29 @@ public struct TrainingSession {
                 model: trainer.model, probeData: data.diagnosticProbe(config), probeBatches: config.training.diagnosticsBatches,
                 url: runDirectory.appendingPathComponent(DiagnosticsLog.fileName))
         }
-        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true) } catch {
+            throw BitViTError.io("cannot create the run directory \(runDirectory.path): \(ReadableError.reason(error))")
+        }
+        let stale = AtomicFile.removeStaleTemporaries(in: runDirectory)
+        if !stale.isEmpty {
+            observer?.note("removed \(stale.count) temporary file(s) of interrupted writes: \(stale.joined(separator: ", "))")
+        }
         try AtomicFile.write(try config.yaml(), to: runDirectory.appendingPathComponent("config.yaml"))
         if let resumeFrom {
             try trainer.resume(from: resumeFrom)
         } else if let initial = config.training.initCheckpoint {
             try trainer.initializeWeights(from: URL(fileURLWithPath: initial))
         }
+        let validation = data.validation.map { "\($0.sampleCount) validation images (\(config.data.validation.source == "train" ? "carved from the training split" : "the data set's validation split"))" }
+            ?? "no validation images"
+        let visited = data.train.sampleCount == data.train.dataset.count ? ""
+            : " (\(data.train.sampleCount) visits per epoch, repeated augmentation × \(config.data.repeatedAugmentation))"
         observer?.note("training \(config.model.name) (\(trainer.model.parameterCount) parameters) on \(config.data.dataset): "
-                       + "\(data.train.sampleCount) training images, \(data.validation.sampleCount) test images, "
+                       + "\(data.train.dataset.count) training images\(visited), \(validation), "
+                       + "\(data.test.sampleCount) test images (evaluated after training), "
                        + "\(config.training.epochs) epochs × \(data.train.batchesPerEpoch) batches of \(config.data.batchSize), "
                        + "\(Parallel.threadCount) threads; run directory \(runDirectory.path)")
+        for line in MethodProcedure.check(config).lines { observer?.note(line) }
         let summary = try trainer.fit()
         var plots: [URL] = []
         if let records = try? MetricsLog.read(runDirectory.appendingPathComponent("metrics.jsonl")), !records.isEmpty {
