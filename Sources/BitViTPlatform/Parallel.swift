@@ -58,6 +58,15 @@ public enum Parallel {
         return try body()
     }
 
+    /// Runs `body` with every parallel region it enters executed serially on this thread, as
+    /// nested regions are. For measuring one core's rate without changing `threadCount`, which
+    /// other threads of the process may be using at the same time.
+    public static func onCallingThread<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = bv_parallel_region_enter()
+        defer { bv_parallel_region_leave(previous) }
+        return try body()
+    }
+
     /// Calls `body` with disjoint subranges covering `0..<count`, in parallel when each part
     /// would get at least `minimumPerThread` items (one range per thread; up to 4 per thread,
     /// claimed dynamically, inside `withSpinningWorkers`).

@@ -1,9 +1,11 @@
 import ArgumentParser
 import BitViTCore
+import BitViTDistributed
 import BitViTModels
 import BitViTRuntime
 import BitViTTools
 import BitViTTrain
+import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +39,14 @@ struct GeometryOptions: ParsableArguments {
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py) or of a method model (as scripts/official_step_bench.py).")
+        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py) or of a method model (as scripts/official_step_bench.py).",
+        discussion: """
+            Under mpirun every process runs --batch / processes images per step and averages the \
+            gradients as training does; the line then adds the time waited for the gradient sums and \
+            the bandwidth of one sum of all gradients. --ranks N measures this process alone, then the \
+            same global batch on N processes started with mpirun on this machine (--threads split among \
+            them), and prints the scaling efficiency (docs/distributed.md).
+            """)
 
     @OptionGroup var geometry: GeometryOptions
     @Option(parsing: .unconditional,
@@ -46,9 +55,12 @@ struct BenchTrain: ParsableCommand {
     @Option(name: .customLong("at"), parsing: .unconditional,
             help: "Method geometry: small (DeiT-Ti width on 32×32, patch 4; BHViT: bhvit-tiny-cifar) or 224 (DeiT-S/16; BHViT-Tiny).")
     var methodGeometry = TrainingBenchmark.Geometry.small
-    @Option(parsing: .unconditional, help: "Images per step.") var batch = 64
+    @Option(parsing: .unconditional, help: "Images per step (over all processes).") var batch = 64
     @Option(parsing: .unconditional, help: "Timed steps (after 2 warm-up steps).") var iters = 5
-    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads per process (default: all cores, or the process's cores under mpirun).")
+    var threads: Int?
+    @Option(parsing: .unconditional, help: "Compare with this many processes started by mpirun on this machine.") var ranks: Int?
+    @Flag(help: "Sum the gradient buckets only after the backward pass (no overlap).") var noOverlap = false
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print a per-op time breakdown.") var profile = false
     @Option(parsing: .unconditional,
@@ -59,17 +71,45 @@ struct BenchTrain: ParsableCommand {
         try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
         try checkOption("--iters", iters, 1...1_000_000)
         try checkThreads(threads)
+        if let ranks { try checkOption("--ranks", ranks, 2...1024) }
     }
 
     func run() throws {
-        setThreads(threads)
+        try DistributedLaunch.run { group in try measure(group) }
+    }
+
+    private func measure(_ group: any ProcessGroup) throws {
+        if let count = DistributedLaunch.threadCount(requested: threads, group: group) { Parallel.threadCount = count }
         OpProfiler.clock = profileClock
         var bench = method.map { TrainingBenchmark(method: $0, geometry: methodGeometry, batch: batch, iterations: iters) }
             ?? TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
         bench.profile = profile
-        let result = try bench.run()
-        if json { try printJSON(result); return }
-        print(result.text)
+        bench.group = group
+        bench.overlap = !noOverlap
+        let r = try bench.run()
+        guard group.rank == 0 else { return }
+        if let ranks {
+            guard !group.isDistributed else { throw BitViTError.invalidArgument("--ranks starts mpirun itself; run it without mpirun") }
+            guard ranks > 1, Parallel.threadCount % ranks == 0 else {
+                throw BitViTError.invalidArgument("--ranks \(ranks) must be > 1 and divide the \(Parallel.threadCount) threads")
+            }
+            var arguments = CommandLine.arguments.dropFirst().filter { $0 != "--json" }
+            if let i = arguments.firstIndex(of: "--ranks") { arguments.removeSubrange(i...(i + 1)) }
+            if let i = arguments.firstIndex(of: "--threads") { arguments.removeSubrange(i...(i + 1)) }
+            let output = try MPILauncher(processes: ranks).run(
+                executable: ProcessInfo.processInfo.arguments[0],
+                arguments: Array(arguments) + ["--threads", String(Parallel.threadCount / ranks), "--json"])
+            guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+                throw BitViTError.malformed(file: "mpirun output", reason: "no JSON line in: \(output)")
+            }
+            let distributed = try JSONDecoder().decode(TrainingBenchmark.Result.self, from: Data(line.utf8))
+            let comparison = TrainingScaling(reference: r, distributed: distributed)
+            if json { try printJSON(comparison); return }
+            print(comparison.text)
+            return
+        }
+        if json { try printJSON(r); return }
+        print(r.text)
         if profile { print(OpProfiler.table(perSteps: iters)) }
     }
 }

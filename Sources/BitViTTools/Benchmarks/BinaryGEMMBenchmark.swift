@@ -264,31 +264,30 @@ public struct BinaryGEMMBenchmark {
 
         // Kernel rate per core, free of scheduling noise: one thread, thread CPU time.
         var single: [CoreRow] = []
-        let savedThreads = Parallel.threadCount
-        Parallel.threadCount = 1
-        for s in Self.deitSmall + [("K = 8192", 384, 8192)] {
-            let x = Tensor.randn([m, s.k], using: &rng), w = Tensor.randn([s.n, s.k], using: &rng)
-            let pa = BinaryPack.signs(x.data, rows: m, k: s.k, path: path), pw = PackedBinaryWeights(signsOf: w)
-            let out = Tensor(uninitialized: [m, s.n])
-            let p = path
-            let t = cpuTime { _ = BinaryGEMM.multiply(pa, pw, into: out.data, path: p) }
-            let rate = Double(m * s.n * s.k) / t / 1e9
-            single.append(CoreRow(label: s.0, m: m, n: s.n, k: s.k, kernel: "W1A1", gmac_per_s: rate,
-                                                  fraction_of_ceiling: rate / max(ceilings.popcnt512_gbmac_per_s, 1e-9)))
-        }
-        for s in Self.deitSmall {
-            let qa = QuantizedInt8Matrix(codes: (0..<(m * s.k)).map { _ in UInt8(rng.nextInt(below: 256)) }, rows: m, k: s.k)
-            let qw = (0..<(s.n * s.k)).map { _ in Int8(rng.nextInt(below: 256) - 128) }.withUnsafeBufferPointer {
-                PackedInt8Weights(codes: $0.baseAddress!, rows: s.n, k: s.k)
+        Parallel.onCallingThread {
+            for s in Self.deitSmall + [("K = 8192", 384, 8192)] {
+                let x = Tensor.randn([m, s.k], using: &rng), w = Tensor.randn([s.n, s.k], using: &rng)
+                let pa = BinaryPack.signs(x.data, rows: m, k: s.k, path: path), pw = PackedBinaryWeights(signsOf: w)
+                let out = Tensor(uninitialized: [m, s.n])
+                let p = path
+                let t = cpuTime { _ = BinaryGEMM.multiply(pa, pw, into: out.data, path: p) }
+                let rate = Double(m * s.n * s.k) / t / 1e9
+                single.append(CoreRow(label: s.0, m: m, n: s.n, k: s.k, kernel: "W1A1", gmac_per_s: rate,
+                                                      fraction_of_ceiling: rate / max(ceilings.popcnt512_gbmac_per_s, 1e-9)))
             }
-            let out = Tensor(uninitialized: [m, s.n])
-            let p = path
-            let t = cpuTime { _ = Int8GEMM.multiply(qa, qw, into: out.data, path: p) }
-            let rate = Double(m * s.n * s.k) / t / 1e9
-            single.append(CoreRow(label: s.label, m: m, n: s.n, k: s.k, kernel: "int8", gmac_per_s: rate,
-                                                  fraction_of_ceiling: rate / max(ceilings.vnni512_gmac_per_s, 1e-9)))
+            for s in Self.deitSmall {
+                let qa = QuantizedInt8Matrix(codes: (0..<(m * s.k)).map { _ in UInt8(rng.nextInt(below: 256)) }, rows: m, k: s.k)
+                let qw = (0..<(s.n * s.k)).map { _ in Int8(rng.nextInt(below: 256) - 128) }.withUnsafeBufferPointer {
+                    PackedInt8Weights(codes: $0.baseAddress!, rows: s.n, k: s.k)
+                }
+                let out = Tensor(uninitialized: [m, s.n])
+                let p = path
+                let t = cpuTime { _ = Int8GEMM.multiply(qa, qw, into: out.data, path: p) }
+                let rate = Double(m * s.n * s.k) / t / 1e9
+                single.append(CoreRow(label: s.label, m: m, n: s.n, k: s.k, kernel: "int8", gmac_per_s: rate,
+                                                      fraction_of_ceiling: rate / max(ceilings.vnni512_gmac_per_s, 1e-9)))
+            }
         }
-        Parallel.threadCount = savedThreads
 
         return Report(
             load_average: [before, loadAverage().first ?? 0], path: BinaryKernels.resolve(path).description, int8_path: BinaryKernels.resolveInt8(path).description,

@@ -167,6 +167,8 @@ public enum MethodProcedure {
             schedule(minLr: nil, "bhvit.md §7")
             add("model.drop_path_rate", render(0), render(c.model.dropPathRate ?? 0), "bhvit.md §7")
             initialization(fromCheckpoint: false, "bhvit.md §7: one stage from random initialization")
+            add("distributed.sync_batch_norm", "true", "\(c.distributed.syncBatchNorm)",
+                "bhvit.md §7: --replace-ln-bn with SyncBN across GPUs")
         default:
             break
         }
