@@ -52,7 +52,7 @@ public final class MPIProcessGroup: ProcessGroup {
         }
         guard code == MPI_SUCCESS else { throw BitViTError.io("MPI_Init_thread failed (error \(code))") }
         guard provided >= Int32(MPI_THREAD_FUNNELED) else {
-            throw BitViTError.io("this MPI library does not support threads (MPI_THREAD_FUNNELED); BitViT calls MPI from one helper thread")
+            throw BitViTError.io("this MPI library does not support threads (MPI_THREAD_FUNNELED); BitViT calls MPI from one communication thread")
         }
         thread.rank = Int(rank)
         self.thread = thread

@@ -1,7 +1,7 @@
 import BitViTPlatform
 import CBitKernels
 
-/// MSMHA's token mixer in the engine (bhvit.md §2.6; `MSMHASelfAttention` + `MSMHAOutput` of
+/// MSMHA's token mixer in the engine (docs/reference/bhvit.md §3.6; `MSMHASelfAttention` + `MSMHAOutput` of
 /// the training model), for one block, over normalized tokens `U` `[B·R², C]`:
 ///
 /// 1. tokens: every 7×7 window (row-major windows, row-major inside) followed by the image's

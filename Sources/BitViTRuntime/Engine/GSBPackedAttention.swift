@@ -1,7 +1,7 @@
 import BitViTPlatform
 import CBitKernels
 
-/// GSB stage 2's attention (gsb.md §4.1 steps 2–7) on the bit kernels:
+/// GSB stage 2's attention (docs/reference/gsb.md §5.2 steps 2–7) on the bit kernels:
 ///
 /// 1. `q̂ = sgn(q + b_q)`, `k̂ = sgn(k + b_k)` packed per image and head (K = d);
 /// 2. per query row, in one pass while the row is in L1 (`bv_gsb_attention_rows`): the scores
@@ -14,7 +14,7 @@ import CBitKernels
 /// 5. `Â·v̂`: 3 × 3 plane products into the context; rows without group-2/3 elements skip
 ///    their pairs (they add exactly 0).
 ///
-/// M (and V's max/min) are taken over the **whole batch** (gsb.md §2, §7.11): every image's
+/// M (and V's max/min) are taken over the **whole batch** (docs/reference/gsb.md §3, §6.4): every image's
 /// P' and v' are computed before any is thresholded, so the result depends on the batch as
 /// the training graph's does. In float mode steps 1, 3–5 use sgemm on the dequantized values.
 final class GSBPackedAttention: AttentionCore {

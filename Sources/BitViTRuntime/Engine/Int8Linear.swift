@@ -5,7 +5,7 @@ import Foundation
 /// A Q-ViT linear layer on the int8 GEMM (VNNI `vpdpbusd` where available).
 ///
 /// Q-ViT quantizes a linear layer's input with a step α_k and a zero point z_k per *input*
-/// channel (qvit.md §3.3), and its weight with a step s_n per output channel:
+/// channel (docs/reference/qvit.md §3.3), and its weight with a step s_n per output channel:
 ///
 ///     y_n = Σ_k (q_k − z_k)·α_k · w_nk·s_n + b_n
 ///

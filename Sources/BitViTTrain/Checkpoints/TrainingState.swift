@@ -29,13 +29,14 @@ public struct TrainingState: Codable, Equatable, Sendable {
     /// Best validation top-1 (fraction) so far and the epoch (1-based) that reached it.
     public var bestTop1: Double?
     public var bestEpoch: Int?
-    /// Training wall time so far, in seconds, over all sessions of the run.
+    /// Training wall time so far, in seconds, over the run's start and every resume.
     public var elapsedSeconds = 0.0
     /// Validation top-1 and top-5 (fractions) after the last validated epoch, so that a run
     /// resumed after its end reports them (nil in checkpoints written before they existed).
     public var lastTop1: Double?
     public var lastTop5: Double?
-    /// Training images seen over all sessions of the run (nil in older checkpoints).
+    /// Training images seen over the run's start and every resume (nil in older
+    /// checkpoints).
     public var trainedImages: Int?
     /// Processes of a data-parallel run (nil: one process). An exact resume needs as many.
     public var worldSize: Int?

@@ -16,11 +16,11 @@ public struct TrainingSummary: Codable, Sendable {
     /// The test split measured once after the last epoch (nil without test data or when
     /// interrupted).
     public var test: TestReport?
-    /// Training seconds (evaluation excluded) over all sessions of the run, and the mean
+    /// Training seconds (evaluation excluded) over the run's start and every resume, and the mean
     /// training throughput.
     public var trainingSeconds: Double
     public var imagesPerSecond: Double
-    /// Wall seconds of this session, evaluation and checkpointing included.
+    /// Wall seconds of this invocation (start or resume), evaluation and checkpointing included.
     public var sessionWallSeconds: Double
     public var lastCheckpoint: String?
     public var bestCheckpoint: String?
@@ -75,14 +75,14 @@ public final class Trainer {
     public private(set) var state = TrainingState()
     /// Learning rate of the most recent step.
     public private(set) var learningRate = 0.0
-    /// The most recent validation result of this session.
+    /// The most recent validation result of this invocation.
     public private(set) var lastValidation: EvaluationResult?
     private var prepared = false
     /// Gradient averaging across the processes (built on the first distributed step).
     public private(set) lazy var gradientAverager = GradientAverager(
         parameters: model.parameters, group: group, bucketBytes: max(4, Int(config.distributed.bucketMb * 1e6)),
         overlaps: config.distributed.overlap)
-    /// Whether this session has taken a distributed step (the first one may initialize
+    /// Whether this invocation has taken a distributed step (the first one may initialize
     /// quantizer scales from each process's own batch).
     private var steppedInSession = false
 
@@ -351,7 +351,7 @@ public final class Trainer {
         var test: TestReport?
         if !interrupted && state.epoch == epochs, testData != nil { test = try evaluateTest() }
         let sessionWall = Double(DispatchTime.now().uptimeNanoseconds - sessionStart) / 1e9
-        // A session that trained reports its own throughput; one that resumed a finished run
+        // An invocation that trained reports its own throughput; one that resumed a finished run
         // (or stopped before its first step) reports the run's, from the saved state.
         var rate = sessionSeconds > 0 ? Double(sessionImages) / sessionSeconds : 0
         if sessionImages == 0, let images = state.trainedImages, state.elapsedSeconds > 0 {

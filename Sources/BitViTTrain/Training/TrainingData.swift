@@ -201,7 +201,7 @@ public struct TrainingData {
             }
             return .imageFolders(root: dir, channels: channels, cachesDecodedImages: true)
         case .cifar100:
-            // The binary release (`train.bin`, `test.bin`), fine labels: GSB's CIFAR-100 (gsb.md §5).
+            // The binary release (`train.bin`, `test.bin`), fine labels: GSB's CIFAR-100 (docs/reference/gsb.md §6.4).
             guard let root else { throw BitViTError.invalidArgument("data.root is required for cifar100 (the cifar-100-binary folder)") }
             return .cifar100Binary(directory: root)
         case .imageFolder:

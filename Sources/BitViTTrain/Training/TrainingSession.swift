@@ -4,7 +4,7 @@ import BitViTData
 /// A whole run as `bitvit train` and `bitvit demo` do it: thread count, data, trainer,
 /// optional resume, the run directory (`config.yaml`, `metrics.jsonl`, checkpoints, curves).
 ///
-/// In a data-parallel run every process runs the same session with the shared `group`; each
+/// In a data-parallel run every process runs the same `TrainingSession` with the shared `group`; each
 /// trains on its shard, and rank 0 alone reports to the observer, reads the checkpoints it
 /// resumes or initializes from, and writes the run directory.
 public struct TrainingSession {
