@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "BitViTRuntime", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
         .target(name: "BitViTExport", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime"]),
         .target(name: "BitViTTools", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTImage", "BitViTData", "BitViTTrain",
+            "BitViTPlatform", "BitViTCore", "BitViTNN", "BitViTModels", "BitViTImage", "BitViTData", "BitViTTrain",
             "BitViTRuntime", "BitViTExport", "CBitKernels",
             .product(name: "Yams", package: "Yams"),
         ]),

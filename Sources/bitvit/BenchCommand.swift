@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed; every figure comes with its baseline from the same run.",
-        subcommands: [BenchTrain.self, BenchGEMM.self, BenchBinaryGEMM.self, BenchInfer.self])
+        subcommands: [BenchTrain.self, BenchGEMM.self, BenchBinaryGEMM.self, BenchInfer.self, BenchCompare.self])
 }
 
 /// Options shared by the bench commands.
@@ -177,7 +177,8 @@ struct BenchInfer: ParsableCommand {
         discussion: """
             Alternates rounds of the bit-kernel engine and the float-kernel engine (sgemm on the \
             dequantized weights) at batch 1 (median and p90 latency), then measures throughput at \
-            a larger batch, then a per-op time breakdown of both at batch 1.
+            a larger batch (--batch-iters 0: none), then a per-op time breakdown of both at batch 1, \
+            and the process's resident memory before loading the model and at its peak.
             """)
 
     @Argument(help: "Model file (.bitvit).") var model: String
@@ -187,6 +188,7 @@ struct BenchInfer: ParsableCommand {
     @Option(parsing: .unconditional, help: "Calls per engine for the throughput measurement.") var batchIters = 3
     @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Measure the bit-kernel engine only (its resident memory without the float engine's).") var bitOnly = false
 
     func validate() throws {
         try checkOption("--rounds", rounds, 1...10_000)
@@ -198,8 +200,9 @@ struct BenchInfer: ParsableCommand {
 
     func run() throws {
         setThreads(threads)
-        let report = try InferenceBenchmark(model: model, rounds: rounds, iterations: iters, batch: batch,
-                                            batchIterations: batchIters).run()
+        var bench = InferenceBenchmark(model: model, rounds: rounds, iterations: iters, batch: batch, batchIterations: batchIters)
+        bench.floatKernels = !bitOnly
+        let report = try bench.run()
         if json { try printJSON(report); return }
         print(report.text(batch: batch, iters: iters))
     }

@@ -20,7 +20,8 @@ struct RepositoryTextTests {
             #expect(documents.contains { $0.path == path }, "\(path) was not scanned")
         }
         let violations = Self.text.violations(in: documents)
-        #expect(violations.isEmpty, "\(violations.count) problems:\n" + violations.map(\.description).joined(separator: "\n"))
+        let report = violations.map(\.description).joined(separator: "\n")
+        #expect(violations.isEmpty, "\(violations.count) problems:\n\(report)")
     }
 
     @Test("Citations resolve relative to the citing file or to the root")
