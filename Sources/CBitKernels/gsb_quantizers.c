@@ -80,7 +80,7 @@ float value_backward_element(float x, float gi, const float *c, const float *upp
         const int member = x > upper[j - 1] || x < lower[j - 1];
         const float r = x / c[j];
         const int inside = fabsf(r) <= 1.0f;
-        passes += member ? (inside ? 1.0f : 0.0f) : 1.0f;      // outside T_j its window passes (§3.4)
+        passes += member ? (inside ? 1.0f : 0.0f) : 1.0f;      // outside T_j its window passes (docs/reference/gsb.md §4.4)
         sums[j * LANES] += member ? gi * (s - (inside ? r : 0.0f)) : 0.0f;
         counts[j * LANES] += member;
     }

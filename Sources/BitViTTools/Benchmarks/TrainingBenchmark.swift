@@ -54,7 +54,7 @@ public struct TrainingBenchmark {
     }
 
     /// The method models of the official-code comparison, with their official training
-    /// objectives (gsb.md §5, qvit.md §6.2, bhvit.md §7).
+    /// objectives (docs/reference/gsb.md §6, docs/reference/qvit.md §7, docs/reference/bhvit.md §8).
     public enum Method: String, CaseIterable, Sendable {
         /// GSB stage 2 (W1A1, GSB attention): hard distillation α 0.5, AdamW, weight decay
         /// 0.05 on the timm 0.4 groups (scales included), lr 1e-3 per 512 images.

@@ -78,7 +78,7 @@ void bv_lsq_backward(const float *x, const float *g, int o0, int o1, int channel
                      const float *a, const float *z, float qn, float qp, float *dx,
                      double *step_sums, double *zero_sums, int path);
 
-// MARK: GSB's group superposition quantizers (gsb.md §3.4–3.5)
+// MARK: GSB's group superposition quantizers (docs/reference/gsb.md §4.4–4.5)
 //
 // `groups` = K scales c[0..K−1] (floored); element v is in mask group j ≥ 1 when
 // v > upper[j−1] or v < lower[j−1] (strict). n elements, flat.
