@@ -24,11 +24,15 @@ public func withNoGrad<T>(_ body: () throws -> T) rethrows -> T {
 final class GradNode {
     let op: String
     var inputs: [Tensor]
-    var backward: ((Tensor) -> [Tensor?])?
+    /// Maps the output gradients (one per output; nil for an output no gradient reached) to
+    /// the input gradients.
+    var backward: (([Tensor?]) -> [Tensor?])?
+    let outputCount: Int
 
-    init(op: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
+    init(op: String, inputs: [Tensor], outputCount: Int = 1, backward: @escaping ([Tensor?]) -> [Tensor?]) {
         self.op = op
         self.inputs = inputs
+        self.outputCount = outputCount
         self.backward = backward
     }
 }
@@ -59,9 +63,28 @@ public enum Autograd {
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return output }
         precondition(output.gradNode == nil, "\(op): output already belongs to another op")
         output.requiresGrad = true
-        output.gradNode = GradNode(op: op, inputs: inputs, backward: backward)
+        output.gradNode = GradNode(op: op, inputs: inputs) { grads in backward(grads[0]!) }
         if OpProfiler.isEnabled { OpProfiler.forwardRecorded(op) }
         return output
+    }
+
+    /// An op with several outputs (e.g. the query, key and value parts of one projection):
+    /// `backward` runs once, after every output that the loss depends on has its gradient,
+    /// and receives one gradient per output (nil for an output the loss does not use). The
+    /// outputs must be tensors created by the op.
+    @discardableResult
+    public static func record(outputs: [Tensor], op: String, inputs: [Tensor],
+                              backward: @escaping ([Tensor?]) -> [Tensor?]) -> [Tensor] {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return outputs }
+        let node = GradNode(op: op, inputs: inputs, outputCount: outputs.count, backward: backward)
+        for (i, output) in outputs.enumerated() {
+            precondition(output.gradNode == nil, "\(op): output \(i) already belongs to another op")
+            output.requiresGrad = true
+            output.gradNode = node
+            output.gradOutputIndex = i
+        }
+        if OpProfiler.isEnabled { OpProfiler.forwardRecorded(op) }
+        return outputs
     }
 }
 
@@ -99,20 +122,41 @@ extension Tensor {
             }
         }
 
+        // Ops with several outputs run once, when the last of their outputs in `order` is
+        // reached: count those outputs, and collect their gradients until then.
+        var outputsLeft: [ObjectIdentifier: Int] = [:]
+        for t in order { if let node = t.gradNode, node.outputCount > 1 { outputsLeft[ObjectIdentifier(node), default: 0] += 1 } }
+        var collected: [ObjectIdentifier: [Tensor?]] = [:]
+
         var pending: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
         withNoGrad {
             for t in order.reversed() {
-                guard let g = pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+                let g = pending.removeValue(forKey: ObjectIdentifier(t))
                 guard let node = t.gradNode else {
+                    guard let g else { continue }
                     t.grad = t.grad.map { $0 + g } ?? g
                     onLeafGradient?(t)
                     continue
                 }
+                var outputGrads: [Tensor?]
+                if node.outputCount > 1 {
+                    let id = ObjectIdentifier(node)
+                    var slots = collected[id] ?? [Tensor?](repeating: nil, count: node.outputCount)
+                    slots[t.gradOutputIndex] = g
+                    outputsLeft[id]! -= 1
+                    guard outputsLeft[id]! == 0 else { collected[id] = slots; continue }
+                    collected[id] = nil
+                    guard slots.contains(where: { $0 != nil }) else { continue }
+                    outputGrads = slots
+                } else {
+                    guard let g else { continue }
+                    outputGrads = [g]
+                }
                 guard let rule = node.backward else {
                     preconditionFailure("backward through op '\(node.op)' whose graph was freed; use retainGraph")
                 }
-                let started = OpProfiler.isEnabled ? DispatchTime.now().uptimeNanoseconds : 0
-                let inputGrads = rule(g)
+                let started = OpProfiler.isEnabled ? OpProfiler.now : 0
+                let inputGrads = rule(outputGrads)
                 precondition(inputGrads.count == node.inputs.count,
                              "op '\(node.op)' returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
                 for (input, ig) in zip(node.inputs, inputGrads) {

@@ -25,6 +25,8 @@ public final class Tensor: CustomStringConvertible {
     public var grad: Tensor?
     /// The op that produced this tensor, while the graph is alive.
     var gradNode: GradNode?
+    /// Which output of `gradNode` this tensor is (ops with several outputs).
+    var gradOutputIndex = 0
 
     // MARK: Creation
 

@@ -39,7 +39,7 @@ struct GeometryOptions: ParsableArguments {
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py).",
+        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py) or of a method model (as scripts/official_step_bench.py).",
         discussion: """
             Under mpirun every process runs --batch / processes images per step and averages the \
             gradients as training does; the line then adds the time waited for the gradient sums and \
@@ -49,6 +49,12 @@ struct BenchTrain: ParsableCommand {
             """)
 
     @OptionGroup var geometry: GeometryOptions
+    @Option(parsing: .unconditional,
+            help: "A method model with its official loss and optimizer instead of the plain DeiT (the geometry flags are then ignored).")
+    var method: TrainingBenchmark.Method?
+    @Option(name: .customLong("at"), parsing: .unconditional,
+            help: "Method geometry: small (DeiT-Ti width on 32×32, patch 4; BHViT: bhvit-tiny-cifar) or 224 (DeiT-S/16; BHViT-Tiny).")
+    var methodGeometry = TrainingBenchmark.Geometry.small
     @Option(parsing: .unconditional, help: "Images per step (over all processes).") var batch = 64
     @Option(parsing: .unconditional, help: "Timed steps (after 2 warm-up steps).") var iters = 5
     @Option(parsing: .unconditional, help: "Worker threads per process (default: all cores, or the process's cores under mpirun).")
@@ -57,6 +63,9 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Sum the gradient buckets only after the backward pass (no overlap).") var noOverlap = false
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print a per-op time breakdown.") var profile = false
+    @Option(parsing: .unconditional,
+            help: "Clock of the breakdown: wall, or cpu (the process's CPU time over all threads, which other processes do not inflate).")
+    var profileClock = OpProfiler.Clock.wall
 
     func validate() throws {
         try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
@@ -71,8 +80,9 @@ struct BenchTrain: ParsableCommand {
 
     private func measure(_ group: any ProcessGroup) throws {
         if let count = DistributedLaunch.threadCount(requested: threads, group: group) { Parallel.threadCount = count }
-        try geometry.config.validate()
-        var bench = TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
+        OpProfiler.clock = profileClock
+        var bench = method.map { TrainingBenchmark(method: $0, geometry: methodGeometry, batch: batch, iterations: iters) }
+            ?? TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
         bench.profile = profile
         bench.group = group
         bench.overlap = !noOverlap
@@ -103,6 +113,10 @@ struct BenchTrain: ParsableCommand {
         if profile { print(OpProfiler.table(perSteps: iters)) }
     }
 }
+
+extension TrainingBenchmark.Method: ExpressibleByArgument {}
+extension TrainingBenchmark.Geometry: ExpressibleByArgument {}
+extension OpProfiler.Clock: ExpressibleByArgument {}
 
 struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(

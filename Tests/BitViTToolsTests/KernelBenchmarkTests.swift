@@ -1,6 +1,7 @@
 import BitViTCore
 import BitViTModels
 import BitViTTools
+import BitViTTrain
 import Foundation
 import Testing
 
@@ -44,9 +45,24 @@ struct KernelBenchmarkTests {
         let r = try bench.run()
         #expect(r.parameters == (try DeiT(config)).parameterCount && r.batch == 4 && r.iterations == 1)
         #expect(r.imagesPerSecond > 0 && r.peakMemoryBytes > 0 && r.peakTensorBytes > 0)
-        #expect(r.text.hasPrefix("train img/s=") && r.text.contains(" params=\(r.parameters)"))
-        #expect(r.cpuSecondsPerStep == nil || r.text.hasSuffix(String(format: " cpu_s/step=%.2f", r.cpuSecondsPerStep!)))
+        #expect(r.text.hasPrefix("train model=deit img/s=") && r.text.hasSuffix("params=\(r.parameters) batch=4"))
+        #expect(r.cpuSecondsPerStep > 0 && r.text.contains(String(format: " cpu_ms/step=%.1f ", r.cpuSecondsPerStep * 1000)))
         #expect(!r.text.contains("allreduce"), "one process reports no gradient averaging")
         #expect(try jsonLine(r).contains("\"images_per_second\""))
+    }
+
+    @Test("bench train --method: a step of each method model with its official objective",
+          arguments: TrainingBenchmark.Method.allCases)
+    func method(_ method: TrainingBenchmark.Method) throws {
+        var bench = TrainingBenchmark(method: method, geometry: .small, batch: 2, iterations: 1)
+        bench.warmup = 1
+        let r = try bench.run()
+        #expect(r.model == "\(method.rawValue)-small" && r.batch == 2)
+        #expect(r.imagesPerSecond > 0 && r.cpuSecondsPerStep > 0)
+        let objective = try bench.recipe.makeObjective(for: try ModelZoo.make(bench.recipe.model))
+        let start = TrainingProgress(epoch: 0, epochs: 1, iteration: 0, iterationsPerEpoch: 1)
+        #expect(objective.terms.map(\.term.name) == ["ce", "distill"])
+        // DeiT hard distillation (α 0.5) for GSB and Q-ViT; BHViT's teacher term alone.
+        #expect(objective.terms.map { $0.weight(start) } == (method == .bhvit ? [0, 1] : [0.5, 0.5]))
     }
 }

@@ -73,9 +73,8 @@ public final class GSBAttention: Module, Layer, QueryKeyRecording {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.rank == 3, "attention expects [B, N, C], got \(x.shape)")
         let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
-        let parts = qkv(x).reshaped([b, n, 3, heads, headDim]).permuted([2, 0, 3, 1, 4])     // [3, B, H, N, d]
-        func part(_ i: Int) -> Tensor { parts.slice(axis: 0, i..<(i + 1)).reshaped([b, heads, n, headDim]) }
-        var q = part(0) + queryShift, k = part(1) + keyShift, v = part(2) + valueShift
+        let parts = Tensor.splitHeads(qkv(x), parts: 3, heads: heads, shifts: [queryShift, keyShift, valueShift])
+        var q = parts[0], k = parts[1], v = parts[2]                                            // [B, H, N, d]
         if queryKeyRecorder?.tap == .beforeQuantizer { queryKeyRecorder?.record(queries: q, keys: k) }
         q = queryQuantizer?(q) ?? q
         k = keyQuantizer?(k) ?? k

@@ -93,9 +93,8 @@ public final class QuantizableAttention: Module, Layer, QueryKeyRecording {
         if isPlain && mask == nil {
             return projDrop(proj(Tensor.attention(qkv: packed, heads: heads, scale: scale)))
         }
-        let parts = packed.reshaped([b, n, 3, heads, headDim]).permuted([2, 0, 3, 1, 4])   // [3, B', H, N, d]
-        func part(_ i: Int) -> Tensor { parts.slice(axis: 0, i..<(i + 1)).reshaped([b, heads, n, headDim]) }
-        var q = part(0), k = part(1), v = part(2)
+        let parts = Tensor.splitHeads(packed, parts: 3, heads: heads, shifts: [nil, nil, nil])   // 3 × [B', H, N, d]
+        var q = parts[0], k = parts[1], v = parts[2]
         if let normQ, let normK {
             q = normQ(q)
             k = normK(k)

@@ -42,8 +42,16 @@ public final class QuantizedLinear: Module, Layer, QuantizedLayer {
         return inputQuantizer?(shifted) ?? shifted
     }
 
-    /// `x`: `[..., in]` → `[..., out]`.
+    /// `x`: `[..., in]` → `[..., out]`. A W1A1 layer (1-bit input quantizer, binary weights)
+    /// runs its forward product on the bit kernels (`BinaryLinearForward`).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.linear(quantizedInput(x), weight: weightQuantizer?(weight) ?? weight, bias: bias)
+        if QuantizerKernels.isFused, let inputQuantizer, let weightQuantizer,
+           BinaryLinearForward.isBinaryWeightQuantizer(weightQuantizer),
+           let input = BinaryLinearForward.Input(inputQuantizer, count: x.count) {
+            let wHat = weightQuantizer(weight)
+            return BinaryLinearForward.apply(x, shift: inputShift, input: input, weight: wHat, bias: bias)
+                ?? Tensor.linear(quantizedInput(x), weight: wHat, bias: bias)
+        }
+        return Tensor.linear(quantizedInput(x), weight: weightQuantizer?(weight) ?? weight, bias: bias)
     }
 }

@@ -48,8 +48,21 @@ public final class ElasticQuantizer: Quantizer {
         alpha.data[0] = Float((signed ? 2 : 4) * x.meanAbsolute / Double(qp).squareRoot())
     }
 
+    /// The fused kernel of this configuration with step `c`.
+    func kernel(step c: Float) -> OneTensorQuantizer {
+        isSign ? .signStep(c: c) : .levels(c: c, qn: qn, qp: qp)
+    }
+
     public override func quantize(_ x: Tensor, initializing: Bool) -> Tensor {
         let c = GSB.floored(alpha.item())
+        let gradScale = 1 / (Double(x.count) * Double(qp)).squareRoot()
+        if QuantizerKernels.isFused {
+            let kernel = kernel(step: c)
+            return Autograd.record(kernel.forward(x, shift: nil), op: "elasticQuantizer", inputs: [x, alpha]) { dy in
+                let r = kernel.backward(x, shift: nil, gradient: dy)
+                return [r.dx, Tensor(Float(r.stepSum * gradScale))]
+            }
+        }
         let layout = ChannelLayout(shape: x.shape, axis: nil)
         let y = Tensor(uninitialized: x.shape)
         if isSign {
@@ -58,7 +71,6 @@ public final class ElasticQuantizer: Quantizer {
             layout.run(LevelsForward(x: x.data, y: y.data, c: c, qn: qn, qp: qp))
         }
         let (qn, qp, isSign) = (qn, qp, isSign)
-        let gradScale = 1 / (Double(x.count) * Double(qp)).squareRoot()
         return Autograd.record(y, op: "elasticQuantizer", inputs: [x, alpha]) { dy in
             let dx = Tensor(uninitialized: x.shape), terms = Tensor(uninitialized: x.shape)
             if isSign {

@@ -57,6 +57,19 @@ public final class GSBAttentionQuantizer: Quantizer {
         let c = groups.effectiveScales(initializing: initializing)
         let (upper, lower) = groups.bounds(max: a.extremes.max, min: nil)
         let k = c.count
+        if QuantizerKernels.isFused {
+            let y = GroupSuperpositionKernels.attentionForward(a, scales: c, upper: upper)
+            let count = a.count
+            return Autograd.record(y, op: "gsbAttention", inputs: [a] + groups.scales) { dy in
+                let r = GroupSuperpositionKernels.backward(value: false, a, gradient: dy, scales: c, upper: upper,
+                                                           lower: lower)
+                var scaleGrads: [Tensor?] = [Tensor(Float(r.sums[0] / Double(count).squareRoot()))]
+                for j in 1..<k {
+                    scaleGrads.append(Tensor(r.counts[j] > 0 ? Float(r.sums[j] / r.counts[j].squareRoot()) : 0))
+                }
+                return [r.dx] + scaleGrads
+            }
+        }
         let y = Tensor(uninitialized: a.shape)
         let src = a.data, dst = y.data
         forEachWorkerRange(a.count) { _, range in

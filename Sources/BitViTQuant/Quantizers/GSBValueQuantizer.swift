@@ -60,6 +60,19 @@ public final class GSBValueQuantizer: Quantizer {
         let c = groups.effectiveScales(initializing: initializing)
         let (upper, lower) = boundsFor(v)
         let k = c.count
+        if QuantizerKernels.isFused {
+            let y = GroupSuperpositionKernels.valueForward(v, scales: c, upper: upper, lower: lower)
+            let count = v.count
+            return Autograd.record(y, op: "gsbValue", inputs: [v] + groups.scales) { dy in
+                let r = GroupSuperpositionKernels.backward(value: true, v, gradient: dy, scales: c, upper: upper,
+                                                           lower: lower)
+                let scaleGrads: [Tensor?] = (0..<k).map { j in
+                    let members = j == 0 ? Double(count) : r.counts[j]
+                    return Tensor(members > 0 ? Float(r.sums[j] / members.squareRoot()) : 0)
+                }
+                return [r.dx] + scaleGrads
+            }
+        }
         let y = Tensor(uninitialized: v.shape)
         let src = v.data, dst = y.data
         forEachWorkerRange(v.count) { _, range in

@@ -84,9 +84,18 @@ public final class LSQActivationQuantizer: Quantizer {
         let steps = alpha.copy()
         let zeros = zeroPoint.map(roundHalfEven)
         let (qn, qp) = range
+        let gradScale = 1 / (Double(x.count) * Double(qp)).squareRoot()
+        if QuantizerKernels.isFused {
+            let kernel = ChannelLSQ(layout: layout, steps: steps, zeros: zeros, qn: qn, qp: qp)
+            return Autograd.record(kernel.forward(x), op: "lsqActivation", inputs: [x, alpha, zeroPoint]) { dy in
+                let r = kernel.backward(x, gradient: dy)
+                let shape = [layout.channels]
+                return [r.dx, Tensor(shape: shape, scalars: r.stepSums.map { Float($0 * gradScale) }),
+                        Tensor(shape: shape, scalars: r.zeroSums.map { Float($0 * gradScale) })]
+            }
+        }
         let y = Tensor(uninitialized: x.shape)
         layout.run(LSQActivationForward(x: x.data, y: y.data, step: steps.data, zero: zeros.data, qn: qn, qp: qp))
-        let gradScale = 1 / (Double(x.count) * Double(qp)).squareRoot()
         return Autograd.record(y, op: "lsqActivation", inputs: [x, alpha, zeroPoint]) { dy in
             let dx = Tensor(uninitialized: x.shape)
             let stepTerms = Tensor(uninitialized: x.shape), zeroTerms = Tensor(uninitialized: x.shape)

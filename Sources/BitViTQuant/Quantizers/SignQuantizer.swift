@@ -22,8 +22,19 @@ public final class SignQuantizer: Quantizer {
         x.fraction { Swift.abs($0) <= 1 }
     }
 
+    /// The fused kernel of `estimator`.
+    static func kernel(_ estimator: Estimator) -> OneTensorQuantizer {
+        estimator == .clippedIdentity ? .signClipped : .signApprox
+    }
+
     /// `sgn(x)` with the backward rule of `estimator`.
     static func sign(_ x: Tensor, estimator: Estimator) -> Tensor {
+        if QuantizerKernels.isFused {
+            let kernel = kernel(estimator)
+            return Autograd.record(kernel.forward(x, shift: nil), op: "sign.\(estimator.rawValue)", inputs: [x]) { dy in
+                [kernel.backward(x, shift: nil, gradient: dy).dx]
+            }
+        }
         let src = x.data
         let y = Tensor(uninitialized: x.shape)
         let dst = y.data

@@ -56,6 +56,7 @@ func inGroup(_ v: Float, _ k: Int, _ upper: [Float], _ lower: [Float]) -> Bool {
 extension Tensor {
     /// (max, min) over all elements; no autograd.
     var extremes: (max: Float, min: Float) {
+        if QuantizerKernels.isFused { return GroupSuperpositionKernels.extremes(self) }
         var hi = -Float.infinity, lo = Float.infinity
         let p = data
         for i in 0..<count {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "bv_bitkernels.h"
 #include "bv_engine_rows.h"
+#include "bv_train_kernels.h"
 
 #ifdef __cplusplus
 extern "C" {
