@@ -7,9 +7,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "BitViT", targets: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels",
-            "BitViTData", "BitViTTrain", "BitViTDeploy",
+            "BitViTPlatform", "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTImage",
+            "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTInterop", "BitViTTools",
         ]),
+        .library(name: "BitViTRuntime", targets: ["BitViTRuntime"]),
         .executable(name: "bitvit", targets: ["bitvit"]),
     ],
     dependencies: [
@@ -28,27 +29,33 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
 
-        // MARK: ISA-specific kernels (per-function target attributes, run-time dispatch)
-        .target(name: "CBitKernels"),
+        // MARK: C targets (per-function target attributes, run-time dispatch)
+        .target(name: "CBitViTPlatform"),
+        .target(name: "CBitKernels", dependencies: ["CBitViTPlatform"]),
 
         // MARK: Swift modules, bottom to top
-        .target(name: "BitViTCore", dependencies: ["CBLAS", "CBitKernels", "CZlib"]),
+        .target(name: "BitViTPlatform", dependencies: ["CBitViTPlatform", "CBLAS"]),
+        .target(name: "BitViTCore", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels", "CZlib"]),
         .target(name: "BitViTNN", dependencies: ["BitViTCore"]),
-        .target(name: "BitViTQuant", dependencies: ["BitViTCore", "BitViTNN"]),
+        .target(name: "BitViTQuant", dependencies: ["BitViTNN"]),
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),
-        .target(name: "BitViTData", dependencies: [
-            "BitViTCore", "CZlib", "CTurboJPEG", "CPNG",
-        ]),
+        .target(name: "BitViTImage", dependencies: ["BitViTPlatform", "CTurboJPEG", "CPNG"]),
+        .target(name: "BitViTData", dependencies: ["BitViTCore", "BitViTImage", "CZlib"]),
         .target(name: "BitViTTrain", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData", "CPNG", "CZlib",
+            "BitViTCore", "BitViTQuant", "BitViTModels", "BitViTData", "CBitKernels", "CPNG",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "BitViTDeploy", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "CBitKernels",
+        .target(name: "BitViTRuntime", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
+        .target(name: "BitViTExport", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime"]),
+        .target(name: "BitViTTools", dependencies: [
+            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTImage", "BitViTData", "BitViTTrain",
+            "BitViTRuntime", "BitViTExport", "CBitKernels",
+            .product(name: "Yams", package: "Yams"),
         ]),
+        // Official checkpoints (timm/DeiT, GSB, Q-ViT, BHViT names) in and out.
+        .target(name: "BitViTInterop", dependencies: ["BitViTCore", "BitViTNN", "BitViTModels"]),
         .executableTarget(name: "bitvit", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTQuant", "BitViTModels", "BitViTData",
-            "BitViTTrain", "BitViTDeploy",
+            "BitViTPlatform", "BitViTCore", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -59,14 +66,21 @@ let package = Package(
         .testTarget(name: "BitViTNNTests", dependencies: ["BitViTNN", "BitViTTestSupport"]),
         .testTarget(name: "BitViTQuantTests", dependencies: ["BitViTQuant", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTModelsTests", dependencies: ["BitViTModels", "BitViTTestSupport"],
+        .testTarget(name: "BitViTModelsTests", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTDataTests", dependencies: ["BitViTData", "BitViTTestSupport"],
+        .testTarget(name: "BitViTDataTests", dependencies: ["BitViTCore", "BitViTData", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BitViTDeployTests", dependencies: ["BitViTDeploy", "BitViTTestSupport"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTToolsTests", dependencies: [
+            "BitViTCore", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTTools",
+        ]),
+        .testTarget(name: "BitViTRuntimeTests", dependencies: [
+            "BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime", "BitViTExport", "CBitKernels", "BitViTTestSupport",
+        ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTInteropTests", dependencies: [
+            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTInterop",
+        ], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

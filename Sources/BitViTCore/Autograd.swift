@@ -1,4 +1,4 @@
-import CBitKernels
+import CBitViTPlatform
 import Dispatch
 
 /// Whether operations record the autograd graph. Per thread (like PyTorch's grad mode), on by

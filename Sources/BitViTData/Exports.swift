@@ -1,2 +1,3 @@
-// Importing BitViTData gives the tensor engine too.
+// Importing BitViTData gives the tensor engine and the image module too.
 @_exported import BitViTCore
+@_exported import BitViTImage

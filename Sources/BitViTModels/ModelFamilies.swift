@@ -1,24 +1,49 @@
 import BitViTQuant
 
-/// The model families `ModelZoo` builds, recognized from a spec's name.
-enum ModelFamily {
-    case deit, swin, gsb, qvit, binaryBaseline, bhvit
+/// The model families `ModelZoo` builds: one list of every family, its name prefix and the
+/// presets its names combine with (`gsb-` + a ViT preset, `qvit-` + a ViT or Swin preset, …).
+public enum ModelFamily: String, CaseIterable, Sendable {
+    case deit, swin, gsb, qvit, binaryBaseline = "w1a1", bhvit
+
+    /// What the family's model names start with before the preset (empty: the preset itself).
+    public var prefix: String {
+        switch self {
+        case .deit, .swin, .bhvit: return ""
+        case .gsb: return "gsb-"
+        case .qvit: return "qvit-"
+        case .binaryBaseline: return "w1a1-"
+        }
+    }
+
+    /// The presets a model name of this family names, sorted.
+    public var presets: [String] {
+        let vit = ViTConfig.presets.keys.sorted(), swin = SwinConfig.presets.keys.sorted()
+        switch self {
+        case .deit, .gsb: return vit
+        case .swin: return swin
+        case .qvit, .binaryBaseline: return vit + swin
+        case .bhvit: return BHViTConfig.presets.keys.sorted()
+        }
+    }
+
+    /// Every model name of the family.
+    public var modelNames: [String] { presets.map { prefix + $0 } }
+
+    /// The family and the base preset a model name denotes (`qvit-deit-small` → Q-ViT on
+    /// `deit-small`), or nil for an unknown name.
+    public static func of(modelName name: String) -> (family: ModelFamily, preset: String)? {
+        // Families with a prefix first: `gsb-…` is never a preset name.
+        for family in allCases.sorted(by: { $0.prefix.count > $1.prefix.count }) where name.hasPrefix(family.prefix) {
+            let preset = String(name.dropFirst(family.prefix.count))
+            if family.presets.contains(preset) { return (family, preset) }
+        }
+        return nil
+    }
 }
 
 extension ModelSpec {
-    /// The family and the base preset a name denotes (`qvit-deit-small` → Q-ViT on
-    /// `deit-small`), or a nil family for an unknown name.
-    var family: (ModelFamily?, String) {
-        if ViTConfig.presets[name] != nil { return (.deit, name) }
-        if SwinConfig.presets[name] != nil { return (.swin, name) }
-        if BHViTConfig.presets[name] != nil { return (.bhvit, name) }
-        let prefixes: [(String, ModelFamily, Bool)] = [("gsb-", .gsb, false), ("qvit-", .qvit, true), ("w1a1-", .binaryBaseline, true)]
-        for (prefix, family, allowsSwin) in prefixes where name.hasPrefix(prefix) {
-            let base = String(name.dropFirst(prefix.count))
-            if ViTConfig.presets[base] != nil || (allowsSwin && SwinConfig.presets[base] != nil) { return (family, base) }
-        }
-        return (nil, name)
-    }
+    /// The family and the base preset of `name`, or nil for an unknown name.
+    public var family: (family: ModelFamily, preset: String)? { ModelFamily.of(modelName: name) }
 
     /// Throws if `options` holds a key outside `allowed`.
     func requireOptions(_ allowed: Set<String>) throws {

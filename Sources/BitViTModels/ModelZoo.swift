@@ -63,23 +63,25 @@ public struct ModelSpec: Codable, Equatable, Sendable {
 
 public enum ModelZoo {
     /// Every model name `make(_:)` accepts.
-    public static var names: [String] {
-        let vit = ViTConfig.presets.keys.sorted(), swin = SwinConfig.presets.keys.sorted()
-        return vit + swin + vit.map { "gsb-" + $0 } + (vit + swin).map { "qvit-" + $0 } + (vit + swin).map { "w1a1-" + $0 }
-            + BHViTConfig.presets.keys.sorted()
+    public static var names: [String] { ModelFamily.allCases.flatMap(\.modelNames) }
+
+    /// The family and preset of `spec`, or an error listing the known names.
+    static func family(of spec: ModelSpec) throws -> (family: ModelFamily, preset: String) {
+        guard let f = spec.family else {
+            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
+        }
+        return f
     }
 
     /// What a data pipeline needs to know about the model `spec` describes: the side of its
     /// square input images, their channels, and its classes. No weights are allocated.
     public static func inputGeometry(_ spec: ModelSpec) throws -> (imageSize: Int, inChannels: Int, classes: Int) {
         _ = try validate(spec)
-        let (family, preset) = spec.family
+        let (family, preset) = try family(of: spec)
         switch family {
         case .bhvit:
             let c = try BHViTConfig(spec: spec)
             return (c.imageSize, c.inChannels, c.classes)
-        case nil:
-            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         default:
             if let swin = SwinConfig.presets[preset] {
                 return (spec.imageSize ?? swin.imageSize, spec.inChannels ?? swin.inChannels, spec.classes)
@@ -102,7 +104,7 @@ public enum ModelZoo {
         if let v = spec.mlpRatio { try rules.number("mlp_ratio", v, 0, ModelLimits.mlpRatio, lowerOpen: true) }
         if let v = spec.dropRate { try rules.number("drop_rate", v, 0, 1, upperOpen: true) }
         if let v = spec.dropPathRate { try rules.number("drop_path_rate", v, 0, 1, upperOpen: true) }
-        let (family, preset) = spec.family
+        let (family, preset) = try family(of: spec)
         switch family {
         case .deit:
             return try spec.vitConfig().validate()
@@ -129,8 +131,6 @@ public enum ModelZoo {
             return try spec.distilledVitConfig(base: preset).validate()
         case .bhvit:
             return try BHViTConfig(spec: spec).validate()
-        case nil:
-            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         }
     }
 
@@ -149,7 +149,7 @@ public enum ModelZoo {
     /// DeiT-based quantized families default to the distilled architecture.
     public static func make(_ spec: ModelSpec, seed: UInt64 = 0) throws -> any ImageClassifier {
         _ = try validate(spec)
-        let (family, preset) = spec.family
+        let (family, preset) = try family(of: spec)
         switch family {
         case .deit:
             return try DeiT(spec.vitConfig(), seed: seed)
@@ -173,8 +173,6 @@ public enum ModelZoo {
             return try QuantizedDeiT(spec.distilledVitConfig(base: preset), scheme: scheme, seed: seed)
         case .bhvit:
             return try BHViT(spec: spec, seed: seed)
-        case nil:
-            throw BitViTError.invalidArgument("unknown model '\(spec.name)'; known: \(names.joined(separator: ", "))")
         }
     }
 }

@@ -36,8 +36,9 @@ public final class Linear: Module, Layer {
     }
 }
 
-/// Creates a weight of `shape` and an optional bias `[shape[0]]` by `initializer`.
-func initialWeights(_ shape: [Int], fanIn: Int, bias: Bool, initializer: WeightInit,
+/// Creates a weight of `shape` and an optional bias `[shape[0]]` by `initializer` (the layers of
+/// BitViTNN and the quantized layers of BitViTQuant).
+package func initialWeights(_ shape: [Int], fanIn: Int, bias: Bool, initializer: WeightInit,
                     rng: inout RandomGenerator) -> (Tensor, Tensor?) {
     switch initializer {
     case .truncatedNormal(let std):

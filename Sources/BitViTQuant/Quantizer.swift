@@ -20,7 +20,7 @@ public typealias QuantizerObserver = (_ quantizer: Quantizer, _ input: Tensor, _
 /// and back-propagates with its own rule (straight-through estimators, LSQ step gradients),
 /// not the true derivative of the forward.
 ///
-/// A subclass declares its learnable scales with `parameter(_:_:)` (and any persistent state
+/// A subclass passes its bit width to `init(bitWidth:scaleInitialization:)`, declares its learnable scales with `parameter(_:_:)` (and any persistent state
 /// with `buffer(_:_:)`) in its initializer and overrides:
 /// - `quantize(_:initializing:)`: the forward, computed eagerly, with its backward rule
 ///   attached by `Autograd.record` (one gradient per input: the tensor and each scale);
@@ -30,6 +30,10 @@ public typealias QuantizerObserver = (_ quantizer: Quantizer, _ input: Tensor, _
 /// `callAsFunction` runs the lazy initialization, the forward, and the observer, in that
 /// order; subclasses do not override it. See docs/quantization.md for a complete example.
 open class Quantizer: Module, Layer {
+    /// Bits of the integer code behind each quantized value: 1 for the sign and binary
+    /// quantizers (GSB's per group plane), b for the b-bit LSQ, Elastic and QD quantizers. Size
+    /// and cost reports read a layer's deployed precision from it.
+    public let bitWidth: Int
     /// When this quantizer initializes its scales from data.
     public let scaleInitialization: ScaleInitialization
     /// The persistent `init_state` flag (0 or 1) of `.firstTrainingCall` quantizers, rank 0.
@@ -38,7 +42,9 @@ open class Quantizer: Module, Layer {
     public var observer: QuantizerObserver?
     private var initializedInMemory = false
 
-    public init(scaleInitialization: ScaleInitialization = .none) {
+    public init(bitWidth: Int, scaleInitialization: ScaleInitialization = .none) {
+        precondition(bitWidth >= 1 && bitWidth <= 32, "Quantizer: \(bitWidth)-bit codes")
+        self.bitWidth = bitWidth
         self.scaleInitialization = scaleInitialization
         initState = scaleInitialization == .firstTrainingCall ? Tensor.zeros([]) : nil
         super.init()

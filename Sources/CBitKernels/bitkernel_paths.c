@@ -1,6 +1,7 @@
 // Run-time choice of the instruction-set path of the bit kernels (from bv_cpu_features()).
 #include "bitkernels_internal.h"
 #include "CBitKernels.h"
+#include <CBitViTPlatform.h>
 
 static uint32_t cached_features(void) {
     // bv_cpu_features() is cheap but not free; every thread computes the same value, so the

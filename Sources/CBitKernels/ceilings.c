@@ -3,6 +3,7 @@
 // Inline assembly keeps the compiler from hoisting or fusing the loop-invariant operations.
 #include "bitkernels_internal.h"
 #include "CBitKernels.h"
+#include <CBitViTPlatform.h>
 #include <time.h>
 
 // Thread CPU time, not wall time: on a shared machine the loops measure the core while this

@@ -1,5 +1,6 @@
 // Row kernels of the inference engine's fused producers (see include/bv_engine_rows.h).
 #include "CBitKernels.h"
+#include <CBitViTPlatform.h>
 #include "dispatch.h"
 #include <stdint.h>
 

@@ -1,6 +1,9 @@
 import ArgumentParser
+import BitViTCore
+import BitViTModels
+import BitViTRuntime
+import BitViTTools
 import BitViTTrain
-import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,15 +53,13 @@ struct BenchTrain: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
+        setThreads(threads)
         try geometry.config.validate()
         var bench = TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
         bench.profile = profile
-        let r = try bench.run()
-        if json { try printJSON(r); return }
-        print(String(format: "train img/s=%.2f ms/step=%.1f peak_rss=%.0fMB peak_tensors=%.0fMB threads=%d blas=%@ params=%d",
-                     r.imagesPerSecond, r.millisecondsPerStep, Double(r.peakMemoryBytes) / 1e6,
-                     Double(r.peakTensorBytes) / 1e6, r.threads, r.blasCore, r.parameters))
+        let result = try bench.run()
+        if json { try printJSON(result); return }
+        print(result.text)
         if profile { print(OpProfiler.table(perSteps: iters)) }
     }
 }
@@ -76,21 +77,76 @@ struct BenchGEMM: ParsableCommand {
         try checkOption("--seconds", seconds, positiveUpTo: 3600)
     }
 
-    struct Report: Encodable {
-        var blas_core: String
-        var threads: Int
-        var shapes: [GEMMBenchmark.Measurement]
+    func run() throws {
+        setThreads(threads)
+        let report = GEMMBenchmark.report(seconds: seconds)
+        if json { try printJSON(report); return }
+        print(report.text)
+    }
+}
+
+struct BenchBinaryGEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bgemm",
+        abstract: "Binary, multi-plane and int8 GEMM vs OpenBLAS sgemm at DeiT-S shapes (C = A·Bᵀ).")
+
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seconds per measurement.") var seconds = 0.1
+    @Option(parsing: .unconditional, help: "Alternating rounds per shape; medians are reported.") var rounds = 7
+    @Option(help: "Force a kernel path (scalar, avx2, avx512, neon).") var path: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkThreads(threads)
+        try checkOption("--seconds", seconds, positiveUpTo: 3600)
+        try checkOption("--rounds", rounds, 1...10_000)
     }
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
-        let results = GEMMBenchmark.measure(seconds: seconds)
-        if json { try printJSON(Report(blas_core: BLAS.coreName, threads: Parallel.threadCount, shapes: results)); return }
-        print("sgemm (OpenBLAS \(BLAS.coreName) kernels, \(Parallel.threadCount) threads), C = A·Bᵀ")
-        for r in results {
-            let label = r.shape.label.padding(toLength: 18, withPad: " ", startingAt: 0)
-            print(label + String(format: " M=%-5d N=%-5d K=%-5d %8.1f GFLOPS %9.1f µs",
-                         r.shape.m, r.shape.n, r.shape.k, r.gflops, r.microseconds))
+        setThreads(threads)
+        var forced: BinaryKernelPath?
+        if let path {
+            guard let p = BinaryKernelPath(name: path) else { throw ValidationError("unknown path \(path)") }
+            forced = p
         }
+        var bench = BinaryGEMMBenchmark(seconds: seconds, rounds: rounds, path: forced)
+        let report = bench.run()
+        if json { try printJSON(report); return }
+        print(BinaryGEMMBenchmark.text(report))
+    }
+}
+
+struct BenchInfer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Inference speed of a .bitvit model: bit kernels vs float kernels on the same model, same run.",
+        discussion: """
+            Alternates rounds of the bit-kernel engine and the float-kernel engine (sgemm on the \
+            dequantized weights) at batch 1 (median and p90 latency), then measures throughput at \
+            a larger batch, then a per-op time breakdown of both at batch 1.
+            """)
+
+    @Argument(help: "Model file (.bitvit).") var model: String
+    @Option(parsing: .unconditional, help: "Rounds; each round times --iters batch-1 calls of each engine.") var rounds = 7
+    @Option(parsing: .unconditional, help: "Batch-1 calls per engine per round.") var iters = 10
+    @Option(parsing: .unconditional, help: "Batch size of the throughput measurement.") var batch = 16
+    @Option(parsing: .unconditional, help: "Calls per engine for the throughput measurement.") var batchIters = 3
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        try checkOption("--rounds", rounds, 1...10_000)
+        try checkOption("--iters", iters, 1...1_000_000)
+        try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
+        try checkOption("--batch-iters", batchIters, 1...1_000_000)
+        try checkThreads(threads)
+    }
+
+    func run() throws {
+        setThreads(threads)
+        let report = try InferenceBenchmark(model: model, rounds: rounds, iterations: iters, batch: batch,
+                                            batchIterations: batchIters).run()
+        if json { try printJSON(report); return }
+        print(report.text(batch: batch, iters: iters))
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
-import BitViTTrain
-import Foundation
+import BitViTPlatform
+import BitViTTools
 
+/// The command-line tool: every command parses its arguments, calls the BitViTTools function
+/// behind it and prints the result.
 @main
 struct BitViTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,8 +28,10 @@ struct BitViTCommand: ParsableCommand {
 /// Prints `value` as one line of JSON (keys sorted; non-finite numbers as the strings "nan",
 /// "inf", "-inf").
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(try jsonLine(value))
+}
+
+/// Applies `--threads`.
+func setThreads(_ threads: Int?) {
+    if let threads { Parallel.threadCount = threads }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BitViTTools
 import BitViTTrain
 import Foundation
 
@@ -25,11 +26,7 @@ struct CompareCommand: ParsableCommand {
         if let threads { plan.set.append("training.threads=\(threads)") }
         var runner = ComparisonRunner(plan: plan)
         if dryRun {
-            for run in plan.runs {
-                let config = try runner.config(for: run)
-                let status = try runner.status(of: run, config: config)
-                print("\(run.name): \(config.model.name), \(config.training.epochs) epochs, \(status) — \(run.label)")
-            }
+            for line in try runner.statusLines() { print(line) }
             return
         }
         if !reportOnly {
@@ -38,8 +35,6 @@ struct CompareCommand: ParsableCommand {
             runner.stopRequested = { Interrupt.isRequested }
             guard try runner.trainAll() else { return }
         }
-        let command = "bitvit compare \(self.plan)"
-        let files = try ComparisonReport(plan: plan, rows: try runner.rows(), command: command).write()
-        for file in files { print(file.path) }
+        for file in try runner.writeReport(command: "bitvit compare \(self.plan)") { print(file.path) }
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
-import BitViTData
-import BitViTDeploy
-import BitViTTrain
-import Foundation
+import BitViTPlatform
+import BitViTTools
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,82 +25,12 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let untrained { try exportUntrained(untrained); return }
+        let names = classNames.map { $0.split(separator: ",").map(String.init) }
+        if let untrained {
+            print(try CheckpointExport.exportUntrained(modelName: untrained, classes: classes, classNames: names, to: output).text)
+            return
+        }
         guard let checkpoint else { throw ValidationError("give a checkpoint or --untrained <model-name>") }
-        let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
-        let model = try loaded.makeModel()
-        model.eval()
-        let preprocessing = try ExportCommand.preprocessing(loaded)
-        let names = try classNames.map { $0.split(separator: ",").map(String.init) } ?? ExportCommand.classNames(loaded)
-        let url = URL(fileURLWithPath: output)
-        try ModelExporter.write(model, spec: loaded.modelSpec, preprocessing: preprocessing, classNames: names,
-                                source: checkpoint, to: url)
-        let file = try ModelFile(contentsOf: url)
-        print("\(output): \(file.metadata.family.rawValue) model '\(loaded.modelSpec.name)', \(file.tensors.count) tensors, "
-              + "\(grouped(file.fileSize)) bytes")
-        print(storageTable(ModelFileSummary(file)))
+        print(try CheckpointExport.export(checkpoint: checkpoint, to: output, classNames: names).text)
     }
-
-    private func exportUntrained(_ name: String) throws {
-        let spec = ModelSpec(name: name, classes: classes)
-        let model = try ModelZoo.make(spec, seed: 0)
-        let geometry = try ModelZoo.inputGeometry(spec)
-        var rng = RandomGenerator(seed: 7)
-        model.train()
-        _ = withNoGrad { model(Tensor.randn([2, geometry.inChannels, geometry.imageSize, geometry.imageSize], using: &rng)) }
-        model.eval()
-        let normalization = geometry.inChannels == 3 ? Normalization.imagenet
-            : Normalization(mean: Array(repeating: 0.5, count: geometry.inChannels), std: Array(repeating: 0.5, count: geometry.inChannels))
-        let names = classNames.map { $0.split(separator: ",").map(String.init) } ?? (0..<classes).map { "class \($0)" }
-        let url = URL(fileURLWithPath: output)
-        try ModelExporter.write(model, spec: spec, preprocessing: Preprocessing(imageSize: geometry.imageSize, channels: geometry.inChannels,
-                                                                              mean: normalization.mean, std: normalization.std),
-                                classNames: names, source: "untrained \(name) (random initialization)", to: url)
-        let file = try ModelFile(contentsOf: url)
-        print("\(output): untrained \(file.metadata.family.rawValue) model '\(name)', \(grouped(file.fileSize)) bytes")
-        print(storageTable(ModelFileSummary(file)))
-    }
-
-    /// The evaluation transform training used: resize to the model's side, normalize with the
-    /// data set's statistics (ImageNet's for image folders).
-    static func preprocessing(_ checkpoint: Checkpoint) throws -> Preprocessing {
-        let geometry = try ModelZoo.inputGeometry(checkpoint.modelSpec)
-        let dataset = checkpoint.config?.data.dataset ?? "image-folder"
-        var normalization = Normalization(presetName: dataset) ?? .imagenet
-        if normalization.mean.count == 1 && geometry.inChannels > 1 {
-            normalization = Normalization(mean: Array(repeating: normalization.mean[0], count: geometry.inChannels),
-                                          std: Array(repeating: normalization.std[0], count: geometry.inChannels))
-        }
-        return Preprocessing(imageSize: geometry.imageSize, channels: geometry.inChannels,
-                             mean: normalization.mean, std: normalization.std)
-    }
-
-    /// Class names of the checkpoint's data set (loading an image folder's test split to read them).
-    static func classNames(_ checkpoint: Checkpoint) throws -> [String] {
-        guard let config = checkpoint.config else {
-            throw BitViTError.invalidArgument("checkpoint has no stored recipe; pass --class-names")
-        }
-        switch config.data.dataset {
-        case "fashion-mnist": return StandardClassNames.fashionMNIST
-        case "mnist": return StandardClassNames.mnist
-        case "cifar10": return StandardClassNames.cifar10
-        default: return try TrainingData.evaluationData(config).classNames
-        }
-    }
-}
-
-/// The storage table of `bitvit export` and `bitvit info <file.bitvit>`.
-func storageTable(_ summary: ModelFileSummary) -> String {
-    var lines = ["storage  tensors        values         bytes  holds"]
-    for s in summary.byStorage {
-        let roles = s.roles.prefix(6).joined(separator: ", ") + (s.roles.count > 6 ? ", …" : "")
-        lines.append(s.storage.padding(toLength: 7, withPad: " ", startingAt: 0) + rightAligned(String(s.tensors), 8)
-                     + rightAligned(grouped(s.values), 14) + rightAligned(grouped(s.bytes), 14) + "  " + roles)
-    }
-    return lines.joined(separator: "\n")
-}
-
-/// `text` padded on the left to `width` characters.
-func rightAligned(_ text: String, _ width: Int) -> String {
-    String(repeating: " ", count: max(0, width - text.count)) + text
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
-import BitViTData
-import BitViTDeploy
-import BitViTModels
-import Foundation
+import BitViTPlatform
+import BitViTTools
 
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,33 +16,9 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws { try checkOption("--top", top, 1...ModelLimits.classes) }
 
-    struct Prediction: Encodable {
-        var label: Int
-        var name: String
-        var probability: Double
-        var logit: Float
-    }
-
     func run() throws {
-        let engine = try InferenceEngine(contentsOf: URL(fileURLWithPath: model), floatKernels: float)
-        let p = engine.metadata.preprocessing
-        var picture = try Image(contentsOf: URL(fileURLWithPath: image), channels: p.channels)
-        if picture.height != p.imageSize || picture.width != p.imageSize {
-            picture = picture.resized(height: p.imageSize, width: p.imageSize, interpolation: .bicubic)
-        }
-        var input = [Float](repeating: 0, count: picture.pixels.count)
-        try input.withUnsafeMutableBufferPointer { try Normalization(mean: p.mean, std: p.std).write(picture, into: $0) }
-        let logits = input.withUnsafeBufferPointer { engine.logits($0.baseAddress!, batch: 1) }
-        let largest = logits.max() ?? 0
-        let exps = logits.map { Double(exp($0 - largest)) }
-        let total = exps.reduce(0, +)
-        let ranked = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-        let names = engine.metadata.classNames
-        let predictions = ranked.prefix(max(1, top)).map { Prediction(label: $0, name: names[$0], probability: exps[$0] / total, logit: logits[$0]) }
-        if json { try printJSON(predictions); return }
-        print("\(image) → \(model) (\(engine.metadata.family.rawValue), \(float ? "float" : "bit") kernels)")
-        for (rank, p) in predictions.enumerated() {
-            print(String(format: "%d. %6.2f %%  [%d] ", rank + 1, 100 * p.probability, p.label) + p.name)
-        }
+        let prediction = try ImagePrediction(model: model, image: image, top: top, floatKernels: float)
+        if json { try printJSON(prediction.ranking); return }
+        print(prediction.text)
     }
 }

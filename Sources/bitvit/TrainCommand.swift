@@ -1,4 +1,5 @@
 import ArgumentParser
+import BitViTTools
 import BitViTTrain
 import Foundation
 
@@ -70,27 +71,6 @@ struct TrainCommand: ParsableCommand {
         Interrupt.install()
         session.stopRequested = { Interrupt.isRequested }
         let outcome = try session.run(resumeFrom: from)
-        printSummary(outcome, config: config)
+        print(trainingSummary(outcome, config: config))
     }
-}
-
-/// The closing summary of a training run.
-func printSummary(_ outcome: TrainingSession.Outcome, config: TrainConfig) {
-    let s = outcome.summary
-    func pct(_ v: Double?) -> String { v.map { String(format: "%.2f %%", 100 * $0) } ?? "–" }
-    print(s.interrupted ? "\nInterrupted after \(s.steps) steps." : "\nDone.")
-    print("  model            \(config.model.name), \(config.data.dataset)")
-    print("  epochs           \(s.epochsCompleted)/\(config.training.epochs) (\(s.steps) steps)")
-    if s.finalTop1 != nil {
-        print("  validation top-1 \(pct(s.finalTop1)) last, \(pct(s.bestTop1)) best\(s.bestEpoch.map { " (epoch \($0))" } ?? "")")
-    }
-    if let t = s.test {
-        print("  test top-1       \(pct(t.last.result.top1)) last (top-5 \(pct(t.last.result.top5)))"
-              + (t.best.map { ", \(pct($0.result.top1)) best on validation (epoch \($0.epoch), top-5 \(pct($0.result.top5)))" } ?? ""))
-    }
-    print(String(format: "  training time    %.1f s (%.0f images/s; this session %.1f s wall)",
-                 s.trainingSeconds, s.imagesPerSecond, s.sessionWallSeconds))
-    if let last = s.lastCheckpoint { print("  last checkpoint  \(last)") }
-    if let best = s.bestCheckpoint { print("  best checkpoint  \(best)") }
-    for plot in outcome.plots { print("  curves           \(plot.path)") }
 }

@@ -10,7 +10,7 @@ final class TernaryWeightQuantizer: Quantizer {
     let alpha = Tensor(1)
 
     init() {
-        super.init(scaleInitialization: .firstTrainingCall)   // adds the `init_state` buffer
+        super.init(bitWidth: 2, scaleInitialization: .firstTrainingCall)   // codes −1, 0, 1; adds `init_state`
         parameter("alpha", alpha)
     }
 

@@ -25,8 +25,8 @@ import BitViTTrain
         let c = try TrainConfig.resolve(recipeText: recipe)
         #expect(c.name == "tiny")
         #expect(c.model.dim == 32 && c.model.depth == 2 && c.model.heads == nil)
-        #expect(c.optimizer.name == "lamb" && c.optimizer.lr == 5e-4 && c.optimizer.betas == [0.9, 0.95])
-        #expect(c.schedule.warmupEpochs == 2 && c.schedule.name == "cosine")
+        #expect(c.optimizer.name == .lamb && c.optimizer.lr == 5e-4 && c.optimizer.betas == [0.9, 0.95])
+        #expect(c.schedule.warmupEpochs == 2 && c.schedule.name == .cosine)
         #expect(c.training.epochs == 3)
         #expect(c.data.batchSize == TrainConfig().data.batchSize, "unspecified fields keep their defaults")
     }
@@ -68,6 +68,11 @@ import BitViTTrain
             }
         }
         #expect(throws: BitViTError.self) { try TrainConfig.resolve(recipeText: recipe, overrides: ["noequals"]) }
+        // Names come from their registries, and so does the list in the error.
+        for (override, names) in [("optimizer.name=adamx", OptimizerKind.names), ("schedule.name=linear", ScheduleKind.names),
+                                  ("data.dataset=imagenet", DatasetKind.names)] {
+            #expect { _ = try TrainConfig.resolve(recipeText: recipe, overrides: [override]) } throws: { "\($0)".contains("use one of \(names)") }
+        }
     }
 
     @Test(arguments: [
@@ -105,7 +110,7 @@ import BitViTTrain
 
     @Test func jsonRecipesWork() throws {
         let c = try TrainConfig.resolve(recipeText: #"{"optimizer": {"name": "sgd", "momentum": 0.8, "nesterov": true}}"#)
-        #expect(c.optimizer.name == "sgd" && c.optimizer.momentum == 0.8 && c.optimizer.nesterov)
+        #expect(c.optimizer.name == .sgd && c.optimizer.momentum == 0.8 && c.optimizer.nesterov)
     }
 
     @Test func dryRunYAMLRoundTrips() throws {
@@ -141,7 +146,7 @@ import BitViTTrain
     @Test func embeddedDemoRecipeMatchesTheRecipeFile() throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../recipes/gsb-vit-mnist.yaml")
         #expect(try TrainConfig.demo() == TrainConfig.resolve(recipe: file))
-        #expect(try TrainConfig.demo().data.dataset == "fashion-mnist")
+        #expect(try TrainConfig.demo().data.dataset == .fashionMNIST)
     }
 }
 

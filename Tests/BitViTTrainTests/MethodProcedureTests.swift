@@ -115,5 +115,10 @@ private func weights(_ objective: TrainingObjective, epochs: Int) -> (start: [St
             #expect(decayed.contains(name) == expected, "\(file): \(name) (rank \(tensor.rank))")
         }
         if file.hasPrefix("gsb-stage2") { #expect(named.contains { $0.tensor.rank == 0 }, "\(file) has learnable scales") }
+        // GSB's per-head shifts and attention bias are `move_{q,k,v}.bias` / `move_att.bias` in
+        // the official code, which timm's rule exempts.
+        let officialBiases = named.filter { $0.name.hasSuffix("_shift") || $0.name.hasSuffix(".attention_bias") }
+        #expect(officialBiases.isEmpty == !file.hasPrefix("gsb"), "\(file)")
+        for (name, _) in officialBiases { #expect(!decayed.contains(name), "\(file): \(name) is not decayed") }
     }
 }

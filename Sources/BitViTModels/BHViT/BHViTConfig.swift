@@ -102,54 +102,12 @@ public struct BHViTConfig: Codable, Equatable, Sendable {
     /// parameter count.
     @discardableResult
     public func validate(_ rules: FieldRules = .model) throws -> Int {
-        func fail(_ m: String) -> BitViTError { .invalidArgument("BHViT config: \(m)") }
-        let r = rules
-        try r.count("image_size", imageSize, 1...ModelLimits.imageSize)
-        try r.count("in_channels", inChannels, 1...ModelLimits.inChannels)
-        try r.count("classes", classes, 1...ModelLimits.classes)
-        try r.number("drop_path_rate", dropPathRate, 0, 1, upperOpen: true)
-        guard imageSize >= stemKernel, stemKernel > 0, stemStride > 0, (imageSize - stemKernel) % stemStride == 0 else {
-            throw fail("the \(stemKernel)×\(stemKernel) stride-\(stemStride) stem does not tile \(imageSize)×\(imageSize) images")
-        }
-        try r.count("stages", stages.count, 1...8)
-        for s in stages { try r.count("options.depths (each stage)", s.depth, 1...ModelLimits.blocks) }
-        try r.count("options.depths (total blocks)", blockCount, 1...ModelLimits.blocks)
-        let stemWidth = Double(stages[0].width), stemTokens = Double(stemResolution * stemResolution)
-        var estimate: Double = stemWidth * Double(inChannels * stemKernel * stemKernel) + stemTokens * stemWidth
-        for (i, s) in stages.enumerated() {
-            let res = resolution(stage: i)
-            try r.count("stage \(i + 1) width", s.width, 1...ModelLimits.width)
-            try r.count("stage \(i + 1) MLP ratio", s.mlpRatio, 1...Int(ModelLimits.mlpRatio))
-            // Groups of 4 in the MSGDC convolutions; channel quarters in the mixed shifts.
-            guard s.width % 4 == 0 else { throw fail("stage \(i + 1): width \(s.width) is not a multiple of 4") }
-            guard res >= 1 else { throw fail("stage \(i + 1): the \(imageSize)×\(imageSize) images leave no tokens") }
-            if i + 1 < stages.count {
-                guard res % 2 == 0 else { throw fail("stage \(i + 1): resolution \(res) cannot be halved exactly") }
-                if downsampling == .binary {
-                    guard stages[i + 1].width % s.width == 0 else {
-                        throw fail("binary downsampling tiles its residual: width \(stages[i + 1].width) is not a multiple of \(s.width)")
-                    }
-                }
-            }
-            if s.mixer == .attention {
-                guard res % Self.windowSize == 0 else {
-                    throw fail("stage \(i + 1): attention needs a resolution divisible by \(Self.windowSize), got \(res)")
-                }
-                try r.count("stage \(i + 1) heads", s.heads, 1...ModelLimits.heads)
-                guard s.width % s.heads == 0 else {
-                    throw fail("stage \(i + 1): width \(s.width) is not divisible by \(s.heads) heads")
-                }
-            }
-            let c = Double(s.width), ratio = Double(s.mlpRatio)
-            let perBlock: Double = (5 + 2 * ratio) * c * c + 64 * c
-            estimate += Double(s.depth) * perBlock
-            if i + 1 < stages.count {
-                let next = Double(stages[i + 1].width)
-                estimate += 4 * c * next + Double(res * res / 4) * next
-            }
-        }
-        estimate += Double(classes + 1) * Double(stages[stages.count - 1].width)
-        return try ModelLimits.checkParameters(estimate, r)
+        try rules.number("drop_path_rate", dropPathRate, 0, 1, upperOpen: true)
+        return try ModelLimits.checkBHViT(
+            imageSize: imageSize, inChannels: inChannels, stemKernel: stemKernel, stemStride: stemStride,
+            stages: stages.map { ModelLimits.BHViTStage(width: $0.width, depth: $0.depth, mlpRatio: $0.mlpRatio, heads: $0.heads,
+                                                        attention: $0.mixer == .attention) },
+            classes: classes, binaryDownsampling: downsampling == .binary, windowSize: Self.windowSize, rules: rules)
     }
 
     // MARK: Presets

@@ -79,3 +79,14 @@ public final class GSBPatchEmbedding: Module, Layer {
         return y.reshaped([y.shape[0], y.shape[1], -1]).transposed(1, 2)
     }
 }
+
+extension GSBDeiT: OfficialBiasParameters {
+    /// The per-head shifts and B_att, which GSB's code names `attn.move_{q,k,v}.bias` and
+    /// `attn.move_att.bias`, so its timm weight-decay rule exempts them.
+    public var officialBiasParameterNames: Set<String> {
+        let leaves: Set<String> = ["q_shift", "k_shift", "v_shift", "attention_bias"]
+        return Set(namedParameters().map(\.name).filter { name in
+            name.split(separator: ".").last.map { leaves.contains(String($0)) } ?? false
+        })
+    }
+}

@@ -17,7 +17,7 @@ public final class QuantizedConv2d: Module, Layer, QuantizedLayer {
         precondition(inChannels % options.groups == 0 && outChannels % options.groups == 0,
                      "QuantizedConv2d: channels \(inChannels)→\(outChannels) not divisible by \(options.groups) groups")
         let cg = inChannels / options.groups
-        (weight, self.bias) = makeWeights([outChannels, cg, kernel.0, kernel.1], fanIn: cg * kernel.0 * kernel.1,
+        (weight, self.bias) = initialWeights([outChannels, cg, kernel.0, kernel.1], fanIn: cg * kernel.0 * kernel.1,
                                           bias: bias, initializer: .pytorchDefault, rng: &rng)
         self.options = options
         self.inputQuantizer = inputQuantizer

@@ -21,7 +21,7 @@ public final class QuantizedLinear: Module, Layer, QuantizedLayer {
                 initializer: WeightInit = .truncatedNormal(std: 0.02), rng: inout RandomGenerator) {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        (weight, self.bias) = makeWeights([outFeatures, inFeatures], fanIn: inFeatures, bias: bias,
+        (weight, self.bias) = initialWeights([outFeatures, inFeatures], fanIn: inFeatures, bias: bias,
                                           initializer: initializer, rng: &rng)
         self.inputShift = inputShift ? Tensor.zeros([inFeatures]) : nil
         self.inputQuantizer = inputQuantizer
@@ -45,20 +45,5 @@ public final class QuantizedLinear: Module, Layer, QuantizedLayer {
     /// `x`: `[..., in]` → `[..., out]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         Tensor.linear(quantizedInput(x), weight: weightQuantizer?(weight) ?? weight, bias: bias)
-    }
-}
-
-/// A weight of `shape` and an optional bias `[shape[0]]` initialized by `initializer`.
-func makeWeights(_ shape: [Int], fanIn: Int, bias: Bool, initializer: WeightInit,
-                 rng: inout RandomGenerator) -> (Tensor, Tensor?) {
-    switch initializer {
-    case .truncatedNormal(let std):
-        return (Tensor.truncatedNormal(shape, std: std, using: &rng), bias ? Tensor.zeros([shape[0]]) : nil)
-    case .pytorchDefault:
-        let w = Tensor.kaimingUniform(shape, fanIn: fanIn, using: &rng)
-        let bound = 1 / Float(fanIn).squareRoot()
-        return (w, bias ? Tensor.uniform([shape[0]], low: -bound, high: bound, using: &rng) : nil)
-    case .zeros:
-        return (Tensor.zeros(shape), bias ? Tensor.zeros([shape[0]]) : nil)
     }
 }

@@ -11,7 +11,7 @@ public final class BinaryWeightQuantizer: Quantizer {
 
     public init(scaling: Scaling = .perTensor) {
         self.scaling = scaling
-        super.init()
+        super.init(bitWidth: 1)
     }
 
     public override func quantize(_ w: Tensor, initializing: Bool) -> Tensor {

@@ -20,7 +20,7 @@
 /// Lazy initialization (`.whileScalesAreOne`): `alpha = 2·mean|x|/√Qp` when signed,
 /// `4·mean|x|/√Qp` when unsigned.
 public final class ElasticQuantizer: Quantizer {
-    public let bits: Int
+    public var bits: Int { bitWidth }
     public let signed: Bool
     /// The learnable step, rank 0.
     public let alpha: Tensor
@@ -29,12 +29,11 @@ public final class ElasticQuantizer: Quantizer {
 
     public init(bits: Int, signed: Bool) {
         precondition(bits >= 1 && bits <= 16, "ElasticQuantizer: \(bits) bits")
-        self.bits = bits
         self.signed = signed
         (qn, qp) = signed ? (bits == 1 ? (-1, 1) : (-Float(1 << (bits - 1)), Float((1 << (bits - 1)) - 1)))
                           : (0, Float((1 << bits) - 1))
         alpha = Tensor(1)
-        super.init(scaleInitialization: .whileScalesAreOne)
+        super.init(bitWidth: bits, scaleInitialization: .whileScalesAreOne)
         parameter("alpha", alpha)
     }
 

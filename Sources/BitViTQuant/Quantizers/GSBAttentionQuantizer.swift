@@ -24,7 +24,7 @@ public final class GSBAttentionQuantizer: Quantizer {
     public init(groups count: Int = 3, thresholds: [Float]? = nil, subtractsOnFirstCall: Bool = true) {
         groups = GroupSuperposition(groups: count, thresholds: thresholds ?? GSB.defaultThresholds(groups: count),
                                     subtractsOnFirstCall: subtractsOnFirstCall)
-        super.init(scaleInitialization: .whileScalesAreOne)
+        super.init(bitWidth: 1, scaleInitialization: .whileScalesAreOne)
         groups.register(on: self)
     }
 

@@ -18,7 +18,7 @@
 /// `alpha[:] = 2·mean|x|/√Qp`; `zero_point[:] = 0.9·zero_point + 0.1·(min(x) − alpha·Qn)`,
 /// statistics over the whole tensor.
 public final class LSQActivationQuantizer: Quantizer {
-    public let bits: Int
+    public var bits: Int { bitWidth }
     /// The channel axis of the inputs (negative counts from the end).
     public let channelAxis: Int
     public let alpha: Tensor
@@ -28,12 +28,11 @@ public final class LSQActivationQuantizer: Quantizer {
 
     public init(bits: Int, channels: Int, channelAxis: Int) {
         precondition(bits >= 2 && bits <= 16, "LSQActivationQuantizer: \(bits) bits")
-        self.bits = bits
         self.channelAxis = channelAxis
         alpha = Tensor.ones([channels])
         zeroPoint = Tensor.zeros([channels])
         signedFlag = Tensor.zeros([])
-        super.init(scaleInitialization: .firstTrainingCall)
+        super.init(bitWidth: bits, scaleInitialization: .firstTrainingCall)
         parameter("alpha", alpha)
         parameter("zero_point", zeroPoint)
         buffer("signed", signedFlag)

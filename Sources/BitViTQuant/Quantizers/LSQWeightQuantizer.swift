@@ -10,7 +10,7 @@
 /// Lazy initialization on the first training-mode call (`init_state` buffer): every channel
 /// gets `2·mean|w|/√Qp` with the mean over the whole tensor.
 public final class LSQWeightQuantizer: Quantizer {
-    public let bits: Int
+    public var bits: Int { bitWidth }
     /// The learnable steps: `[outChannels]`, or `[1]` per tensor.
     public let alpha: Tensor
     public let perChannel: Bool
@@ -21,12 +21,11 @@ public final class LSQWeightQuantizer: Quantizer {
     ///   the whole tensor.
     public init(bits: Int, outChannels: Int?) {
         precondition(bits >= 2 && bits <= 16, "LSQWeightQuantizer: \(bits) bits")
-        self.bits = bits
         perChannel = outChannels != nil
         qn = -Float(1 << (bits - 1))
         qp = Float((1 << (bits - 1)) - 1)
         alpha = Tensor.ones([outChannels ?? 1])
-        super.init(scaleInitialization: .firstTrainingCall)
+        super.init(bitWidth: bits, scaleInitialization: .firstTrainingCall)
         parameter("alpha", alpha)
     }
 

@@ -19,7 +19,7 @@
 /// Parameters `alpha` `[H]` (init 1), `zero_point` `[H]` (init 0); buffer `init_state`.
 public final class QDAttentionQuantizer: Quantizer {
     public let heads: Int
-    public let bits: Int
+    public var bits: Int { bitWidth }
     /// The largest level, `2^(bits−1) − 1`.
     public let qp: Float
     /// Per-head step, `[heads]`.
@@ -30,11 +30,10 @@ public final class QDAttentionQuantizer: Quantizer {
     public init(heads: Int, bits: Int = 3) {
         precondition(heads >= 1 && bits >= 2 && bits <= 16, "QDAttentionQuantizer: \(heads) heads, \(bits) bits")
         self.heads = heads
-        self.bits = bits
         qp = Float((1 << (bits - 1)) - 1)
         alpha = Tensor.ones([heads])
         zeroPoint = Tensor.zeros([heads])
-        super.init(scaleInitialization: .firstTrainingCall)
+        super.init(bitWidth: bits, scaleInitialization: .firstTrainingCall)
         parameter("alpha", alpha)
         parameter("zero_point", zeroPoint)
     }

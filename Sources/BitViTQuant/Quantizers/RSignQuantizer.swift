@@ -14,7 +14,7 @@ public final class RSignQuantizer: Quantizer {
         self.estimator = estimator
         self.channelAxis = channelAxis
         move = Tensor.zeros([channels])
-        super.init()
+        super.init(bitWidth: 1)
         parameter("move", move)
     }
 

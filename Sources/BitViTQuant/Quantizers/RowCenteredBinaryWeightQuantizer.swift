@@ -31,7 +31,7 @@ public final class RowCenteredBinaryWeightQuantizer: Quantizer {
 
     public init(estimator: Estimator = .clipped) {
         self.estimator = estimator
-        super.init()
+        super.init(bitWidth: 1)
     }
 
     /// Per-row scale `a_o` and centre `mean(W[o])` (float32 values of double accumulations).

@@ -11,7 +11,7 @@ public final class SignQuantizer: Quantizer {
 
     public init(estimator: Estimator = .clippedIdentity) {
         self.estimator = estimator
-        super.init()
+        super.init(bitWidth: 1)
     }
 
     public override func quantize(_ x: Tensor, initializing: Bool) -> Tensor {

@@ -26,7 +26,7 @@ public enum DocumentLimits {
 /// of aliases expanding to 10⁹ nodes is rejected after reading its text once, in time and
 /// memory linear in its size, before anything builds a tree. Duplicate keys in a mapping and
 /// more than one document are errors too.
-enum BoundedYAML {
+package enum BoundedYAML {
     /// The tree of `text` (nil for an empty document); errors are `BitViTError.malformed`
     /// naming `source` and the line.
     static func compose(_ text: String, source: String) throws -> Node? {
@@ -51,7 +51,7 @@ enum BoundedYAML {
     }
 
     /// Throws unless `text` is one well-formed document within `DocumentLimits`.
-    static func check(_ text: String, source: String) throws {
+    package static func check(_ text: String, source: String) throws {
         func bad(_ reason: String, line: Int? = nil) -> BitViTError {
             .malformed(file: source, reason: line.map { "line \($0): \(reason)" } ?? reason)
         }

@@ -5,33 +5,34 @@ extension TrainConfig {
     /// The optimizer the recipe names, over `model`'s parameters split by timm's weight-decay rule.
     public func makeOptimizer(for model: Module) -> any Optimizer {
         let o = optimizer
-        let groups = ParameterGroup.timmGroups(model.namedParameters(), weightDecay: Float(o.weightDecay),
-                                               decayScalars: o.decayScalars)
+        let groups = ParameterGroup.timmGroups(for: model, weightDecay: Float(o.weightDecay), decayScalars: o.decayScalars)
         let lr = Float(effectiveLearningRate)
         let (b1, b2, eps) = (Float(o.betas[0]), Float(o.betas[1]), Float(o.eps))
         switch o.name {
-        case "sgd": return SGD(groups: groups, learningRate: lr, momentum: Float(o.momentum), nesterov: o.nesterov)
-        case "adam": return Adam(groups: groups, learningRate: lr, beta1: b1, beta2: b2, eps: eps)
-        case "lamb": return LAMB(groups: groups, learningRate: lr, beta1: b1, beta2: b2, eps: eps, trustRatioPolicy: .all)
-        case "fusedlamb":
+        case .sgd: return SGD(groups: groups, learningRate: lr, momentum: Float(o.momentum), nesterov: o.nesterov)
+        case .adam: return Adam(groups: groups, learningRate: lr, beta1: b1, beta2: b2, eps: eps)
+        case .adamw: return AdamW(groups: groups, learningRate: lr, beta1: b1, beta2: b2, eps: eps)
+        case .lamb: return LAMB(groups: groups, learningRate: lr, beta1: b1, beta2: b2, eps: eps, trustRatioPolicy: .all)
+        case .fusedlamb:
             return LAMB(groups: groups, learningRate: lr, beta1: b1, beta2: b2, eps: eps, trustRatioPolicy: .decayedGroupsOnly)
-        default: return AdamW(groups: groups, learningRate: lr, beta1: b1, beta2: b2, eps: eps)
         }
     }
 
     /// The clipping threshold in force: the recipe's, or apex FusedLAMB's built-in 1.0.
     public var gradientClipNorm: Double? {
-        optimizer.clipGradNorm ?? (optimizer.name == "fusedlamb" ? 1.0 : nil)
+        optimizer.clipGradNorm ?? (optimizer.name == .fusedlamb ? 1.0 : nil)
     }
 
     /// The learning-rate schedule the recipe names.
     public func makeSchedule() -> any LearningRateSchedule {
         let s = schedule, lr = effectiveLearningRate
-        if s.name == "constant" {
+        switch s.name {
+        case .constant:
             return ConstantSchedule(learningRate: lr, warmupEpochs: s.warmupEpochs, warmupLR: s.warmupLr, stepping: s.stepping)
+        case .cosine:
+            return CosineSchedule(baseLR: lr, minLR: s.minLr, warmupEpochs: s.warmupEpochs, warmupLR: s.warmupLr,
+                                  stepping: s.stepping)
         }
-        return CosineSchedule(baseLR: lr, minLR: s.minLr, warmupEpochs: s.warmupEpochs, warmupLR: s.warmupLr,
-                              stepping: s.stepping)
     }
 
     /// The loss terms the recipe describes, plus those the model family contributes.

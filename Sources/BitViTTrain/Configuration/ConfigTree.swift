@@ -134,7 +134,7 @@ func camelCased(_ key: String) -> String {
 }
 
 /// `learningRate` → `learning_rate`.
-func snakeCased(_ key: String) -> String {
+package func snakeCased(_ key: String) -> String {
     var out = ""
     for ch in key {
         if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }

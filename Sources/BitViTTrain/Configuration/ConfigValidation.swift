@@ -4,11 +4,6 @@ import BitViTModels
 import BitViTData
 
 extension TrainConfig {
-    /// Optimizer names a recipe may use.
-    public static let optimizerNames = ["sgd", "adam", "adamw", "lamb", "fusedlamb"]
-    /// Schedule names a recipe may use.
-    public static let scheduleNames = ["cosine", "constant"]
-
     /// Throws `BitViTError.malformed(file: source, …)` naming the first invalid field, its
     /// value and what is allowed. Every number is checked (finite, in range); the model
     /// descriptions go through `ModelZoo.validate`, the check every entry point shares.
@@ -65,9 +60,6 @@ extension TrainConfig {
         guard MethodProcedure.methodNames.contains(method.name) else {
             throw fail("method.name", "is '\(method.name)'; use one of \(MethodProcedure.methodNames.joined(separator: ", "))")
         }
-        guard Self.optimizerNames.contains(optimizer.name) else {
-            throw fail("optimizer.name", "is '\(optimizer.name)'; use one of \(Self.optimizerNames.joined(separator: ", "))")
-        }
         try r.number("optimizer.lr", optimizer.lr, 0, 1e3, lowerOpen: true)
         if let v = optimizer.lrBatchReference { try r.count("optimizer.lr_batch_reference", v, 1...Self.maxBatchSize) }
         try r.number("optimizer.weight_decay", optimizer.weightDecay, 0, 1e3)
@@ -76,9 +68,6 @@ extension TrainConfig {
         try r.number("optimizer.eps", optimizer.eps, 0, 1, lowerOpen: true)
         try r.number("optimizer.momentum", optimizer.momentum, 0, 1, upperOpen: true)
         if let c = optimizer.clipGradNorm { try r.number("optimizer.clip_grad_norm", c, 0, 1e9, lowerOpen: true) }
-        guard Self.scheduleNames.contains(schedule.name) else {
-            throw fail("schedule.name", "is '\(schedule.name)'; use one of \(Self.scheduleNames.joined(separator: ", "))")
-        }
         try r.count("schedule.warmup_epochs", schedule.warmupEpochs, 0...Self.maxEpochs)
         try r.number("schedule.warmup_lr", schedule.warmupLr, 0, 1e3)
         try r.number("schedule.min_lr", schedule.minLr, 0, 1e3)

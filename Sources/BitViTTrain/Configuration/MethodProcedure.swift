@@ -106,7 +106,7 @@ public enum MethodProcedure {
             add("data.augmentation.interpolation", "bicubic", c.data.augmentation.interpolation, "\(src): --train-interpolation bicubic")
             evaluation(batchFactor: 1.5, batchSource: "\(src): int(1.5 · batch)", source: src)
             add("loss.label_smoothing", render(0.1), render(c.loss.labelSmoothing), src)
-            add("optimizer.name", "adamw", c.optimizer.name, src)
+            add("optimizer.name", "adamw", c.optimizer.name.rawValue, src)
             add("optimizer.weight_decay", render(0.05), render(c.optimizer.weightDecay), src)
             add("model.drop_path_rate", render(0.1), render(c.model.dropPathRate ?? 0), src)
             initialization(fromCheckpoint: false, "\(src): from scratch")
@@ -120,7 +120,7 @@ public enum MethodProcedure {
                        source: "gsb.md §5")
             hardDistillation("gsb.md §5", smoothing: "gsb.md §5: label smoothing overridden by plain CE")
             add("loss.dgd.weight", render(0), render(c.loss.dgd.weight), "gsb.md §5")
-            add("optimizer.name", "adamw", c.optimizer.name, "gsb.md §5")
+            add("optimizer.name", "adamw", c.optimizer.name.rawValue, "gsb.md §5")
             add("optimizer.weight_decay", render(0.05), render(c.optimizer.weightDecay), "gsb.md §5")
             add("optimizer.decay_scalars", "true", "\(c.optimizer.decayScalars)", "gsb.md §5: timm 0.4.x decays the 0-d scales")
             add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "gsb.md §5: no gradient clipping")
@@ -139,7 +139,7 @@ public enum MethodProcedure {
             add("loss.dgd.weight", render(paper ? 1 : 0), render(c.loss.dgd.weight),
                   paper ? "qvit.md §5.2: L = L_dist + L_DGD" : "qvit.md §0: the released code has no DGD")
             if paper { add("loss.dgd.reduction", "sum", c.loss.dgd.reduction.rawValue, "qvit.md §5.2: Σ over layers and heads") }
-            add("optimizer.name", "fusedlamb", c.optimizer.name, "qvit.md §6.2")
+            add("optimizer.name", "fusedlamb", c.optimizer.name.rawValue, "qvit.md §6.2")
             add("optimizer.lr", render(paper ? 2e-4 : 3e-4), render(c.optimizer.lr),
                   paper ? "qvit.md §6.1: 2e-4 at batch 512" : "qvit.md §6.2: README, 3e-4 at batch 512")
             add("optimizer.weight_decay", render(0), render(c.optimizer.weightDecay), "qvit.md §6.2")
@@ -161,7 +161,7 @@ public enum MethodProcedure {
             add("loss.options.regularizer", paper ? "paper" : "off", c.loss.options["regularizer"] ?? "null",
                   paper ? "bhvit.md §6: β = 0.1 in the last 10 % of epochs" : "bhvit.md §7: --regularization_loss commented out")
             add("loss.dgd.weight", render(0), render(c.loss.dgd.weight), "bhvit.md §7")
-            add("optimizer.name", "adamw", c.optimizer.name, "bhvit.md §7")
+            add("optimizer.name", "adamw", c.optimizer.name.rawValue, "bhvit.md §7")
             add("optimizer.weight_decay", render(0), render(c.optimizer.weightDecay), "bhvit.md §7")
             add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "bhvit.md §7: no gradient clipping")
             schedule(minLr: nil, "bhvit.md §7")

@@ -25,9 +25,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
 /// Which images to train and validate on, and how to batch and augment them.
 public struct DataConfig: Codable, Equatable, Sendable {
-    /// `fashion-mnist`, `mnist` (IDX files), `cifar10` (image folder or binary batches) or
-    /// `image-folder` (`<root>/train/<class>/*`, `<root>/test/<class>/*`).
-    public var dataset = "fashion-mnist"
+    /// `fashion-mnist`, `mnist` (IDX files), `cifar10` (image folder or binary batches),
+    /// `cifar100` or `image-folder` (`<root>/train/<class>/*`, `<root>/test/<class>/*`).
+    public var dataset = DatasetKind.fashionMNIST
     /// Data directory; nil uses the data set's standard location
     /// (`/usr/share/datasets/fashion-mnist`, `../shared/datasets/cifar10-jpeg`).
     public var root: String?
@@ -115,7 +115,7 @@ public struct AugmentationConfig: Codable, Equatable, Sendable {
 public struct OptimizerConfig: Codable, Equatable, Sendable {
     /// `sgd`, `adam`, `adamw`, `lamb`, or `fusedlamb` (apex FusedLAMB: LAMB whose trust ratio
     /// applies only to decayed groups, with gradient clipping at 1.0 unless set).
-    public var name = "adamw"
+    public var name = OptimizerKind.adamw
     /// Base learning rate (after `lrBatchReference` scaling, if set).
     public var lr = 1e-3
     /// Linear scaling rule: when set, the learning rate is `lr · batchSize / lrBatchReference`
@@ -138,7 +138,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 /// The learning-rate schedule (see `CosineSchedule` for the exact convention).
 public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// `cosine` or `constant`.
-    public var name = "cosine"
+    public var name = ScheduleKind.cosine
     public var warmupEpochs = 0
     public var warmupLr = 1e-6
     public var minLr = 1e-5

@@ -34,13 +34,25 @@ public struct ParameterGroup {
         self.weightDecay = weightDecay
     }
 
+    /// The names timm's models list in `no_weight_decay()`.
+    public static let timmNoWeightDecayNames: Set<String> = ["cls_token", "dist_token", "pos_embed"]
+
+    /// timm's rule over `model`'s parameters: `timmGroups(_:weightDecay:decayScalars:skip:)`
+    /// with the model's `OfficialBiasParameters` (parameters the official code names `….bias`)
+    /// exempt as well.
+    public static func timmGroups(for model: Module, weightDecay: Float, decayScalars: Bool = false) -> [ParameterGroup] {
+        let officialBiases = (model as? any OfficialBiasParameters)?.officialBiasParameterNames ?? []
+        return timmGroups(model.namedParameters(), weightDecay: weightDecay, decayScalars: decayScalars,
+                          skip: timmNoWeightDecayNames.union(officialBiases))
+    }
+
     /// timm's rule: no weight decay for 1-D tensors (norms, biases, per-channel scales), names
     /// ending in `.bias`, and the token/position embeddings; everything else decays. With
     /// `decayScalars` 0-d tensors (learnable quantizer scales) decay too, as in timm 0.4.x that
     /// GSB's code used.
     public static func timmGroups(_ named: [(name: String, tensor: Tensor)], weightDecay: Float,
                                   decayScalars: Bool = false,
-                                  skip: Set<String> = ["cls_token", "dist_token", "pos_embed"]) -> [ParameterGroup] {
+                                  skip: Set<String> = timmNoWeightDecayNames) -> [ParameterGroup] {
         var decay: [(String, Tensor)] = [], noDecay: [(String, Tensor)] = []
         for (name, t) in named {
             let exempt = (t.rank == 1) || (t.rank == 0 && !decayScalars) || name.hasSuffix(".bias")

@@ -16,7 +16,7 @@ public struct DiagnosticsCharts: Figure {
     public var scales: LineChart
     public var title: String
 
-    static let palette = [RGB(31, 119, 180), RGB(214, 39, 40), RGB(44, 160, 44), RGB(255, 127, 14), RGB(148, 103, 189),
+    package static let palette = [RGB(31, 119, 180), RGB(214, 39, 40), RGB(44, 160, 44), RGB(255, 127, 14), RGB(148, 103, 189),
                           RGB(140, 86, 75), RGB(227, 119, 194), RGB(127, 127, 127), RGB(188, 189, 34), RGB(23, 190, 207)]
     /// At most this many roles get a line (the first ones in model order).
     static let maxRoles = palette.count

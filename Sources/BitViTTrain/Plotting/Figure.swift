@@ -2,7 +2,7 @@ import Foundation
 
 /// A titled figure of chart panels, drawn twice: as SVG markup and on a `RasterCanvas` for the
 /// PNG. Training curves, quantizer diagnostics and comparison curves are figures.
-protocol Figure {
+package protocol Figure {
     var title: String { get }
     /// The standalone SVG document.
     func svg() -> String
@@ -12,7 +12,7 @@ protocol Figure {
 
 extension Figure {
     /// The SVG document around `panels`: `width`×`height` pixels on white, the title centred on top.
-    func svgDocument(width: Int, height: Int, panels: String) -> String {
+    package func svgDocument(width: Int, height: Int, panels: String) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" "
             + "viewBox=\"0 0 \(width) \(height)\" font-family=\"Helvetica, Arial, sans-serif\">\n"
             + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
@@ -22,7 +22,7 @@ extension Figure {
 
     /// A white canvas of `width`×`height` pixels with the title centred on top, at the largest
     /// text scale up to `maxScale` at which it fits (cut with "..." where it fits at none).
-    func titledCanvas(width: Int, height: Int, maxScale: Int = 3) -> RasterCanvas {
+    package func titledCanvas(width: Int, height: Int, maxScale: Int = 3) -> RasterCanvas {
         var canvas = RasterCanvas(width: width, height: height)
         let limit = width - 16
         let scale = (1...maxScale).reversed().first { RasterCanvas.textWidth(title, scale: $0) <= limit } ?? 1
@@ -37,7 +37,7 @@ extension Figure {
     }
 
     /// Writes `<baseName>.svg` and `<baseName>.png` into `directory` (atomically); returns their URLs.
-    func writeFiles(to directory: URL, baseName: String) throws -> [URL] {
+    package func writeFiles(to directory: URL, baseName: String) throws -> [URL] {
         let svgURL = directory.appendingPathComponent(baseName + ".svg"), pngURL = directory.appendingPathComponent(baseName + ".png")
         try AtomicFile.write(svg(), to: svgURL)
         try AtomicFile.write(try PNGEncoder.encode(raster()), to: pngURL)

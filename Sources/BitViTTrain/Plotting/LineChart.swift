@@ -84,7 +84,7 @@ public struct LineChart {
 
 extension LineChart {
     /// The chart as an SVG `<g>` group placed at (`x`, `y`), `width × height` pixels.
-    func svg(x ox: Double, y oy: Double, width: Double, height: Double) -> String {
+    package func svg(x ox: Double, y oy: Double, width: Double, height: Double) -> String {
         let a = axes, m = Self.margins
         let (left, top, right, bottom) = (ox + m.left, oy + m.top, ox + width - m.right, oy + height - m.bottom)
         func px(_ v: Double) -> Double { left + (v - a.x.lowerBound) / (a.x.upperBound - a.x.lowerBound) * (right - left) }
@@ -123,7 +123,7 @@ extension LineChart {
     }
 
     /// Draws the chart into `canvas` at (`x`, `y`), `width × height` pixels.
-    func draw(on canvas: inout RasterCanvas, x ox: Int, y oy: Int, width: Int, height: Int) {
+    package func draw(on canvas: inout RasterCanvas, x ox: Int, y oy: Int, width: Int, height: Int) {
         let a = axes, m = Self.margins
         let (left, top) = (Double(ox) + m.left, Double(oy) + m.top)
         let (right, bottom) = (Double(ox + width) - m.right, Double(oy + height) - m.bottom)

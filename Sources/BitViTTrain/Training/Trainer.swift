@@ -360,6 +360,6 @@ public final class Trainer {
     public func saveLast() throws {
         guard let url = lastCheckpointURL else { return }
         try Checkpoint.save(to: url, kind: "last", model: model, modelSpec: config.model, config: config,
-                            state: state, optimizer: optimizer, optimizerName: config.optimizer.name)
+                            state: state, optimizer: optimizer, optimizerName: config.optimizer.name.rawValue)
     }
 }

@@ -76,9 +76,6 @@ public struct TrainingData {
     public var test: LoaderBatchSource
     public var classNames: [String]
 
-    /// Known values of `data.dataset`.
-    public static let datasetNames = ["fashion-mnist", "mnist", "cifar10", "cifar100", "image-folder"]
-
     /// Loads the data set, carves or loads the validation images, builds the augmentation
     /// pipeline and the sampler of process `rank` of `worldSize`, and checks that images and
     /// classes fit `config.model`.
@@ -186,44 +183,36 @@ public struct TrainingData {
         let channels = try ModelZoo.inputGeometry(config.model).inChannels
         let root = data.root.map { URL(fileURLWithPath: $0) }
         switch data.dataset {
-        case "fashion-mnist":
+        case .fashionMNIST:
             return .fashionMNIST(directory: root ?? FashionMNIST.defaultDirectory)
-        case "mnist":
+        case .mnist:
             guard let root else { throw BitViTError.invalidArgument("data.root is required for mnist") }
             return .mnist(directory: root)
-        case "cifar10":
+        case .cifar10:
             let dir = root ?? URL(fileURLWithPath: "../shared/datasets/cifar10-jpeg")
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("data_batch_1.bin").path) {
                 return .cifar10Binary(directory: dir)
             }
             return .imageFolders(root: dir, channels: channels, cachesDecodedImages: true)
-        case "cifar100":
+        case .cifar100:
             // The binary release (`train.bin`, `test.bin`), fine labels: GSB's CIFAR-100 (gsb.md §5).
             guard let root else { throw BitViTError.invalidArgument("data.root is required for cifar100 (the cifar-100-binary folder)") }
             return .cifar100Binary(directory: root)
-        case "image-folder":
+        case .imageFolder:
             guard let root else { throw BitViTError.invalidArgument("data.root is required for image-folder") }
             return .imageFolders(root: root, channels: channels, cachesDecodedImages: true)
-        default:
-            throw BitViTError.invalidArgument("data.dataset '\(data.dataset)' is unknown; use one of \(datasetNames.joined(separator: ", "))")
         }
     }
 
     /// `data.normalization`, or the data set's own statistics when unset.
-    static func normalization(_ config: TrainConfig) throws -> Normalization {
+    public static func normalization(_ config: TrainConfig) throws -> Normalization {
         if let name = config.data.normalization {
             guard let preset = Normalization(presetName: name) else {
                 throw BitViTError.invalidArgument("data.normalization '\(name)' is not a preset")
             }
             return preset
         }
-        switch config.data.dataset {
-        case "fashion-mnist": return .fashionMNIST
-        case "mnist": return .mnist
-        case "cifar10": return .cifar10
-        case "cifar100": return .cifar100
-        default: return .imagenet
-        }
+        return config.data.dataset.normalization
     }
 
     static func interpolation(_ name: String, field: String) throws -> Interpolation {

@@ -1,4 +1,4 @@
-// Row kernels of the inference engine's fused producers (BitViTDeploy/Engine): the float
+// Row kernels of the inference engine's fused producers (BitViTRuntime/Engine): the float
 // passes around GSB's attention and the packing of thresholds folded through GELU. Every
 // function picks AVX-512 at run time when the CPU has it, else portable C.
 #ifndef BV_ENGINE_ROWS_H

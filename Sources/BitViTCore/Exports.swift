@@ -1,0 +1,2 @@
+// Importing BitViTCore gives the platform layer (errors, `Parallel`, `BLAS`, `AtomicFile`) too.
+@_exported import BitViTPlatform

@@ -1,0 +1,240 @@
+import BitViTPlatform
+
+/// MSGDC's token mixer in the engine (bhvit.md §2.5): `Z = U + b`, three binary grouped
+/// dilated convolutions of `sgn(Z)` (dilations 1, 3, 5), each `·α_o + bias` then RPReLU,
+/// `G = BN(G1 + G2 + G3)` added to the residual without LayerScale.
+final class MSGDCRuntime {
+    let channels: Int
+    let side: Int
+    let floatKernels: Bool
+    let move: AlignedBuffer<Float>
+    let branches: [DilatedConvolutionBranch]
+    let norm: ChannelAffine
+
+    init(_ b: BHViTLayerBuilder, prefix p: String, channels: Int, side: Int) throws {
+        self.channels = channels
+        self.side = side
+        floatKernels = b.floatKernels
+        move = try b.buffer(p + "conv.move")
+        branches = try BHViTArchitecture.convolutionDilations.enumerated().map { i, dilation in
+            let l = p + "conv\(i + 1)"
+            return DilatedConvolutionBranch(signs: try b.file.tensor(l + ".weight"), alphas: try b.file.floats(l + ".output_scale"),
+                                            bias: try b.file.floats(l + ".bias"), rprelu: try b.rprelu(l + ".rprelu"),
+                                            dilation: dilation, floatKernels: b.floatKernels)
+        }
+        norm = try b.affine(p + "conv.norm")
+    }
+
+    /// Adds `G` for normalized tokens `u` `[batch·R², C]` to the residual `x`.
+    func run(_ u: UnsafePointer<Float>, residual x: UnsafeMutablePointer<Float>, batch: Int, workspace: Workspace,
+             profiler: EngineProfiler) {
+        let c = channels, pixels = side * side, rows = batch * pixels
+        let outputs = (0..<branches.count).map { workspace.floats("msgdc.branch\($0)", rows * c) }
+        if floatKernels {
+            let signs = workspace.floats("msgdc.signs", rows * c)
+            let columns = workspace.floats("msgdc.columns", pixels * 9 * c / 4)
+            BHViTRows.signs(u, shift: move.pointer, rows: rows, channels: c, into: signs)
+            profiler.measure("MSGDC convolutions (sgemm)") {
+                for image in 0..<batch {
+                    for (branch, out) in zip(branches, outputs) {
+                        branch.run(floats: signs + image * pixels * c, side: side, columns: columns, into: out + image * pixels * c)
+                    }
+                }
+            }
+        } else {
+            let bits = workspace.signedBits("msgdc.in", rows: pixels, k: c)
+            for image in 0..<batch {
+                profiler.measure("MSGDC pack signs") {
+                    BinaryPack.signs(u + image * pixels * c, rowStride: c, shift: move.pointer, into: bits)
+                }
+                profiler.measure("MSGDC binary convolutions") {
+                    for (branch, out) in zip(branches, outputs) { branch.run(bits: bits, side: side, into: out + image * pixels * c) }
+                }
+            }
+        }
+        profiler.measure("MSGDC RPReLU + BN + residual") {
+            let s = norm.scale.pointer, t = norm.shift.pointer
+            let acts = branches.map { ($0.rprelu.move1.pointer, $0.rprelu.slope.pointer, $0.rprelu.move2.pointer) }
+            precondition(acts.count == 3, "MSGDC: three branches")
+            let (o1, o2, o3) = (outputs[0], outputs[1], outputs[2])
+            @inline(__always) func rprelu(_ x: SIMD8<Float>, _ i: Int, _ k: Int) -> SIMD8<Float> {
+                let u = x - SIMD8.load(acts[i].0, k)
+                let positive = u.replacing(with: 0, where: u .< 0), negative = u.replacing(with: 0, where: u .> 0)
+                return (positive + SIMD8.load(acts[i].1, k) * negative) + SIMD8.load(acts[i].2, k)
+            }
+            BHViTRows.forRanges(rows, channels: c) { range in
+                for r in range {
+                    let xr = x + r * c, b1 = o1 + r * c, b2 = o2 + r * c, b3 = o3 + r * c
+                    var k = 0
+                    while k + 8 <= c {
+                        let sum = (rprelu(SIMD8.load(b1, k), 0, k) + rprelu(SIMD8.load(b2, k), 1, k)) + rprelu(SIMD8.load(b3, k), 2, k)
+                        (SIMD8.load(xr, k) + (sum * SIMD8.load(s, k) + SIMD8.load(t, k))).store(xr, k)
+                        k += 8
+                    }
+                    while k < c {
+                        var sum: Float = 0
+                        for (i, branch) in [b1, b2, b3].enumerated() {
+                            let (m1, a, m2) = acts[i]
+                            let u = branch[k] - m1[k]
+                            let y = (max(u, 0) + a[k] * min(u, 0)) + m2[k]
+                            sum = i == 0 ? y : sum + y
+                        }
+                        xr[k] = xr[k] + (sum * s[k] + t[k])
+                        k += 1
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One BHViT block in the engine (bhvit.md §2.5–2.7, §3):
+///
+///     U  = BN_before(X);   X1 = X + mixer(U)
+///     U2 = BN_after(X1)
+///     H1 = RPReLU(BN(BinLinear(U2 + m1)) + Tile_r(U2))
+///     H2 = RPReLU(BN(BinLinear(H1 + m2)) + GroupMean_r(H1))
+///     Y  = (X1 + LayerScale(H2)) + Σ_k LS_k(S_k(U2))      (shift branches in the order h3, w3, ch3, h5, w5, ch5)
+///
+/// on the residual stream `[batch·R², C]` in place.
+final class BHViTBlockRuntime {
+    enum Mixer {
+        case convolution(MSGDCRuntime)
+        case attention(MSMHARuntime)
+    }
+
+    let channels: Int
+    let side: Int
+    let ratio: Int
+    let normBefore: ChannelAffine
+    let normAfter: ChannelAffine
+    let mixer: Mixer
+    let fc1: BHViTBinaryLinear
+    let fc2: BHViTBinaryLinear
+    let mlpScale: LayerScaleParameters
+    /// Shift-branch LayerScales `[6·C]` each (branch-major), nil without shift branches.
+    let shift: (scale: AlignedBuffer<Float>, move: AlignedBuffer<Float>)?
+
+    init(_ b: BHViTLayerBuilder, index: Int, stage: BHViTStageGeometry, shiftBranches: Bool, quantizedAttention: Bool) throws {
+        let p = "blocks.\(index)."
+        channels = stage.width
+        side = stage.side
+        ratio = stage.mlpRatio
+        normBefore = try b.affine(p + "norm_before")
+        normAfter = try b.affine(p + "norm_after")
+        if stage.attention {
+            mixer = .attention(try MSMHARuntime(b, prefix: p, channels: stage.width, side: stage.side, heads: stage.heads,
+                                              quantized: quantizedAttention))
+        } else {
+            mixer = .convolution(try MSGDCRuntime(b, prefix: p, channels: stage.width, side: stage.side))
+        }
+        fc1 = try b.binaryLinear(p + "mlp.fc1")
+        fc2 = try b.binaryLinear(p + "mlp.fc2")
+        mlpScale = try b.layerScale(p + "mlp.layerscale")
+        shift = shiftBranches ? (try b.buffer(p + "shift.scale"), try b.buffer(p + "shift.move")) : nil
+    }
+
+    func run(_ x: UnsafeMutablePointer<Float>, batch: Int, workspace: Workspace, profiler: EngineProfiler) {
+        let c = channels, rows = batch * side * side
+        let u = workspace.floats("block.u", rows * c)
+        profiler.measure("BN") { BHViTRows.affine(x, normBefore, rows: rows, channels: c, into: u) }
+        switch mixer {
+        case .convolution(let m): m.run(u, residual: x, batch: batch, workspace: workspace, profiler: profiler)
+        case .attention(let m): m.run(u, residual: x, batch: batch, workspace: workspace, profiler: profiler)
+        }
+        profiler.measure("BN") { BHViTRows.affine(x, normAfter, rows: rows, channels: c, into: u) }
+        let hidden = workspace.floats("block.hidden", rows * ratio * c)
+        profiler.measure("MLP fc1 encode") { fc1.linear.encode(u, rows: rows, stride: nil, transform: .none, workspace: workspace) }
+        profiler.measure("MLP fc1 " + fc1.linear.kernelName) {
+            fc1.linear.multiply(rows: rows, into: hidden, ldy: nil, accumulate: false, workspace: workspace)
+        }
+        profiler.measure("MLP RPReLU (Tile)") {
+            BHViTRows.residualRPReLU(hidden, rows: rows, channels: ratio * c, fc1.rprelu, source: u, sourceChannels: c)
+        }
+        let y = workspace.floats("block.mlp", rows * c)
+        profiler.measure("MLP fc2 encode") { fc2.linear.encode(hidden, rows: rows, stride: nil, transform: .none, workspace: workspace) }
+        profiler.measure("MLP fc2 " + fc2.linear.kernelName) {
+            fc2.linear.multiply(rows: rows, into: y, ldy: nil, accumulate: false, workspace: workspace)
+        }
+        profiler.measure("MLP RPReLU (GroupMean)") {
+            BHViTRows.residualRPReLU(y, rows: rows, channels: c, fc2.rprelu, source: hidden, sourceChannels: ratio * c, groupMean: ratio)
+        }
+        profiler.measure("LayerScale + shift branches + residual") { addBranches(x, mlp: y, u2: u, batch: batch) }
+    }
+
+    /// `x = (x + LS(y)) + Σ_k LS_k(S_k(u2))` with circular indexing on the `side`×`side` grid.
+    private func addBranches(_ x: UnsafeMutablePointer<Float>, mlp y: UnsafePointer<Float>, u2: UnsafePointer<Float>, batch: Int) {
+        let c = channels, r = side, quarter = c / 4
+        let ls = mlpScale.alpha.pointer, lm = mlpScale.move.pointer
+        let third: Float = 1 / 3, fifth: Float = 1 / 5
+        let shift = self.shift
+        BHViTRows.forRanges(batch * r * r, channels: c) { range in
+            for row in range {
+                let (b, p) = (row / (r * r), row % (r * r))
+                let (i, j) = (p / r, p % r)
+                let xr = x + row * c, yr = y + row * c
+                guard let shift else {
+                    for k in 0..<c { xr[k] = xr[k] + (yr[k] * ls[k] + lm[k]) }
+                    continue
+                }
+                let image = u2 + b * r * r * c
+                func at(_ di: Int, _ dj: Int) -> UnsafePointer<Float> {
+                    image + ((((i + di) % r + r) % r) * r + ((j + dj) % r + r) % r) * c
+                }
+                let center = at(0, 0)
+                let up1 = at(-1, 0), down1 = at(1, 0), left1 = at(0, -1), right1 = at(0, 1)
+                let up2 = at(-2, 0), down2 = at(2, 0), left2 = at(0, -2), right2 = at(0, 2)
+                let s = shift.scale.pointer, m = shift.move.pointer
+                // Channel quarter q of ch3/ch5 reads the pixel above, below, left, right.
+                for q in 0..<4 {
+                    let n1 = q == 0 ? up1 : q == 1 ? down1 : q == 2 ? left1 : right1
+                    let n2 = q == 0 ? up2 : q == 1 ? down2 : q == 2 ? left2 : right2
+                    var k = q * quarter
+                    let end = k + quarter
+                    // Eight channels at a time (the same float operations, lane by lane).
+                    while k + 8 <= end {
+                        let u = SIMD8.load(center, k)
+                        let a1 = SIMD8.load(up1, k), b1 = SIMD8.load(down1, k), l1 = SIMD8.load(left1, k), r1 = SIMD8.load(right1, k)
+                        let h3 = ((u + a1) + b1) * third
+                        let w3 = ((u + l1) + r1) * third
+                        let h5 = ((((u + a1) + b1) + SIMD8.load(up2, k)) + SIMD8.load(down2, k)) * fifth
+                        let w5 = ((((u + l1) + r1) + SIMD8.load(left2, k)) + SIMD8.load(right2, k)) * fifth
+                        var total = h3 * SIMD8.load(s, k) + SIMD8.load(m, k)
+                        total = total + (w3 * SIMD8.load(s, c + k) + SIMD8.load(m, c + k))
+                        total = total + (SIMD8.load(n1, k) * SIMD8.load(s, 2 * c + k) + SIMD8.load(m, 2 * c + k))
+                        total = total + (h5 * SIMD8.load(s, 3 * c + k) + SIMD8.load(m, 3 * c + k))
+                        total = total + (w5 * SIMD8.load(s, 4 * c + k) + SIMD8.load(m, 4 * c + k))
+                        total = total + (SIMD8.load(n2, k) * SIMD8.load(s, 5 * c + k) + SIMD8.load(m, 5 * c + k))
+                        let mlp = SIMD8.load(yr, k) * SIMD8.load(ls, k) + SIMD8.load(lm, k)
+                        ((SIMD8.load(xr, k) + mlp) + total).store(xr, k)
+                        k += 8
+                    }
+                    while k < end {
+                        let u = center[k]
+                        let h3 = ((u + up1[k]) + down1[k]) * third
+                        let w3 = ((u + left1[k]) + right1[k]) * third
+                        let h5 = ((((u + up1[k]) + down1[k]) + up2[k]) + down2[k]) * fifth
+                        let w5 = ((((u + left1[k]) + right1[k]) + left2[k]) + right2[k]) * fifth
+                        var total = h3 * s[k] + m[k]
+                        total = total + (w3 * s[c + k] + m[c + k])
+                        total = total + (n1[k] * s[2 * c + k] + m[2 * c + k])
+                        total = total + (h5 * s[3 * c + k] + m[3 * c + k])
+                        total = total + (w5 * s[4 * c + k] + m[4 * c + k])
+                        total = total + (n2[k] * s[5 * c + k] + m[5 * c + k])
+                        xr[k] = (xr[k] + (yr[k] * ls[k] + lm[k])) + total
+                        k += 1
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a block needs to know about its stage.
+struct BHViTStageGeometry {
+    var width: Int
+    var side: Int
+    var mlpRatio: Int
+    var heads: Int
+    var attention: Bool
+}

@@ -1,0 +1,94 @@
+import BitViTPlatform
+import CBitKernels
+
+/// A W1A1 linear layer on the bit kernels: the input rows are packed to ±1 signs (optionally
+/// with a nonzero mask) or {0,1} threshold bits right after their producer, and
+///
+///     y = scale · α_n · Σ_k enc(x)_k · sgn(W)_nk + bias_n      (+ y with accumulate)
+///
+/// is one binary GEMM with the output transform fused (α_n per output channel for the W1A1
+/// baseline, one folded `scale` = α_in·mean|W| for GSB).
+final class BinaryLinear: TokenLinear {
+    let inFeatures: Int
+    let outFeatures: Int
+    let weights: PackedBinaryWeights
+    let bias: AlignedBuffer<Float>?
+    let scale: Float
+    let encoding: InputEncoding
+    /// Thresholds on the pre-GELU values that replace `.gelu` + `.threshold` (GSB's fc2,
+    /// `GELUThresholds`), used when the input arrives with the `.gelu` transform.
+    let geluFold: (above: AlignedBuffer<Float>, below: AlignedBuffer<Float>)?
+    let owner: [AnyObject]
+    var kernelName: String { "binary GEMM" }
+
+    /// `signs`: the stored 1-bit weight rows (`StorageKind.bits1` layout).
+    init(signs: StoredTensor, channelScales: [Float]?, bias: [Float]?, scale: Float, encoding: InputEncoding,
+         geluFold: (above: [Float], below: [Float])? = nil, keepAlive: [AnyObject] = []) {
+        let (rows, k, _) = signs.bitRows
+        let bits = PackedBinaryMatrix(rows: rows, k: k, encoding: .signed)
+        signs.unpackRows(into: bits.words.pointer)
+        weights = PackedBinaryWeights(bits, channelScales: channelScales)
+        inFeatures = k
+        outFeatures = rows
+        self.bias = bias.map { AlignedBuffer($0) }
+        self.scale = scale
+        self.encoding = encoding
+        self.geluFold = geluFold.map { (AlignedBuffer($0.above), AlignedBuffer($0.below)) }
+        owner = keepAlive
+        switch encoding {
+        case .sign, .threshold: break
+        default: preconditionFailure("BinaryLinear: inputs are signs or thresholds")
+        }
+    }
+
+    private var isUnsigned: Bool { if case .threshold = encoding { return true } else { return false } }
+    private var keepsZeros: Bool { if case .sign(_, true) = encoding { return true } else { return false } }
+
+    fileprivate func operand(_ rows: Int, _ workspace: Workspace) -> PackedBinaryMatrix {
+        isUnsigned ? workspace.unsignedBits("linear.in", rows: rows, k: inFeatures, planes: 1)
+                   : workspace.signedBits("linear.in", rows: rows, k: inFeatures, mask: keepsZeros)
+    }
+
+    func encode(_ x: UnsafePointer<Float>, rows: Int, stride: Int?, transform: RowTransform, workspace: Workspace) {
+        let m = operand(rows, workspace), k = inFeatures, wpr = m.wordsPerRow
+        let path = Int32(BinaryKernels.activePath.rawValue)
+        if case .gelu = transform, let (above, below) = geluFold {
+            RowProducer.run(x, rows: rows, k: k, stride: stride, transform: .none) { block, r0, n in
+                bv_pack_outside_rows(block, k, Int32(n), Int32(k), above.pointer, below.pointer, m.words.pointer + r0 * wpr, wpr,
+                                     m.rowCounts!.pointer + r0)
+            }
+            return
+        }
+        RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
+            switch encoding {
+            case .sign(let shift, _):
+                bv_pack_signs(block, k, 1, Int32(n), Int32(k), shift, m.words.pointer + r0 * wpr, wpr,
+                              m.mask.map { $0.pointer + r0 * wpr }, m.rowCounts.map { $0.pointer + r0 }, path)
+            case .threshold(let shift, var t):
+                bv_pack_thresholds(block, k, 1, Int32(n), Int32(k), shift, &t, 1, m.words.pointer + r0 * wpr, wpr,
+                                   m.planeStride, m.rowCounts!.pointer + r0, path)
+            default: break
+            }
+        }
+    }
+
+    /// `multiply` whose output goes straight into `next`'s input operand through `next`'s GELU
+    /// fold (GSB's fc1 → fc2: bit = h > above ∨ h < below on the output h in the GEMM's
+    /// registers), so the float hidden layer is never stored. False (nothing done) when `next`
+    /// has no fold. `scratch` is a rows × outFeatures buffer the kernels may be given but do not write.
+    func multiply(rows: Int, encodingFor next: BinaryLinear, scratch: UnsafeMutablePointer<Float>, workspace: Workspace) -> Bool {
+        guard let (above, below) = next.geluFold, next.inFeatures == outFeatures else { return false }
+        let b = bias?.pointer
+        BinaryGEMM.multiply(operand(rows, workspace), weights, into: scratch,
+                            transform: OutputTransform(scale: scale, bias: b.map { UnsafePointer($0) }),
+                            packedOutput: .init(bits: next.operand(rows, workspace), above: above.pointer, below: below.pointer))
+        return true
+    }
+
+    func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {
+        let a = operand(rows, workspace)
+        let b = bias?.pointer
+        BinaryGEMM.multiply(a, weights, into: y, ldc: ldy,
+                            transform: OutputTransform(scale: scale, bias: b.map { UnsafePointer($0) }, accumulate: accumulate))
+    }
+}

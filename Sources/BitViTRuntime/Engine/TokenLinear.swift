@@ -1,0 +1,79 @@
+import BitViTPlatform
+
+/// A linear layer over token rows, `y = f(x)·Wᵀ` with its output transform, in one of the
+/// engine's arithmetics (float, binary, int8). Used in two steps so that the producer of the
+/// input (LayerNorm, GELU) fuses into the encoding:
+///
+/// 1. `encode` transforms and encodes `rows` input rows into the layer's operand buffer;
+/// 2. `multiply` writes (or, with `accumulate`, adds: the residual) `rows × outFeatures`.
+protocol TokenLinear: AnyObject {
+    var inFeatures: Int { get }
+    var outFeatures: Int { get }
+    /// Name of the kernel in profiles ("binary GEMM", "int8 GEMM", "sgemm").
+    var kernelName: String { get }
+    func encode(_ x: UnsafePointer<Float>, rows: Int, stride: Int?, transform: RowTransform, workspace: Workspace)
+    func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace)
+}
+
+/// `y = α·enc(x)·Wᵀ + bias` with float weights (full precision, or the dequantized weights of
+/// a quantized layer in float mode) through OpenBLAS sgemm. `enc` is the dequantized input
+/// encoding, so a quantized model runs the same function as with its bit kernels.
+final class FloatLinear: TokenLinear {
+    let inFeatures: Int
+    let outFeatures: Int
+    let weight: AlignedBuffer<Float>
+    let bias: AlignedBuffer<Float>?
+    let alpha: Float
+    let encoding: InputEncoding
+    let owner: [AnyObject]
+    var kernelName: String { "sgemm" }
+
+    /// `weight` [out, in] row-major; `keepAlive` holds storage `encoding` points into.
+    init(weight: [Float], out: Int, in k: Int, bias: [Float]?, alpha: Float = 1, encoding: InputEncoding = .identity,
+         keepAlive: [AnyObject] = []) {
+        precondition(weight.count == out * k)
+        inFeatures = k
+        outFeatures = out
+        self.weight = AlignedBuffer(weight)
+        self.bias = bias.map { AlignedBuffer($0) }
+        self.alpha = alpha
+        self.encoding = encoding
+        owner = keepAlive
+    }
+
+    /// The input rows themselves when `encode` had nothing to do (identity encoding, no
+    /// transform, contiguous rows): `multiply` reads them in place instead of a copy.
+    private var inPlaceInput: UnsafePointer<Float>?
+
+    func encode(_ x: UnsafePointer<Float>, rows: Int, stride: Int?, transform: RowTransform, workspace: Workspace) {
+        let k = inFeatures
+        if case .identity = encoding, case .none = transform, (stride ?? k) == k {
+            inPlaceInput = x
+            return
+        }
+        inPlaceInput = nil
+        let out = workspace.floats("linear.in", rows * k)
+        RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
+            if case .identity = encoding, UnsafeMutablePointer(mutating: block) == out + r0 * k { return }
+            RowProducer.dequantize(encoding, block, rows: n, k: k, into: out + r0 * k)
+        }
+    }
+
+    func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {
+        let k = inFeatures, n = outFeatures, ldy = ldy ?? n
+        let a = inPlaceInput ?? UnsafePointer(workspace.floats("linear.in", rows * k))
+        BLAS.gemm(transposeB: true, m: rows, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight.pointer, ldb: k,
+                  beta: accumulate ? 1 : 0, c: y, ldc: ldy)
+        if let bias { addRowVector(bias.pointer, to: y, rows: rows, cols: n, ld: ldy) }
+    }
+}
+
+/// `y[r, :] += v` for every row.
+func addRowVector(_ v: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
+    Parallel.forRanges(rows, minimumPerThread: max(1, 4096 / max(cols, 1))) { range in
+        for r in range {
+            let row = y + r * ld
+            for j in 0..<cols { row[j] += v[j] }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import BitViTExport
+import BitViTModels
+import BitViTRuntime
+import BitViTTrain
+import Foundation
+
+/// Trains the runs of a `ComparisonPlan` one after the other and collects their results.
+///
+/// A run whose `last.safetensors` has reached its epoch count is skipped, an interrupted one is
+/// resumed (exactly, see docs/training.md), a missing one is started; so re-running the same
+/// command after an interruption continues where it stopped. A stored run trained with another
+/// configuration than the plan now gives is an error rather than a silent mix.
+public struct ComparisonRunner {
+    public var plan: ComparisonPlan
+    /// Progress reporting for each run's training.
+    public var observer: (ComparisonPlan.Run) -> TrainingObserver? = { _ in nil }
+    /// Polled after every step; true saves the current run and stops the comparison.
+    public var stopRequested: () -> Bool = { false }
+    /// Status lines.
+    public var log: (String) -> Void = { print($0) }
+
+    public init(plan: ComparisonPlan) { self.plan = plan }
+
+    /// The resolved recipe of `run`.
+    public func config(for run: ComparisonPlan.Run) throws -> TrainConfig {
+        try TrainConfig.resolve(recipe: URL(fileURLWithPath: run.recipe), overrides: plan.overrides(for: run))
+    }
+
+    public enum Status: Equatable {
+        case finished, interrupted, notStarted
+    }
+
+    /// Where `run` stands, after checking that its stored configuration is the plan's.
+    public func status(of run: ComparisonPlan.Run, config: TrainConfig) throws -> Status {
+        let last = plan.directory(of: run.name).appendingPathComponent("last.safetensors")
+        guard FileManager.default.fileExists(atPath: last.path) else { return .notStarted }
+        let checkpoint = try Checkpoint.load(last)
+        if let stored = checkpoint.config, stored != config {
+            let (a, b) = (try stored.yaml().split(separator: "\n"), try config.yaml().split(separator: "\n"))
+            let differences = zip(a, b).filter { $0 != $1 }.prefix(4).map { "'\($0)' → '\($1)'" }.joined(separator: "; ")
+            throw BitViTError.invalidArgument(
+                "run '\(run.name)' in \(plan.directory(of: run.name).path) was trained with another configuration (\(differences)); delete the directory to train it again")
+        }
+        return (checkpoint.state?.epoch ?? 0) >= config.training.epochs ? .finished : .interrupted
+    }
+
+    /// One line per run: name, model, epochs, status and label (`bitvit compare --dry-run`).
+    public func statusLines() throws -> [String] {
+        try plan.runs.map { run in
+            let config = try config(for: run)
+            return "\(run.name): \(config.model.name), \(config.training.epochs) epochs, \(try status(of: run, config: config)) — \(run.label)"
+        }
+    }
+
+    /// Writes the report of the plan's runs (`command` reproduces it); returns the files written.
+    public func writeReport(command: String) throws -> [URL] {
+        try ComparisonReport(plan: plan, rows: try rows(), command: command).write()
+    }
+
+    /// Trains every run that has not finished. Returns false when stopped on request.
+    public func trainAll() throws -> Bool {
+        for (i, run) in plan.runs.enumerated() {
+            let config = try config(for: run)
+            let status = try status(of: run, config: config)
+            let directory = plan.directory(of: run.name)
+            let header = "[\(i + 1)/\(plan.runs.count)] \(run.name) (\(run.label))"
+            if status == .finished {
+                log("\(header): finished earlier, skipped")
+                continue
+            }
+            log("\(header): \(status == .interrupted ? "resuming" : "training") in \(directory.path)")
+            let start = DispatchTime.now().uptimeNanoseconds
+            var session = TrainingSession(config: config, runDirectory: directory, observer: observer(run))
+            session.stopRequested = stopRequested
+            let outcome = try session.run(resumeFrom: status == .interrupted ? session.lastCheckpoint : nil)
+            try addWallSeconds(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, run: run)
+            if outcome.summary.interrupted {
+                log("\(header): stopped; run the same command again to continue")
+                return false
+            }
+        }
+        return true
+    }
+
+    static let wallFile = "comparison_wall_seconds.txt"
+
+    /// Wall seconds `bitvit compare` spent on `run` over all its sessions (nil: none recorded).
+    public func wallSeconds(of run: ComparisonPlan.Run) -> Double? {
+        let url = plan.directory(of: run.name).appendingPathComponent(Self.wallFile)
+        return (try? String(contentsOf: url, encoding: .utf8)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    private func addWallSeconds(_ seconds: Double, run: ComparisonPlan.Run) throws {
+        let total = (wallSeconds(of: run) ?? 0) + seconds
+        try AtomicFile.write(String(format: "%.1f\n", total),
+                             to: plan.directory(of: run.name).appendingPathComponent(Self.wallFile))
+    }
+
+    /// The report rows of every finished run, in plan order.
+    public func rows() throws -> [ComparisonRow] {
+        try plan.runs.compactMap { run in
+            let config = try config(for: run)
+            guard try status(of: run, config: config) == .finished else {
+                log("\(run.name): not finished, left out of the report")
+                return nil
+            }
+            let directory = plan.directory(of: run.name)
+            let records = try MetricsLog.read(directory.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
+            let state = try Checkpoint.load(directory.appendingPathComponent("last.safetensors")).state
+            let test = try TestReport.read(directory.appendingPathComponent(TestReport.fileName))
+            let model = try ModelZoo.make(config.model)
+            return ComparisonRow(
+                name: run.name, label: run.label, tables: run.tables, cost: try ModelCost(model: model),
+                testTop1: (test?.best ?? test?.last)?.result.top1, lastTestTop1: test?.last.result.top1,
+                bestValidationTop1: state?.bestTop1, bestEpoch: state?.bestEpoch,
+                epochs: records.last?.epoch ?? 0, trainingSeconds: records.last?.elapsedSeconds ?? 0,
+                wallSeconds: wallSeconds(of: run), records: records)
+        }
+    }
+}

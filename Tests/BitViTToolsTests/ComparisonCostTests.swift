@@ -1,0 +1,38 @@
+import BitViTExport
+import BitViTModels
+import BitViTRuntime
+import BitViTTools
+import BitViTTrain
+import Foundation
+import Testing
+
+/// The size and OPs columns of the committed comparison reports come from `ModelCost`: every
+/// run of both plans, built from its recipe and overrides, costs what its report row says.
+@Suite("Comparison costs")
+struct ComparisonCostTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test("Report columns W/A, params, size and OPs", arguments: ["cifar10", "fashion-mnist"])
+    func reportColumns(_ name: String) throws {
+        var plan = try ComparisonPlan.load(Self.root.appendingPathComponent("comparisons/\(name).yaml"))
+        let report = try String(contentsOf: Self.root.appendingPathComponent(plan.report), encoding: .utf8)
+        var rows: [String: [String]] = [:]
+        for line in report.split(separator: "\n") where line.hasPrefix("| ") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            if cells.count >= 10 { rows[cells[0]] = cells }
+        }
+        for i in plan.runs.indices { plan.runs[i].recipe = Self.root.appendingPathComponent(plan.runs[i].recipe).path }
+        let runner = ComparisonRunner(plan: plan)
+        for run in plan.runs {
+            let cells = try #require(rows[run.label], "no report row for \(run.label)")
+            let model = try ModelZoo.make(try runner.config(for: run).model)
+            let row = ComparisonRow(name: run.name, label: run.label, tables: [], cost: try ModelCost(model: model), testTop1: nil,
+                                    lastTestTop1: nil, bestValidationTop1: nil, bestEpoch: nil, epochs: 0, trainingSeconds: 0,
+                                    wallSeconds: nil, records: [])
+            let computed = ComparisonTable.markdown([row]).split(separator: "\n")[2].split(separator: "|")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(Array(computed[0..<5]) == Array(cells[0..<5]), "\(name) \(run.name)")
+        }
+    }
+}
