@@ -1,4 +1,4 @@
-import BitViTDeploy
+import BitViTRuntime
 
 /// Inputs with their checksums made consistent again, so that mutations reach the checks
 /// behind a checksum instead of stopping at it (the unrepaired input is tried too, which

@@ -1,4 +1,4 @@
-import BitViTCore
+import BitViTPlatform
 import CFuzzerDriver
 import Foundation
 

@@ -1,5 +1,5 @@
-import BitViTCore
-import BitViTDeploy
+import BitViTPlatform
+import BitViTRuntime
 import FuzzSupport
 
 /// The engine-building path: a `.bitvit` file (checksums repaired, so that mutations reach the

@@ -1,7 +1,8 @@
 import BitViTCore
-import BitViTData
-import BitViTDeploy
+import BitViTExport
+import BitViTImage
 import BitViTModels
+import BitViTRuntime
 import BitViTTrain
 import Foundation
 

@@ -1,4 +1,4 @@
-import BitViTData
+import BitViTImage
 import FuzzSupport
 
 /// JPEG and PNG decoding (format from the signature), then conversion to 1 and 3 channels.

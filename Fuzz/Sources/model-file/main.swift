@@ -1,9 +1,9 @@
-import BitViTDeploy
+import BitViTRuntime
 import FuzzSupport
 
 /// `.bitvit` files: the container (header, checksums, sections, tensor table, names), then
 /// every tensor's values read back as the engine reads them, then the manifest of the stored
-/// architecture and the file summary of `bitvit info`. Each input runs as given and with its
+/// architecture and the cost that `bitvit info` prints. Each input runs as given and with its
 /// checksums repaired.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzModelFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -13,7 +13,7 @@ public func fuzzModelFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             let container = try ModelFile(bytes: input, path: "input", validatingManifest: false)
             for tensor in container.tensors { read(tensor) }
             let file = try ModelFile(bytes: input, path: "input")
-            _ = ModelFileSummary(file)
+            _ = ModelCost(file: file)
         }
     }
     return 0
