@@ -11,6 +11,8 @@ let package = Package(
             "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTInterop", "BitViTTools",
         ]),
         .library(name: "BitViTRuntime", targets: ["BitViTRuntime"]),
+        // Data-parallel training over Open MPI, apart so that the library needs no MPI.
+        .library(name: "BitViTDistributed", targets: ["BitViTDistributed"]),
         .executable(name: "bitvit", targets: ["bitvit"]),
     ],
     dependencies: [
@@ -28,6 +30,8 @@ let package = Package(
         // TurboJPEG reports decode errors by return value (libjpeg's handler would exit()).
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: C targets (per-function target attributes, run-time dispatch)
         .target(name: "CBitViTPlatform"),
@@ -48,18 +52,24 @@ let package = Package(
         .target(name: "BitViTRuntime", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
         .target(name: "BitViTExport", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime"]),
         .target(name: "BitViTTools", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTImage", "BitViTData", "BitViTTrain",
+            "BitViTPlatform", "BitViTCore", "BitViTNN", "BitViTModels", "BitViTImage", "BitViTData", "BitViTTrain",
             "BitViTRuntime", "BitViTExport", "CBitKernels",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Official checkpoints (timm/DeiT, GSB, Q-ViT, BHViT names) in and out.
         .target(name: "BitViTInterop", dependencies: ["BitViTCore", "BitViTNN", "BitViTModels"]),
+        // Data-parallel training over Open MPI (ProcessGroup over MPI).
+        .target(name: "BitViTDistributed", dependencies: ["BitViTTrain", "CMPI"]),
         .executableTarget(name: "bitvit", dependencies: [
             "BitViTPlatform", "BitViTCore", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTTools",
+            "BitViTDistributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: Tests (reference data lives in each target's Fixtures folder)
+        // Checks that need several processes, run under mpirun by BitViTDistributedTests.
+        .executableTarget(name: "bitvit-distributed-checks", dependencies: ["BitViTDistributed", "BitViTTrain"],
+                          path: "Tests/BitViTDistributedChecks"),
         .target(name: "BitViTTestSupport", dependencies: ["BitViTCore"], path: "Sources/BitViTTestSupport"),
         .testTarget(name: "BitViTCoreTests", dependencies: ["BitViTCore", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
@@ -81,6 +91,7 @@ let package = Package(
         .testTarget(name: "BitViTInteropTests", dependencies: [
             "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTInterop",
         ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BitViTDistributedTests", dependencies: ["BitViTDistributed", "BitViTTrain"]),
     ],
     swiftLanguageModes: [.v5]
 )

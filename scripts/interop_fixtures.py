@@ -69,7 +69,7 @@ TINY = dict(img=16, patch=4, dim=24, depth=2, heads=2)
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers
+# Shared functions
 
 
 def official_parser(script_path, function="get_args_parser"):

@@ -72,7 +72,13 @@ extension Tensor {
     /// Back-propagates from this tensor. Without `gradient` the tensor must be a scalar and the
     /// seed is 1. Leaf gradients accumulate into `grad`; interior gradients are discarded.
     /// The graph is freed as it is consumed unless `retainGraph` is set.
-    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
+    ///
+    /// `onLeafGradient` is called with each leaf as soon as its gradient for this pass is
+    /// complete, while the rest of the pass still runs (data-parallel training starts averaging
+    /// those gradients across processes there). Leaves are reported in a fixed order for a
+    /// given graph.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false,
+                         onLeafGradient: ((Tensor) -> Void)? = nil) {
         precondition(requiresGrad, "backward() on a tensor that does not require grad")
         let seed = gradient ?? {
             precondition(count == 1, "backward() without a gradient needs a scalar, got \(shape)")
@@ -99,6 +105,7 @@ extension Tensor {
                 guard let g = pending.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.gradNode else {
                     t.grad = t.grad.map { $0 + g } ?? g
+                    onLeafGradient?(t)
                     continue
                 }
                 guard let rule = node.backward else {

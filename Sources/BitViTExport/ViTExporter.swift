@@ -29,7 +29,7 @@ struct ViTExporter {
         tensors.append(ExportTensor(name, floats: t.scalars, shape: shape ?? t.shape))
     }
 
-    /// GSB's scale floor (gsb.md §2): `s > 1e-5 ? s : 1e-5`.
+    /// GSB's scale floor (docs/reference/gsb.md §3): `s > 1e-5 ? s : 1e-5`.
     static func floored(_ s: Float) -> Float { s > 1e-5 ? s : 1e-5 }
 
     static func round(_ x: Float) -> Float { x.rounded(.toNearestOrEven) }

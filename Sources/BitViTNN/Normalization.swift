@@ -32,6 +32,9 @@ public final class BatchNorm: Module, Layer {
     public let channelAxis: Int
     public let momentum: Float
     public let eps: Float
+    /// Set by data-parallel training with synchronized BatchNorm: training-mode statistics are
+    /// then those of the global batch (see `Tensor.batchNorm(…statisticsSum:)`).
+    public var statisticsSum: CrossProcessSum?
 
     public init(_ channels: Int, channelAxis: Int = 1, momentum: Float = 0.1, eps: Float = 1e-5) {
         self.channelAxis = channelAxis
@@ -54,6 +57,6 @@ public final class BatchNorm: Module, Layer {
         if isTraining { batchesTracked.data[0] += 1 }
         return x.batchNorm(channelAxis: channelAxis, weight: weight, bias: bias,
                            runningMean: runningMean, runningVariance: runningVariance,
-                           training: isTraining, momentum: momentum, eps: eps)
+                           training: isTraining, momentum: momentum, eps: eps, statisticsSum: statisticsSum)
     }
 }

@@ -2,12 +2,12 @@
 public enum ScaleInitialization: Sendable, Equatable {
     /// The scales keep the values they were constructed with.
     case none
-    /// GSB's rule (gsb.md §3.7): on the first call, in training or evaluation mode, in which
+    /// GSB's rule (docs/reference/gsb.md §4.7): on the first call, in training or evaluation mode, in which
     /// every scale still holds exactly 1.0 and this instance has not initialized before. The
     /// "initialized" flag lives in memory only, so a checkpoint restores the scale values and a
     /// loaded value ≠ 1.0 is what prevents a second initialization.
     case whileScalesAreOne
-    /// Q-ViT's rule (qvit.md §3.2–3.3, also GSB's patch embedding): on the first training-mode
+    /// Q-ViT's rule (docs/reference/qvit.md §3.2–3.3, also GSB's patch embedding): on the first training-mode
     /// call, recorded in the persistent buffer `init_state` (0 → 1) so that checkpoints restore
     /// it. Evaluation-mode calls never initialize.
     case firstTrainingCall
@@ -104,7 +104,7 @@ open class Quantizer: Module, Layer {
     open func initializeScales(from x: Tensor) {}
 
     /// The forward with its backward rule. `initializing` is true on the call that has just
-    /// initialized the scales (GSB uses it for its first-call quirk, gsb.md §3.4).
+    /// initialized the scales (GSB uses it for its first-call quirk, docs/reference/gsb.md §4.4).
     open func quantize(_ x: Tensor, initializing: Bool) -> Tensor {
         preconditionFailure("\(type(of: self)) must override quantize(_:initializing:)")
     }

@@ -1,8 +1,9 @@
 import BitViTCore
 import Foundation
 
-/// One op's reference file from `../shared/golden` (schema in that folder's README): cases with
-/// params, inputs, upstream gradients, outputs and expected input gradients.
+/// One op's golden-vector file (a test target's `Fixtures/golden/<op>.json`; the format is
+/// described in Tests/BitViTQuantTests/Fixtures/README.md): cases with params, inputs, upstream
+/// gradients, outputs and expected input gradients.
 public struct GoldenOp {
     public var op: String
     public var method: String

@@ -27,7 +27,7 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
     int MR, NV;
     switch (path) {
     case BV_KPATH_AVX512: tile = bv_btile_avx512; MR = BV_AVX512_MR; NV = BV_AVX512_NV; break;
-    case BV_KPATH_AVX2: tile = bv_btile_avx2; MR = BV_AVX2_MR; NV = BV_AVX2_NV; break;
+    case BV_KPATH_AVX2: tile = bv_btile_avx2; MR = BV_AVX2_MR; NV = BV_AVX2_BNV; break;
     case BV_KPATH_NEON: tile = bv_btile_neon; MR = BV_NEON_MR; NV = BV_NEON_NV; break;
     default: tile = bv_btile_scalar; MR = BV_SCALAR_MR; NV = BV_SCALAR_NV; break;
     }

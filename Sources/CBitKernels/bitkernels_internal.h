@@ -68,6 +68,8 @@ typedef struct {
     const int8_t *w;                   ///< panel 0 of the column group
     ptrdiff_t w_panel_stride;          ///< bytes between panels (64 · k4)
     int k4;
+    /// AVX2: steps of 4 K values whose vpmaddubsw sums fit 16-bit lanes (0: codes too large).
+    int s16_steps;
 } bv_itile_in;
 
 // Tile sizes per path (rows × panels).
@@ -75,6 +77,8 @@ typedef struct {
 #define BV_AVX512_NV 4
 #define BV_AVX2_MR 4
 #define BV_AVX2_NV 1
+/// Panels per call of the AVX2 binary tile (it runs them one after another: one register tile each).
+#define BV_AVX2_BNV 4
 #define BV_SCALAR_MR 4
 #define BV_SCALAR_NV 1
 #define BV_NEON_MR 4

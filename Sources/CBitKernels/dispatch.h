@@ -1,4 +1,4 @@
-// Internal: multiversioning helpers shared by the kernel files.
+// Internal: the multiversioning macros shared by the kernel files.
 #ifndef BV_DISPATCH_H
 #define BV_DISPATCH_H
 

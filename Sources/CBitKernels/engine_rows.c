@@ -1,5 +1,5 @@
 // Row kernels of the inference engine's fused producers (see include/bv_engine_rows.h).
-#include "CBitKernels.h"
+#include "engine_rows_internal.h"
 #include <CBitViTPlatform.h>
 #include "dispatch.h"
 #include <stdint.h>
@@ -13,6 +13,26 @@ static int use_avx512(void) {
     static int cached = -1;
     if (cached < 0) cached = (bv_cpu_features() & BV_CPU_AVX512F) != 0;
     return cached;
+}
+
+/// The path of the GSB row kernels for `requested` (BV_KPATH_*): AVX-512 needs F, DQ and
+/// VPOPCNTDQ, AVX2 needs AVX2, FMA and POPCNT; AUTO takes the best, a forced path the CPU
+/// lacks the best one below it (NEON and SCALAR run the portable code).
+static int row_path(int requested) {
+    static int64_t cached = -1;
+    if (cached < 0) cached = bv_cpu_features();
+    const uint32_t f = (uint32_t)cached;
+    const uint32_t avx512 = BV_CPU_AVX512F | BV_CPU_AVX512DQ | BV_CPU_AVX512VPOPCNTDQ;
+    const uint32_t avx2 = BV_CPU_AVX2 | BV_CPU_FMA | BV_CPU_POPCNT;
+    if (requested == BV_KPATH_NEON) return BV_KPATH_SCALAR;
+    if (requested == BV_KPATH_AUTO) requested = BV_KPATH_AVX512;
+#ifdef BV_HAVE_X86
+    if (requested >= BV_KPATH_AVX512 && (f & avx512) == avx512) return BV_KPATH_AVX512;
+    if (requested >= BV_KPATH_AVX2 && (f & avx2) == avx2) return BV_KPATH_AVX2;
+#else
+    (void)f; (void)avx512; (void)avx2;
+#endif
+    return BV_KPATH_SCALAR;
 }
 
 #ifdef BV_HAVE_X86
@@ -117,6 +137,14 @@ float bv_softmax_bias_max_rows(const float *x, float *y, const float *bias, ptrd
         float m = -__builtin_inff();
         for (ptrdiff_t r = 0; r < rows; r++) {
             const float v = softmax_bias_max_row_avx512(x + r * cols, y + r * cols, bias ? bias + r * cols : NULL, cols, scale);
+            m = v > m ? v : m;
+        }
+        return m;
+    }
+    if (cols <= 1 << 24 && row_path(BV_KPATH_AUTO) == BV_KPATH_AVX2) {
+        float m = -__builtin_inff();
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            const float v = bv_softmax_bias_max_row_avx2(x + r * cols, y + r * cols, bias ? bias + r * cols : NULL, (int)cols, scale);
             m = v > m ? v : m;
         }
         return m;
@@ -344,10 +372,14 @@ static void pack_gsb_value_panels_avx512(const float *v, ptrdiff_t v_row_stride,
 
 void bv_pack_gsb_value_panels(const float *v, ptrdiff_t v_row_stride, const float *shift, int tokens, int features,
                               const float *up, const float *down, uint32_t *panels, ptrdiff_t panel_dwords,
-                              ptrdiff_t plane_stride) {
+                              ptrdiff_t plane_stride, int path) {
 #ifdef BV_HAVE_X86
-    if (use_avx512()) {
+    switch (row_path(path)) {
+    case BV_KPATH_AVX512:
         pack_gsb_value_panels_avx512(v, v_row_stride, shift, tokens, features, up, down, panels, panel_dwords, plane_stride);
+        return;
+    case BV_KPATH_AVX2:
+        bv_pack_gsb_value_panels_avx2(v, v_row_stride, shift, tokens, features, up, down, panels, panel_dwords, plane_stride);
         return;
     }
 #endif
@@ -389,9 +421,12 @@ static void shift_minmax_rows_avx512(const float *src, ptrdiff_t src_stride, con
 #endif
 
 void bv_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *shift, ptrdiff_t rows, ptrdiff_t cols,
-                          float *lo, float *hi) {
+                          float *lo, float *hi, int path) {
 #ifdef BV_HAVE_X86
-    if (use_avx512()) { shift_minmax_rows_avx512(src, src_stride, shift, rows, cols, lo, hi); return; }
+    switch (row_path(path)) {
+    case BV_KPATH_AVX512: shift_minmax_rows_avx512(src, src_stride, shift, rows, cols, lo, hi); return;
+    case BV_KPATH_AVX2: bv_shift_minmax_rows_avx2(src, src_stride, shift, rows, cols, lo, hi); return;
+    }
 #endif
     float l = *lo, h = *hi;
     for (ptrdiff_t r = 0; r < rows; r++)
@@ -406,15 +441,6 @@ void bv_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *s
 
 // MARK: GSB attention rows: scores + softmax + B_att + GSB_A planes in one pass per row
 
-static int use_avx512_popcnt(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        const uint32_t need = BV_CPU_AVX512F | BV_CPU_AVX512DQ | BV_CPU_AVX512VPOPCNTDQ;
-        cached = (bv_cpu_features() & need) == need;
-    }
-    return cached;
-}
-
 /// Bits of one row: plane bit j = x[j] > t (strict), bits past n zero; returns the popcount.
 static int threshold_bits_row(const float *x, int n, float t, uint64_t *bits) {
     int count = 0;
@@ -428,51 +454,8 @@ static int threshold_bits_row(const float *x, int n, float t, uint64_t *bits) {
 }
 
 #ifdef BV_HAVE_X86
-__attribute__((target("avx512f,avx512dq,avx512vpopcntdq")))
-static void sign_scores_row_avx512(const uint64_t *q, const uint64_t *k, ptrdiff_t k_word_stride, int words, int n,
-                                   float slope, float offset, float *x) {
-    const __m512 p = _mm512_set1_ps(slope), o = _mm512_set1_ps(offset);
-    for (int j = 0; j < n; j += 16) {
-        const int live = n - j >= 16 ? 16 : n - j;
-        const __mmask8 lo = (__mmask8)(live >= 8 ? 0xFF : (1u << live) - 1);
-        const __mmask8 hi = (__mmask8)(live >= 16 ? 0xFF : live > 8 ? (1u << (live - 8)) - 1 : 0);
-        __m512i c0 = _mm512_setzero_si512(), c1 = _mm512_setzero_si512();
-        for (int w = 0; w < words; w++) {
-            const __m512i qw = _mm512_set1_epi64((long long)q[w]);
-            const uint64_t *kw = k + w * k_word_stride + j;
-            c0 = _mm512_add_epi64(c0, _mm512_popcnt_epi64(_mm512_xor_si512(qw, _mm512_maskz_loadu_epi64(lo, kw))));
-            c1 = _mm512_add_epi64(c1, _mm512_popcnt_epi64(_mm512_xor_si512(qw, _mm512_maskz_loadu_epi64(hi, kw + 8))));
-        }
-        const __m512 c = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtepi64_ps(c0)), _mm512_cvtepi64_ps(c1), 1);
-        _mm512_mask_storeu_ps(x + j, (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1), _mm512_fmadd_ps(c, p, o));
-    }
-}
-
-/// Two planes of one row in one pass: bit j = x[j] > t (into `bits`, returns its popcount) and
-/// x[j] > u (into `other`).
-__attribute__((target("avx512f")))
-static int two_threshold_bits_row_avx512(const float *x, int n, float t, float u, uint64_t *bits, uint64_t *other) {
-    const __m512 tv = _mm512_set1_ps(t), uv = _mm512_set1_ps(u);
-    int count = 0;
-    for (int w = 0; w < (n + 63) / 64; w++) {
-        uint64_t s = 0, o = 0;
-        for (int j = 64 * w; j < 64 * w + 64 && j < n; j += 16) {
-            const __mmask16 live = (__mmask16)(n - j >= 16 ? 0xFFFF : (1u << (n - j)) - 1);
-            const __m512 v = _mm512_maskz_loadu_ps(live, x + j);
-            s |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, tv, _CMP_GT_OQ) << (j - 64 * w);
-            o |= (uint64_t)_mm512_mask_cmp_ps_mask(live, v, uv, _CMP_GT_OQ) << (j - 64 * w);
-        }
-        bits[w] = s;
-        other[w] = o;
-        count += __builtin_popcountll(s);
-    }
-    return count;
-}
-#endif
-
-#ifdef BV_HAVE_X86
 /// One GSB attention row in three passes over the row in L1 (scores + max; exp + sum; P' +
-/// planes), computing exactly what `sign_scores_row_avx512` followed by
+/// planes), computing the XNOR-popcount scores and then exactly what
 /// `softmax_bias_max_row_avx512` (scale 1) computes. The candidate bound uses the lower bound
 /// `fl(inv + min(bias))` of max(P') (the arg-max of the scores has e = 1 exactly), so no
 /// fourth pass waits for max(P'). Returns max(P'); `*a1_count` gets the group-1 popcount.
@@ -540,47 +523,50 @@ static float gsb_row_avx512(const uint64_t *q, const uint64_t *k, ptrdiff_t k_wo
 float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uint64_t *k, ptrdiff_t k_word_stride, int words,
                             int rows, int n, int d, float scale, const float *bias, const float *bias_row_min, float *p,
                             float a1_bound, float ratio, uint64_t *a1_bits, uint64_t *candidates, ptrdiff_t bits_row_stride,
-                            int32_t *a1_counts) {
+                            int32_t *a1_counts, int path) {
     // x_j = scale·(d − 2·popcount(q ^ k_j)), evaluated as the binary GEMM's output transform does.
     const float slope = -2.0f * scale, offset = scale * (float)d;
     float top = -__builtin_inff();
 #ifdef BV_HAVE_X86
-    if (use_avx512_popcnt() && n <= 1 << 24) {
+    const int vector = n <= 1 << 24 ? row_path(path) : BV_KPATH_SCALAR;
+    if (vector != BV_KPATH_SCALAR) {
         for (int r = 0; r < rows; r++) {
             // B_att (12 × 6 × 198 × 198 floats in DeiT-S) streams from memory once per image:
             // fetch two rows ahead, non-temporal so that it does not evict P' from L2.
             if (bias && r + 2 < rows)
                 for (int c = 0; c < n; c += 16) _mm_prefetch((const char *)(bias + (ptrdiff_t)(r + 2) * n + c), _MM_HINT_NTA);
-            const float m = gsb_row_avx512(q + r * q_row_stride, k, k_word_stride, words, n, slope, offset,
-                                           bias ? bias + (ptrdiff_t)r * n : NULL, bias ? bias_row_min[r] : 0.0f, p + (ptrdiff_t)r * n,
-                                           a1_bound, ratio, a1_bits + r * bits_row_stride, candidates + r * bits_row_stride,
-                                           a1_counts + r);
+            const float *b = bias ? bias + (ptrdiff_t)r * n : NULL;
+            const float bmin = bias ? bias_row_min[r] : 0.0f;
+            float *x = p + (ptrdiff_t)r * n;
+            uint64_t *a1 = a1_bits + r * bits_row_stride, *cand = candidates + r * bits_row_stride;
+            const float m = vector == BV_KPATH_AVX512
+                ? gsb_row_avx512(q + r * q_row_stride, k, k_word_stride, words, n, slope, offset, b, bmin, x, a1_bound, ratio,
+                                 a1, cand, a1_counts + r)
+                : bv_gsb_row_avx2(q + r * q_row_stride, k, k_word_stride, words, n, slope, offset, b, bmin, x, a1_bound, ratio,
+                                  a1, cand, a1_counts + r);
             top = m > top ? m : top;
         }
         return top;
     }
+#else
+    (void)path;
 #endif
     for (int r = 0; r < rows; r++) {
         float *x = p + (ptrdiff_t)r * n;
         const uint64_t *qr = q + r * q_row_stride;
-#ifdef BV_HAVE_X86
-        if (use_avx512_popcnt()) sign_scores_row_avx512(qr, k, k_word_stride, words, n, slope, offset, x);
-        else
-#endif
-            for (int j = 0; j < n; j++) {
-                int c = 0;
-                for (int w = 0; w < words; w++) c += __builtin_popcountll(qr[w] ^ k[w * k_word_stride + j]);
-                x[j] = __builtin_fmaf((float)c, slope, offset);
-            }
-        const float m = bv_softmax_bias_max_rows(x, x, bias ? bias + (ptrdiff_t)r * n : NULL, 1, n, 1.0f);
+        for (int j = 0; j < n; j++) {
+            int c = 0;
+            for (int w = 0; w < words; w++) c += __builtin_popcountll(qr[w] ^ k[w * k_word_stride + j]);
+            x[j] = __builtin_fmaf((float)c, slope, offset);
+        }
+        bv_softmax_rows_f32(x, x, 1, n, 1.0f);
+        float m = -__builtin_inff();
+        for (int j = 0; j < n; j++) {
+            if (bias) x[j] += bias[(ptrdiff_t)r * n + j];
+            m = x[j] > m ? x[j] : m;
+        }
         top = m > top ? m : top;
         uint64_t *a1 = a1_bits + r * bits_row_stride, *cand = candidates + r * bits_row_stride;
-#ifdef BV_HAVE_X86
-        if (use_avx512()) {
-            a1_counts[r] = two_threshold_bits_row_avx512(x, n, a1_bound, ratio * m, a1, cand);
-            continue;
-        }
-#endif
         a1_counts[r] = threshold_bits_row(x, n, a1_bound, a1);
         threshold_bits_row(x, n, ratio * m, cand);
     }
@@ -607,10 +593,12 @@ static void mask_planes_word_avx512(const float *x, uint64_t s, float bound1, fl
 
 void bv_gsb_mask_planes_rows(const float *p, int rows, int n, const uint64_t *candidates, ptrdiff_t bits_row_stride,
                              float bound1, float bound2, uint64_t *t1_bits, uint64_t *t2_bits, int32_t *t1_counts,
-                             int32_t *t2_counts) {
+                             int32_t *t2_counts, int path) {
     const int words = (n + 63) / 64;
 #ifdef BV_HAVE_X86
-    const int vector = use_avx512();
+    const int vector = row_path(path);
+#else
+    (void)path;
 #endif
     for (int r = 0; r < rows; r++) {
         const float *x = p + (ptrdiff_t)r * n;
@@ -618,7 +606,8 @@ void bv_gsb_mask_planes_rows(const float *p, int rows, int n, const uint64_t *ca
         for (int w = 0; w < words; w++) {
             uint64_t s = candidates[r * bits_row_stride + w], b1 = 0, b2 = 0;
 #ifdef BV_HAVE_X86
-            if (vector && s) mask_planes_word_avx512(x + 64 * w, s, bound1, bound2, &b1, &b2);
+            if (vector == BV_KPATH_AVX512 && s) mask_planes_word_avx512(x + 64 * w, s, bound1, bound2, &b1, &b2);
+            else if (vector == BV_KPATH_AVX2 && s) bv_gsb_mask_word_avx2(x + 64 * w, s, n - 64 * w, bound1, bound2, &b1, &b2);
             else
 #endif
                 while (s) {

@@ -15,6 +15,10 @@ int bv_igemm(const bv_igemm_args *g, int m0, int m1, int n0, int n1, int path) {
     if (m0 >= m1 || n0 >= n1) return path;
 
     const int k4 = (g->k + 3) / 4;
+    // A vpmaddubsw pair sum is at most 2·a_max·w_max; as many steps as keep 16-bit sums exact.
+    const long pair = 2L * g->a_max * g->w_max;
+    const int s16_steps = g->a_max > 0 && g->w_max > 0 && g->a_max <= 255 && g->w_max <= 128 && pair <= 32767
+        ? (int)(32767 / pair) : 0;
     const ptrdiff_t panel_stride = (ptrdiff_t)64 * k4;  // bytes
     // Column groups of NV panels over the whole K, even when the group outgrows L1: narrowing
     // it to stay L1-resident was measured slower (316 vs 452 GMAC/s at K = 1536), because the
@@ -44,6 +48,7 @@ int bv_igemm(const bv_igemm_args *g, int m0, int m1, int n0, int n1, int path) {
                 .a = g->a + (ptrdiff_t)m * g->lda, .lda = g->lda,
                 .w = g->w + (ptrdiff_t)(ng / BV_PANEL) * panel_stride, .w_panel_stride = panel_stride,
                 .k4 = k4,
+                .s16_steps = s16_steps,
             };
             bv_tile_out out = {
                 .P = P, .Q = Q, .S = S, .B = B,

@@ -1,15 +1,17 @@
 import ArgumentParser
 import BitViTCore
+import BitViTDistributed
 import BitViTModels
 import BitViTRuntime
 import BitViTTools
 import BitViTTrain
+import Foundation
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed; every figure comes with its baseline from the same run.",
-        subcommands: [BenchTrain.self, BenchGEMM.self, BenchBinaryGEMM.self, BenchInfer.self])
+        subcommands: [BenchTrain.self, BenchGEMM.self, BenchBinaryGEMM.self, BenchInfer.self, BenchCompare.self])
 }
 
 /// Options shared by the bench commands.
@@ -37,12 +39,22 @@ struct GeometryOptions: ParsableArguments {
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py).")
+        abstract: "Training throughput and peak memory of a DeiT geometry (same flags as torch_vit_bench.py).",
+        discussion: """
+            Under mpirun every process runs --batch / processes images per step and averages the \
+            gradients as training does; the line then adds the time waited for the gradient sums and \
+            the bandwidth of one sum of all gradients. --ranks N measures this process alone, then the \
+            same global batch on N processes started with mpirun on this machine (--threads split among \
+            them), and prints the scaling efficiency (docs/distributed.md).
+            """)
 
     @OptionGroup var geometry: GeometryOptions
-    @Option(parsing: .unconditional, help: "Images per step.") var batch = 64
+    @Option(parsing: .unconditional, help: "Images per step (over all processes).") var batch = 64
     @Option(parsing: .unconditional, help: "Timed steps (after 2 warm-up steps).") var iters = 5
-    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Worker threads per process (default: all cores, or the process's cores under mpirun).")
+    var threads: Int?
+    @Option(parsing: .unconditional, help: "Compare with this many processes started by mpirun on this machine.") var ranks: Int?
+    @Flag(help: "Sum the gradient buckets only after the backward pass (no overlap).") var noOverlap = false
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print a per-op time breakdown.") var profile = false
 
@@ -50,16 +62,44 @@ struct BenchTrain: ParsableCommand {
         try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
         try checkOption("--iters", iters, 1...1_000_000)
         try checkThreads(threads)
+        if let ranks { try checkOption("--ranks", ranks, 2...1024) }
     }
 
     func run() throws {
-        setThreads(threads)
+        try DistributedLaunch.run { group in try measure(group) }
+    }
+
+    private func measure(_ group: any ProcessGroup) throws {
+        if let count = DistributedLaunch.threadCount(requested: threads, group: group) { Parallel.threadCount = count }
         try geometry.config.validate()
         var bench = TrainingBenchmark(config: geometry.config, batch: batch, iterations: iters)
         bench.profile = profile
-        let result = try bench.run()
-        if json { try printJSON(result); return }
-        print(result.text)
+        bench.group = group
+        bench.overlap = !noOverlap
+        let r = try bench.run()
+        guard group.rank == 0 else { return }
+        if let ranks {
+            guard !group.isDistributed else { throw BitViTError.invalidArgument("--ranks starts mpirun itself; run it without mpirun") }
+            guard ranks > 1, Parallel.threadCount % ranks == 0 else {
+                throw BitViTError.invalidArgument("--ranks \(ranks) must be > 1 and divide the \(Parallel.threadCount) threads")
+            }
+            var arguments = CommandLine.arguments.dropFirst().filter { $0 != "--json" }
+            if let i = arguments.firstIndex(of: "--ranks") { arguments.removeSubrange(i...(i + 1)) }
+            if let i = arguments.firstIndex(of: "--threads") { arguments.removeSubrange(i...(i + 1)) }
+            let output = try MPILauncher(processes: ranks).run(
+                executable: ProcessInfo.processInfo.arguments[0],
+                arguments: Array(arguments) + ["--threads", String(Parallel.threadCount / ranks), "--json"])
+            guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+                throw BitViTError.malformed(file: "mpirun output", reason: "no JSON line in: \(output)")
+            }
+            let distributed = try JSONDecoder().decode(TrainingBenchmark.Result.self, from: Data(line.utf8))
+            let comparison = TrainingScaling(reference: r, distributed: distributed)
+            if json { try printJSON(comparison); return }
+            print(comparison.text)
+            return
+        }
+        if json { try printJSON(r); return }
+        print(r.text)
         if profile { print(OpProfiler.table(perSteps: iters)) }
     }
 }
@@ -123,7 +163,8 @@ struct BenchInfer: ParsableCommand {
         discussion: """
             Alternates rounds of the bit-kernel engine and the float-kernel engine (sgemm on the \
             dequantized weights) at batch 1 (median and p90 latency), then measures throughput at \
-            a larger batch, then a per-op time breakdown of both at batch 1.
+            a larger batch (--batch-iters 0: none), then a per-op time breakdown of both at batch 1, \
+            and the process's resident memory before loading the model and at its peak.
             """)
 
     @Argument(help: "Model file (.bitvit).") var model: String
@@ -133,6 +174,7 @@ struct BenchInfer: ParsableCommand {
     @Option(parsing: .unconditional, help: "Calls per engine for the throughput measurement.") var batchIters = 3
     @Option(parsing: .unconditional, help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Measure the bit-kernel engine only (its resident memory without the float engine's).") var bitOnly = false
 
     func validate() throws {
         try checkOption("--rounds", rounds, 1...10_000)
@@ -144,8 +186,9 @@ struct BenchInfer: ParsableCommand {
 
     func run() throws {
         setThreads(threads)
-        let report = try InferenceBenchmark(model: model, rounds: rounds, iterations: iters, batch: batch,
-                                            batchIterations: batchIters).run()
+        var bench = InferenceBenchmark(model: model, rounds: rounds, iterations: iters, batch: batch, batchIterations: batchIters)
+        bench.floatKernels = !bitOnly
+        let report = try bench.run()
         if json { try printJSON(report); return }
         print(report.text(batch: batch, iters: iters))
     }

@@ -19,6 +19,10 @@ struct ExportCommand: ParsableCommand {
                                valueName: "model-name"))
     var untrained: String?
     @Option(parsing: .unconditional, help: "Classes of the --untrained model.") var classes = 1000
+    @Option(name: .customLong("option"), help: ArgumentHelp("A family option of the --untrained model, key=value (repeatable), "
+                                                             + "e.g. --option downsampling=binary for the fully binary BHViT.",
+                                                             valueName: "key=value"))
+    var options: [String] = []
 
     func validate() throws {
         if untrained != nil { try checkOption("--classes", classes, 1...ModelLimits.classes) }
@@ -27,10 +31,12 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         let names = classNames.map { $0.split(separator: ",").map(String.init) }
         if let untrained {
-            print(try CheckpointExport.exportUntrained(modelName: untrained, classes: classes, classNames: names, to: output).text)
+            print(try CheckpointExport.exportUntrained(modelName: untrained, classes: classes, options: options, classNames: names,
+                                                       to: output).text)
             return
         }
         guard let checkpoint else { throw ValidationError("give a checkpoint or --untrained <model-name>") }
+        guard options.isEmpty else { throw ValidationError("--option applies to --untrained models (a checkpoint's options come from its recipe)") }
         print(try CheckpointExport.export(checkpoint: checkpoint, to: output, classNames: names).text)
     }
 }

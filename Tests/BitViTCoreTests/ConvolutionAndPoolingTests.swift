@@ -58,7 +58,7 @@ func naiveConv2d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ o: Conv2DOptions) 
         checkGradients("maxPool", inputs: [x], step: 1e-3) { $0[0].maxPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }
     }
 
-    /// bhvit.md §10 oracle 5: PyTorch pads with zeros counted in the average (divisor 49).
+    /// BHViT's pooled tokens (docs/reference/bhvit.md §3.6 step 1): PyTorch pads with zeros counted in the average (divisor 49).
     @Test func averagePoolingPaddingSemantics() {
         let ones14 = Tensor.ones([1, 1, 14, 14])
         assertClose(ones14.avgPool2d(kernel: (7, 7), stride: (7, 7), padding: (3, 3)).scalars,

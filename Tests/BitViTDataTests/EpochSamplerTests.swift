@@ -79,6 +79,22 @@ private func referenceRASampler(permutation: [Int], repeats: Int, rank: Int, wor
         #expect(all.filter { $0.visit == 1 }.map(\.index).sorted() == permutation.prefix(2).sorted(), "2 padded visits")
     }
 
+    /// Evaluation shards (`pads: false`) visit every sample exactly once over the processes,
+    /// in index order within each shard, even when the processes outnumber the samples.
+    @Test(arguments: [(10, 4), (12, 4), (3, 5), (1, 1)])
+    func unpaddedShardsVisitEverySampleOnce(n: Int, worldSize: Int) {
+        var all: [Int] = []
+        for rank in 0..<worldSize {
+            let sampler = EpochSampler(.sequential, rank: rank, worldSize: worldSize, pads: false)
+            let draws = sampler.draws(datasetCount: n, seed: 3, epoch: 0)
+            #expect(draws.count == sampler.sampleCount(datasetCount: n))
+            #expect(draws.map(\.index) == Array(stride(from: rank, to: n, by: worldSize)))
+            #expect(draws.allSatisfy { $0.visit == 0 })
+            all += draws.map(\.index)
+        }
+        #expect(all.sorted() == Array(0..<n))
+    }
+
     @Test func theLoaderAugmentsEveryVisitWithItsOwnGenerator() throws {
         let dataset = try syntheticDataset(labels: (0..<300).map { $0 % 3 }, classes: 3, size: 8, channels: 3)
         let transform = TransformPipeline([RandomCrop(size: 8, padding: 3), RandomHorizontalFlip()], normalization: .none)

@@ -3,8 +3,9 @@ import BitViTQuant
 import BitViTTestSupport
 import Testing
 
-/// Whole-model behaviour of the small-image variant (bhvit.md §10 oracles 13, 25) and the
-/// model-spec options.
+/// Whole-model behaviour of the small-image variant — the shift branches add 0 at initialization
+/// (docs/reference/bhvit.md §4), evaluation is deterministic and independent of the batch
+/// (docs/reference/bhvit.md §2) — and the model-spec options.
 @Suite struct BHViTBehaviourTests {
     private func images(_ count: Int, seed: UInt64) -> Tensor {
         var rng = RandomGenerator(seed: seed)
@@ -65,7 +66,7 @@ import Testing
         #expect(recu.contains { $0.estimator == .recu }, "linear layers use ReCU")
         #expect(model.vit.encoder.layerA[0].mixer.convolutions.allSatisfy {
             ($0.weightQuantizer as? RowCenteredBinaryWeightQuantizer)?.estimator == .clipped
-        }, "convolutions never use ReCU (bhvit.md §2.12)")
+        }, "convolutions never use ReCU (docs/reference/bhvit.md §6.3)")
         model.train()
         #expect(model(images(2, seed: 5)).logits.scalars.allSatisfy { $0.isFinite })
 

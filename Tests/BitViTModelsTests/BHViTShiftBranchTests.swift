@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// BHViT's six shift branches against every golden case (outputs and exact adjoint
-/// gradients) and the spec's index-map oracles (bhvit.md §3, §10 oracles 8–12).
+/// gradients) and the index maps of docs/reference/bhvit.md §4.
 @Suite struct BHViTShiftBranchTests {
     static let golden = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/golden")
 

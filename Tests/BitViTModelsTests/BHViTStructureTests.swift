@@ -3,7 +3,8 @@ import BitViTQuant
 import BitViTTestSupport
 import Testing
 
-/// BHViT's presets and parameter tree (bhvit.md §2; §10 oracles 1–4, 26).
+/// BHViT's presets and parameter tree (docs/reference/bhvit.md §3.1–3.3, §3.10; the
+/// regularized tensors of docs/reference/bhvit.md §7).
 @Suite struct BHViTStructureTests {
     private func config(_ base: BHViTConfig, binary: Bool, classes: Int = 1000) -> BHViTConfig {
         var c = base
@@ -56,9 +57,9 @@ import Testing
         #expect(model.vit.encoder.layerA.count == 7 && model.vit.encoder.layerB.count == 12)
     }
 
-    /// Stage outputs at 224 (oracle 1) without a full 224 forward: the stem on one image, each
+    /// Stage outputs at 224 (docs/reference/bhvit.md §3.2) without a full 224 forward: the stem on one image, each
     /// downsampling on tokens of its input shape, and one block per attention stage, whose QD
-    /// inputs give the attention shapes (oracle 2).
+    /// inputs give the attention shapes (docs/reference/bhvit.md §3.6).
     @Test func stageShapesAt224() throws {
         let model = try BHViT(.small)
         model.train()

@@ -2,7 +2,7 @@ import BitViTModels
 import BitViTTestSupport
 import Testing
 
-/// MSMHA's token geometry (bhvit.md §2.6; §10 oracles 2, 5, 6, 7): windows, pooled tokens
+/// MSMHA's token geometry (docs/reference/bhvit.md §3.6): windows, pooled tokens
 /// with the pad-3 quirk, the coarse-to-fine split back.
 @Suite struct BHViTTokenGeometryTests {
     @Test func averagePoolingOfOnesShowsThePaddingQuirk() {

@@ -2,7 +2,7 @@ import BitViTModels
 import BitViTTestSupport
 import Testing
 
-/// GSB stage 1 and stage 2 (gsb.md §4, §8 I).
+/// GSB stage 1 and stage 2 (docs/reference/gsb.md §5).
 @Suite struct GSBModelTests {
     /// A small GSB geometry for behaviour tests: 8×8 images, patch 4, 6 tokens.
     static func smallConfig(classes: Int = 5) -> ViTConfig {
@@ -32,7 +32,7 @@ import Testing
         #expect(state["head_dist.input_quantizer.alpha"]?.shape == [])
         #expect(state["patch_embed.norm.weight"] == nil, "no BatchNorm in stage 2")
         #expect(model.config.layerNormEps == 1e-12 && model.config.distilled)
-        // 12 scalars per block: α_in ×4, α_q, α_k, α_v1..3, α_a1..3 (gsb.md §4.1).
+        // 12 scalars per block: α_in ×4, α_q, α_k, α_v1..3, α_a1..3 (docs/reference/gsb.md §5.2).
         let scalars = model.namedParameters().filter { $0.name.hasPrefix("blocks.0.") && $0.tensor.rank == 0 }
         #expect(scalars.count == 12)
         let layers = model.quantizedLayers().map(\.name)
@@ -56,7 +56,7 @@ import Testing
         let out = model(Self.images(4, config))
         #expect(model.quantizersAreInitialized)
         #expect(out.logits.shape == [4, 5] && out.distillationLogits?.shape == [4, 5])
-        // gsb.md §8 I: with B_att = 0 the attention α1 is 4/N in every block.
+        // docs/reference/gsb.md §4.5: with B_att = 0 the attention α1 is 4/N in every block.
         for block in model.blocks {
             #expect(Swift.abs(block.attn.attentionQuantizer!.scales[0].item() - 4 / Float(config.tokenCount)) < 1e-6)
         }

@@ -2,7 +2,7 @@ import BitViTModels
 import BitViTTestSupport
 import Testing
 
-/// Q-ViT DeiT and the plain W1A1 baseline (qvit.md §2, §10.1 #12–14).
+/// Q-ViT DeiT and the plain W1A1 baseline (docs/reference/qvit.md §5).
 @Suite struct QViTModelTests {
     static let small = ViTConfig(imageSize: 8, patchSize: 4, dim: 16, depth: 2, heads: 2, classes: 5, distilled: true)
 

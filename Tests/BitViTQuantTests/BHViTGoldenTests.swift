@@ -2,7 +2,7 @@ import BitViTQuant
 import BitViTTestSupport
 import Testing
 
-/// Every case of the BHViT quantizer golden files (bhvit.md §4–5; golden README "BHViT"):
+/// Every case of the BHViT quantizer golden files (docs/reference/bhvit.md §5–6; format in Fixtures/README.md):
 /// the row-centred weight rule, the binary linear layer and QD. ApproxSign (`bhvit_sign`) and
 /// RPReLU (`bhvit_rprelu`), which BHViT reuses from the baselines, are checked in
 /// `BaselineGoldenTests`.

@@ -5,7 +5,7 @@ import Testing
 
 /// Properties of BHViT's quantizers beyond the golden cases: the ReCU estimator against an
 /// autograd composition of its definition, and QD's level structure and data-dependent
-/// initialization (bhvit.md §4.2, §5.3, §10 oracles 17, 19, 20, 22).
+/// initialization (docs/reference/bhvit.md §5.2, §6.3).
 @Suite struct BHViTQuantizerTests {
     /// ReCU's backward is the gradient of `clamp(k·Wc/σ, −τ, τ)` through the row
     /// standardisation and centring; built here from differentiable core ops.
@@ -31,7 +31,7 @@ import Testing
             assertClose(latent.grad!, reference.grad!, atol: 1e-5, rtol: 1e-3, "ReCU gradient \(shape)")
 
             let clipped = RowCenteredBinaryWeightQuantizer().quantizedValue(of: w)
-            #expect(y.scalars == clipped.scalars, "ReCU forward equals the clipped rule's (oracle 17)")
+            #expect(y.scalars == clipped.scalars, "ReCU forward equals the clipped rule's")
         }
     }
 

@@ -2,7 +2,7 @@ import BitViTQuant
 import BitViTTestSupport
 import Testing
 
-/// qvit.md §10.1 oracle 11 and gradient checks of the DGD loss.
+/// The properties and the worked example of docs/reference/qvit.md §6.2, and gradient checks of the DGD loss.
 @Suite struct DistillationTests {
     static func pair(_ q: Tensor) -> [QueryKeyPair] { [QueryKeyPair(queries: q, keys: q)] }
 

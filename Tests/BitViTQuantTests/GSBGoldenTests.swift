@@ -2,7 +2,7 @@ import BitViTQuant
 import BitViTTestSupport
 import Testing
 
-/// Every case of the GSB golden files (gsb.md §3; golden README "GSB").
+/// Every case of the GSB golden files (docs/reference/gsb.md §4; format in Fixtures/README.md).
 @Suite struct GSBGoldenTests {
     @Test func binaryWeight() throws {
         for c in try Golden.cases("gsb_bwn") {

@@ -2,7 +2,7 @@ import BitViTQuant
 import BitViTTestSupport
 import Testing
 
-/// gsb.md §8 H (structural properties) and the configurable group count.
+/// Structural properties of GSB_V and GSB_A (docs/reference/gsb.md §4.4–4.5) and the configurable group count.
 @Suite struct GSBPropertyTests {
     /// Softmax-like attention plus a small learnable-bias perturbation, [2, 3, 6, 6].
     static func attention(seed: UInt64) -> Tensor {
@@ -140,7 +140,7 @@ import Testing
     }
 
     @Test func attentionScaleInitializesToFourOverTheTokenCount() {
-        // gsb.md §8 I: softmax rows sum to 1, so α1 = 4·mean|A| = 4/N.
+        // docs/reference/gsb.md §4.5: softmax rows sum to 1, so α1 = 4·mean|A| = 4/N.
         let q = GSBAttentionQuantizer()
         _ = q(randomTensor([2, 3, 11, 11], seed: 71, scale: 3).softmax().detached())
         #expect(Swift.abs(q.scales[0].item() - 4 / 11) < 1e-6)

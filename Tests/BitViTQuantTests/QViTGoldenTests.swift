@@ -2,12 +2,12 @@ import BitViTQuant
 import BitViTTestSupport
 import Testing
 
-/// Every case of the Q-ViT golden files (qvit.md §3–5; golden README "Q-ViT").
+/// Every case of the Q-ViT golden files (docs/reference/qvit.md §3, §4, §6.2; format in Fixtures/README.md).
 @Suite struct QViTGoldenTests {
     @Test func weightQuantizer() throws {
         for c in try Golden.cases("qvit_weight_lsq") {
             let w = try c.leaf("w")
-            // Single-channel cases are the per-tensor variant (golden README).
+            // Single-channel cases are the per-tensor variant (Fixtures/README.md).
             let q = LSQWeightQuantizer(bits: Int(try c.param("bits")), outChannels: w.shape[0] == 1 ? nil : w.shape[0])
             q.train()
             if !c.flag("first_call") {

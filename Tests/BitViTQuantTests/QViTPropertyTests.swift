@@ -2,7 +2,9 @@ import BitViTQuant
 import BitViTTestSupport
 import Testing
 
-/// qvit.md §10.1 oracles 1–11.
+/// The quantizers' properties (docs/reference/qvit.md §3.1–3.3): grid membership, idempotence, range,
+/// straight-through and step gradients, initialization, gradient-scale constants; the IRM
+/// (docs/reference/qvit.md §4).
 @Suite struct QViTPropertyTests {
     static func initializedWeightQuantizer(bits: Int, _ w: Tensor) -> LSQWeightQuantizer {
         let q = LSQWeightQuantizer(bits: bits, outChannels: w.shape[0])
@@ -88,9 +90,9 @@ import Testing
             let (a, zr) = (q.alpha.data[c], q.zeroPoint.data[c].rounded(.toNearestOrEven))
             let u = x.data[i] / a + zr
             let inside = u >= qn && u <= qp
-            // Oracle 5: the input gradient is exactly g inside and exactly 0 outside.
+            // The input gradient is exactly g inside and exactly 0 outside.
             #expect(leaf.grad!.data[i] == (inside ? g.data[i] : 0))
-            // Oracles 6–7: zero-point and step terms per element.
+            // Zero-point and step terms per element.
             let q = (u.clamped(qn, qp)).rounded(.toNearestOrEven)
             stepSums[c] += Double(g.data[i]) * Double(inside ? (q - zr) - x.data[i] / a : (u < qn ? qn - zr : qp - zr))
             zeroSums[c] += inside ? 0 : -Double(g.data[i]) * Double(a)
@@ -127,7 +129,7 @@ import Testing
     }
 
     @Test func stepGradientScaleMatchesTheDeiTSmallExample() {
-        // Oracle 9: a W4 qkv weight 1152×384 has g = 1/√(442368·7) = 5.6828e−4. Every element
+        // A W4 qkv weight 1152×384 has g = 1/√(442368·7) = 5.6828e−4. Every element
         // clips at Qp, so each channel's step gradient (dy = 1) is g·Qp·384.
         let q = LSQWeightQuantizer(bits: 4, outChannels: 1152)
         q.markScalesInitialized()

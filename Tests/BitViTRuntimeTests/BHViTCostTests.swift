@@ -14,7 +14,7 @@ struct BHViTCostTests {
         cost.products.filter { $0.name.hasPrefix(prefix) }.reduce(0) { $0 + $1.macs }
     }
 
-    @Test("MACs and OPs per image match bhvit.md §9 for BHViT-Tiny and -Small at 224 († and fully binary)",
+    @Test("MACs and OPs per image match docs/reference/cost.md §5 for BHViT-Tiny and -Small at 224 († and fully binary)",
           arguments: [("bhvit-tiny", 2.4225e9, 2.4995e9, 1.98e7, 1.263e8, 0.504e8),
                       ("bhvit-small", 3.9236e9, 4.0006e9, 2.81e7, 1.503e8, 0.744e8)])
     func spec(preset: String, daggerBinary: Double, binaryBinary: Double, scores: Double, daggerOPs: Double, binaryOPs: Double) throws {

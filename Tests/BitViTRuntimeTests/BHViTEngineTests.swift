@@ -95,15 +95,29 @@ struct BHViTEngineTests {
         var rng = RandomGenerator(seed: 21)
         model.train()
         _ = withNoGrad { model(Tensor.randn([2, 3, 224, 224], using: &rng)) }
-        for (name, t) in model.stateDict() where name.contains("layerscale_") || name.hasSuffix("running_mean") {
+        // Sorted: a dictionary's iteration order changes from process to process.
+        for (name, t) in model.stateDict().sorted(by: { $0.key < $1.key })
+        where name.contains("layerscale_") || name.hasSuffix("running_mean") {
             for i in 0..<t.count { t.data[i] = 0.1 * rng.nextNormal() }
         }
         model.eval()
         let engine = try InferenceEngine(try Self.file(model, spec, side: 224))
         #expect(engine.inputShape == [3, 224, 224])
-        let c = try Self.compare(engine, model, Tensor.randn([1, 3, 224, 224], using: &rng))
-        #expect(c.maxReference > 0.05)
-        #expect(c.maxAbsoluteError <= 1e-3 * max(1, c.maxReference), "max |Δ| \(c.maxAbsoluteError), max |logit| \(c.maxReference)")
+        let images = Tensor.randn([4, 3, 224, 224], using: &rng)
+        let reference = withNoGrad { model(images).logits }.scalars
+        let logits = try engine.logits(images).scalars
+        let maxReference = reference.map(abs).max() ?? 0
+        #expect(maxReference > 0.05)
+        // Per image: in a fully binary network a pre-sign value within float rounding of zero
+        // can take the other sign in the engine (BN folded into thresholds, other summation
+        // order), which moves that image's logits by ~1e-2. A fault shows in every image, a
+        // rounding flip in few: most images must match to float precision, all of them closely.
+        let errors = (0..<4).map { i in
+            (0..<10).map { abs(logits[i * 10 + $0] - reference[i * 10 + $0]) }.max()!
+        }
+        let exact = errors.filter { $0 <= 1e-5 * max(1, maxReference) }.count
+        #expect(exact >= 3, "per-image max |Δ| \(errors), max |logit| \(maxReference)")
+        #expect(errors.allSatisfy { $0 <= 0.02 * max(1, maxReference) }, "per-image max |Δ| \(errors), max |logit| \(maxReference)")
     }
 
     @Test("Export: 1 bit per binary weight, BN folded, the shift LayerScales and QD parameters as trained")

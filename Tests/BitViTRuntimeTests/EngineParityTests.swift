@@ -98,4 +98,37 @@ struct EngineParityTests {
         #expect(modelShift > 1e-3)
         #expect(mismatch <= 1e-3 * max(1, modelShift))
     }
+
+    @Test("Independent families: a batch (run image-parallel) gives each image's batch-1 logits, bit and float kernels",
+          arguments: EngineTestModels.specs.filter { $0.family != .gsb }.map(\.spec))
+    func imageParallelBatches(_ spec: ModelSpec) throws {
+        let file = try ModelFile(bytes: try EngineTestModels.export(try EngineTestModels.model(spec), spec))
+        let (real, _) = try EngineTestModels.fashionMNIST()
+        let images = real.slice(axis: 0, 0..<7).copy()
+        for engine in [try InferenceEngine(file), try InferenceEngine(file, floatKernels: true)] {
+            let together = try engine.logits(images)
+            for i in 0..<7 {
+                let alone = try engine.logits(images.slice(axis: 0, i..<(i + 1)).copy())
+                for j in 0..<10 {
+                    // Equal up to the float rounding of sgemm blocked for a different matrix split.
+                    #expect(abs(together.data[i * 10 + j] - alone.data[j]) <= 1e-5 * max(1, abs(alone.data[j])), "\(spec.name) image \(i)")
+                }
+            }
+        }
+    }
+
+    @Test("GSB: a batch on lockstep workers gives the logits of the whole batch layer by layer, bit and float kernels")
+    func gsbLockstep() throws {
+        let spec = EngineTestModels.spec("gsb-vit-mnist")
+        let file = try ModelFile(bytes: try EngineTestModels.export(try EngineTestModels.model(spec), spec))
+        let (real, _) = try EngineTestModels.fashionMNIST()
+        let images = real.slice(axis: 0, 0..<7).copy()
+        for engine in [try InferenceEngine(file), try InferenceEngine(file, floatKernels: true)] {
+            let lockstep = try engine.logits(images)
+            engine.profiler.isEnabled = true   // profiled calls run the whole batch layer by layer
+            let whole = try engine.logits(images)
+            engine.profiler.isEnabled = false
+            for i in 0..<70 { #expect(abs(lockstep.data[i] - whole.data[i]) <= 1e-5 * max(1, abs(whole.data[i])), "logit \(i)") }
+        }
+    }
 }

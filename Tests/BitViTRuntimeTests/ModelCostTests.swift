@@ -4,7 +4,7 @@ import BitViTModels
 import BitViTRuntime
 import Testing
 
-/// OPs in the papers' convention against the specs' worked numbers.
+/// OPs in the papers' convention against the figures of docs/reference/cost.md.
 @Suite("Model cost (BOPs, FLOPs, OPs)")
 struct ModelCostTests {
     static func deit(_ preset: String, distilled: Bool, bits: Int? = nil, classes: Int? = nil) throws -> ViTArchitecture {
@@ -18,7 +18,7 @@ struct ModelCostTests {
         ModelCost(parameters: 0, storage: [], products: ModelCost.products(family: family, v), precision: "")
     }
 
-    @Test("GSB DeiT-S (198 tokens): gsb.md §6 per-image MACs")
+    @Test("GSB DeiT-S (198 tokens): docs/reference/gsb.md §7 per-image MACs")
     func gsb() throws {
         let cost = Self.cost(.gsb, try Self.deit("deit-small", distilled: true, classes: 100))
         let products = Dictionary(uniqueKeysWithValues: cost.products.map { ($0.name, $0) })
@@ -30,7 +30,7 @@ struct ModelCostTests {
         #expect(cost.bops == 12 * 350_355_456 + 10 * 12 * 15_054_336)
     }
 
-    @Test("DeiT MACs per image (197 tokens): qvit.md §9, 4.599e9 (S) and 1.254e9 (Ti)")
+    @Test("DeiT MACs per image (197 tokens): docs/reference/cost.md §3, 4.599e9 (S) and 1.254e9 (Ti)")
     func macs() throws {
         for (preset, macs) in [("deit-small", 4.599e9), ("deit-tiny", 1.254e9)] {
             let cost = Self.cost(.deit, try Self.deit(preset, distilled: false))
@@ -39,7 +39,7 @@ struct ModelCostTests {
         }
     }
 
-    @Test("Q-ViT OPs and speed-ups: qvit.md §9's table", arguments: [
+    @Test("Q-ViT OPs and speed-ups: docs/reference/cost.md §4's table", arguments: [
         ("deit-tiny", 3.35e8, 2.01e8, 1.06e8, 11.87), ("deit-small", 11.93e8, 6.97e8, 3.42e8, 13.45),
         ("deit-base", 44.78e8, 25.70e8, 12.07e8, 14.55),
     ])
@@ -53,7 +53,7 @@ struct ModelCostTests {
         }
     }
 
-    @Test("Model size at the deployed bit widths: qvit.md §9's table (distilled Q-ViT DeiTs, quantizer scales aside)",
+    @Test("Model size at the deployed bit widths: docs/reference/cost.md §4's table (distilled Q-ViT DeiTs, quantizer scales aside)",
           arguments: [("deit-tiny", 5_910_800, 23.6, 3.47, 2.14), ("deit-small", 22_436_432, 89.7, 12.24, 6.93)])
     func qvitSizes(preset: String, plainParameters: Int, fp: Double, w4: Double, w2: Double) throws {
         let plain = try ModelCost(model: try ModelZoo.make(ModelSpec(name: preset, classes: 1000, distilled: true)))

@@ -68,17 +68,29 @@ struct EngineToolTests {
         #expect { try ParityCheck(checkpoint: run.best, dataset: .mnist).run() } throws: { "\($0)".contains("data.root is required for mnist") }
     }
 
+    @Test("bench infer --bit-only: one engine, no throughput with zero batch calls")
+    func benchInferBitOnly() throws {
+        let model = try Self.exported(ToolFixtures.gsb)
+        var bench = InferenceBenchmark(model: model, rounds: 1, iterations: 2, batch: 2, batchIterations: 0)
+        bench.floatKernels = false
+        let report = try bench.run()
+        #expect(report.float_kernels == nil && report.speedup_latency == nil && report.bit_kernels.throughput_images_per_s == nil)
+        #expect(report.bit_kernels.latency_ms_median > 0 && report.text(batch: 2, iters: 2).contains("resident memory"))
+    }
+
     @Test("bench infer: both engines' latency, throughput and per-op breakdown")
     func benchInfer() throws {
         let model = try Self.exported(ToolFixtures.gsb)
         let report = try InferenceBenchmark(model: model, rounds: 1, iterations: 2, batch: 2, batchIterations: 1).run()
         #expect(report.model == model && report.family == "gsb" && report.input_shape == [3, 28, 28])
         #expect(report.threads == Parallel.threadCount)
-        for side in [report.bit_kernels, report.float_kernels] {
-            #expect(side.latency_ms_median > 0 && side.latency_ms_p90 >= side.latency_ms_median && side.throughput_images_per_s > 0)
+        let float = try #require(report.float_kernels)
+        for side in [report.bit_kernels, float] {
+            #expect(side.latency_ms_median > 0 && side.latency_ms_p90 >= side.latency_ms_median && (side.throughput_images_per_s ?? 0) > 0)
             #expect(!side.ops.isEmpty)
         }
-        #expect(report.speedup_latency == report.float_kernels.latency_ms_median / report.bit_kernels.latency_ms_median)
+        #expect(report.speedup_latency == float.latency_ms_median / report.bit_kernels.latency_ms_median)
+        #expect(report.peak_resident_bytes > report.resident_bytes_before_load && report.resident_bytes_before_load > 0)
         let text = report.text(batch: 2, iters: 2)
         #expect(text.hasPrefix("\(model): gsb, input [3, 28, 28], \(report.threads) threads"))
         #expect(text.contains("speed-up (float / bit): ") && text.contains("per-op time at batch 1, bit kernels (mean of 2 calls"))

@@ -44,7 +44,9 @@ struct KernelBenchmarkTests {
         let r = try bench.run()
         #expect(r.parameters == (try DeiT(config)).parameterCount && r.batch == 4 && r.iterations == 1)
         #expect(r.imagesPerSecond > 0 && r.peakMemoryBytes > 0 && r.peakTensorBytes > 0)
-        #expect(r.text.hasPrefix("train img/s=") && r.text.hasSuffix("params=\(r.parameters)"))
+        #expect(r.text.hasPrefix("train img/s=") && r.text.contains(" params=\(r.parameters)"))
+        #expect(r.cpuSecondsPerStep == nil || r.text.hasSuffix(String(format: " cpu_s/step=%.2f", r.cpuSecondsPerStep!)))
+        #expect(!r.text.contains("allreduce"), "one process reports no gradient averaging")
         #expect(try jsonLine(r).contains("\"images_per_second\""))
     }
 }

@@ -3,7 +3,7 @@ import BitViTTrain
 import Foundation
 import Testing
 
-/// BHViT's loss (bhvit.md §6–7; §10 oracles 23–24): the oscillation regularizer L_re against
+/// BHViT's loss (docs/reference/bhvit.md §7–8): the oscillation regularizer L_re against
 /// every golden case and its schedules in the recipe's objective.
 @Suite struct BHViTObjectiveTests {
     static let golden = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/golden")

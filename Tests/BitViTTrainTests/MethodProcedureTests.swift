@@ -50,7 +50,7 @@ private func weights(_ objective: TrainingObjective, epochs: Int) -> (start: [St
         let paper = MethodProcedure.settings(method: config.method.name, mode: .paper, for: config)
         let common = Set(official.map(\.field)).intersection(paper.map(\.field))
         let differing = official.filter { s in common.contains(s.field) && paper.first { $0.field == s.field }!.expected != s.expected }
-        // The paper's DGD also fixes its reduction (the book's sum), a setting the code has no use for.
+        // The paper's DGD also fixes its reduction (the paper's sum), a setting the code has no use for.
         let extra = Set(paper.map(\.field)).subtracting(official.map(\.field))
         #expect(differing.map(\.field).sorted() == fields, "\(file)")
         #expect(extra == (config.method.name == "qvit" ? ["loss.dgd.reduction"] : []), "\(file)")

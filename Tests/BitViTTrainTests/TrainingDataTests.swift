@@ -155,6 +155,9 @@ import BitViTTrain
         let config = try folderConfig(root)
         let shard = try TrainingData.make(config, rank: 1, worldSize: 2)
         #expect(shard.train.sampleCount == 18 && shard.train.sampler == EpochSampler(.shuffled, rank: 1, worldSize: 2))
+        // It evaluates its half of the validation and test images, unpadded.
+        let evaluationShard = EpochSampler(.sequential, rank: 1, worldSize: 2, pads: false)
+        #expect(shard.test.sampler == evaluationShard && shard.validation?.sampler == evaluationShard)
         #expect(throws: BitViTError.self) { try TrainingData.make(config, rank: 2, worldSize: 2) }
     }
 

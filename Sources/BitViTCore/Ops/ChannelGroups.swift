@@ -1,5 +1,5 @@
 // Channel-group maps on the last axis: tiling a vector and averaging contiguous groups
-// (BHViT's MLP shortcuts, bhvit.md §2.7), each one pass per direction.
+// (BHViT's MLP shortcuts, docs/reference/bhvit.md §3.7), each one pass per direction.
 
 extension Tensor {
     /// `copies` copies of the last axis side by side: `[..., C]` → `[..., copies·C]` with

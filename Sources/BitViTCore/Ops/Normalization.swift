@@ -48,13 +48,33 @@ extension Tensor {
     /// statistics in place with `momentum` (unbiased variance, as PyTorch). Evaluation:
     /// normalizes with the running statistics. Use `channelAxis: 1` for `[B, C, H, W]` maps and
     /// `channelAxis: -1` for token tensors `[B, N, C]`.
+    ///
+    /// With `statisticsSum` (synchronized BatchNorm, PyTorch's `SyncBatchNorm`), training
+    /// normalizes with the statistics of the batches of all processes of a data-parallel run:
+    /// the per-channel sums of the forward (values, squared deviations, element count) and of
+    /// the backward (Σg, Σg·x̂) go through it, so the input gradient is that of the global batch;
+    /// the weight and bias gradients stay this process's own (the gradient averaging adds them).
     public func batchNorm(channelAxis: Int, weight: Tensor?, bias: Tensor?,
                           runningMean: Tensor?, runningVariance: Tensor?,
-                          training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+                          training: Bool, momentum: Float = 0.1, eps: Float = 1e-5,
+                          statisticsSum: CrossProcessSum? = nil) -> Tensor {
         let a = normalizeAxis(channelAxis, rank: rank)
         if a == rank - 1 {
             return batchNormChannelsLast(weight: weight, bias: bias, runningMean: runningMean,
-                                         runningVariance: runningVariance, training: training, momentum: momentum, eps: eps)
+                                         runningVariance: runningVariance, training: training, momentum: momentum, eps: eps,
+                                         statisticsSum: statisticsSum)
+        }
+        if let statisticsSum, training {
+            // The fused channels-last kernel is the one that synchronizes: move the channels last.
+            var toLast = Array(0..<rank)
+            toLast.remove(at: a)
+            toLast.append(a)
+            var back = [Int](repeating: 0, count: rank)
+            for (i, axis) in toLast.enumerated() { back[axis] = i }
+            return permuted(toLast)
+                .batchNormChannelsLast(weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+                                       training: true, momentum: momentum, eps: eps, statisticsSum: statisticsSum)
+                .permuted(back)
         }
         let c = shape[a]
         var statShape = [Int](repeating: 1, count: rank)
@@ -92,3 +112,7 @@ extension Tensor {
     }
 }
 
+/// Sums per-channel statistics over the processes of a data-parallel run (synchronized
+/// BatchNorm): called with this process's sums, it leaves the sums over all processes in place.
+/// Every process calls it the same number of times, in the same order, with the same length.
+public typealias CrossProcessSum = (inout [Double]) -> Void

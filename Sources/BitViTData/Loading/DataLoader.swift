@@ -199,7 +199,7 @@ public struct BatchIterator: IteratorProtocol {
     /// Worker threads still running (0 once closed or finished).
     public var runningWorkerCount: Int { handle.session.runningWorkers }
 
-    /// Owns the session on behalf of the consumer; the workers hold the session, not this.
+    /// Owns the `PrefetchSession` on behalf of the consumer; the workers hold it, not this.
     private final class Handle {
         let session: PrefetchSession
         init(session: PrefetchSession) { self.session = session }

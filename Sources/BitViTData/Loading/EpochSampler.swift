@@ -28,8 +28,11 @@ public struct SampleDraw: Equatable, Hashable, Sendable {
 ///   several processes, on different processes).
 ///
 /// With several processes, `.sequential` and `.shuffled` pad the order by wrapping around to a
-/// multiple of `worldSize` and deal it out the same way (`DistributedSampler`). With one
-/// process (the default) nothing is padded and `.shuffled` is the plain permutation.
+/// multiple of `worldSize` and deal it out the same way (`DistributedSampler`), so every process
+/// gets the same number of samples; with `pads` false (evaluation) nothing is padded, every
+/// sample is visited exactly once in all and the first `n mod worldSize` processes get one
+/// sample more. With one process (the default) nothing is padded and `.shuffled` is the plain
+/// permutation.
 ///
 /// The permutation is BitViT's own (Fisher–Yates from a generator derived from `(seed, epoch)`),
 /// not PyTorch's `randperm`; everything after it follows the official code exactly.
@@ -45,13 +48,17 @@ public struct EpochSampler: Equatable, Sendable {
     public var rank: Int
     /// Processes sharing the epoch.
     public var worldSize: Int
+    /// Whether `.sequential` and `.shuffled` wrap around so that every process gets the same
+    /// number of samples (training); false deals out every sample exactly once (evaluation).
+    public var pads: Bool
 
-    public init(_ order: Order, rank: Int = 0, worldSize: Int = 1) {
+    public init(_ order: Order, rank: Int = 0, worldSize: Int = 1, pads: Bool = true) {
         precondition(worldSize >= 1 && rank >= 0 && rank < worldSize, "rank \(rank) is outside 0..<\(worldSize)")
         if case .repeatedAugmentation(let r) = order { precondition(r >= 1, "repeated augmentation needs repeats ≥ 1") }
         self.order = order
         self.rank = rank
         self.worldSize = worldSize
+        self.pads = pads
     }
 
     /// RASampler's cut: the per-process epoch length is `⌊⌊N / 256⌋ · 256 / worldSize⌋`.
@@ -61,7 +68,8 @@ public struct EpochSampler: Equatable, Sendable {
     public func sampleCount(datasetCount n: Int) -> Int {
         switch order {
         case .sequential, .shuffled:
-            return worldSize == 1 ? n : (n + worldSize - 1) / worldSize
+            if worldSize == 1 { return n }
+            return pads ? (n + worldSize - 1) / worldSize : (n - rank + worldSize - 1) / worldSize
         case .repeatedAugmentation:
             return n / Self.repeatedAugmentationMultiple * Self.repeatedAugmentationMultiple / worldSize
         }
@@ -99,7 +107,7 @@ public struct EpochSampler: Equatable, Sendable {
         if case .repeatedAugmentation = order {
             total = (listCount + worldSize - 1) / worldSize * worldSize
         } else {
-            total = (n + worldSize - 1) / worldSize * worldSize
+            total = pads ? (n + worldSize - 1) / worldSize * worldSize : n
         }
         let count = sampleCount(datasetCount: n)
         var out: [SampleDraw] = []

@@ -39,7 +39,7 @@ final class PrefetchSession: @unchecked Sendable {
     }
 
     /// The next batch in order, nil after the last one or after `close()`; rethrows the error of
-    /// a failed batch (after which the session is finished).
+    /// a failed batch (after which no batch follows).
     func next() throws -> Batch? {
         if synchronous { return try nextSynchronously() }
         condition.lock()

@@ -1,6 +1,7 @@
 import BitViTCore
 
-/// The preprocessing recipes of the project's specs (`gsb.md` §5, `qvit.md` §6, `bhvit.md` §7).
+/// The preprocessing of the methods' training scripts (docs/reference/gsb.md §6.4, docs/reference/qvit.md §7.2,
+/// docs/reference/bhvit.md §8).
 extension TransformPipeline {
     /// timm's `create_transform(is_training=True)` as DeiT, GSB and Q-ViT train:
     /// `RandomResizedCrop(imageSize, scale, ratio, interpolation)` → horizontal flip →

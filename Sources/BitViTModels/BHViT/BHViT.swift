@@ -93,7 +93,7 @@ public final class BHViTBackbone: Module, Layer {
 /// (configurable) pyramid of binary blocks — MSGDC convolution mixers, then MSMHA window
 /// attention with pooled tokens and QD-quantized attention — each with a binary MLP and six
 /// shift branches; full-precision stem, downsampling († models) and classifier
-/// (bhvit.md §2, docs/bhvit.md).
+/// (docs/reference/bhvit.md §3, docs/bhvit.md).
 ///
 /// Parameter names follow the official code (`vit.embeddings…`, `vit.encoder.layerA.{i}…`,
 /// `vit.encoder.layerB.{i}.attention.attention.query.weight`, `vit.encoder.patch_embed{s}…`,
@@ -101,7 +101,7 @@ public final class BHViTBackbone: Module, Layer {
 /// `prelu.weight`, and QD's `init_state` is rank 0 where the code's has one element.
 ///
 /// Initialization is PyTorch's default for every convolution and linear layer (the code's
-/// intended trunc-normal init is a no-op, bhvit.md §2.11); position embeddings trunc-normal
+/// intended trunc-normal init is a no-op, docs/reference/bhvit.md §3.10); position embeddings trunc-normal
 /// (std 0.02); BN/LN γ = 1, β = 0; RPReLU slope 0.25; LayerScale 0.1 (main) and 0 (shifts).
 ///
 /// Images `[B, in, S, S]` → logits `[B, classes]` from the mean of the last stage's tokens.
@@ -134,7 +134,7 @@ public final class BHViT: Module, ImageClassifier {
         return ClassifierOutput(logits: classifier(vit(images).mean(axis: 1)))
     }
 
-    /// The latent binary weights the oscillation regularizer L_re averages over (bhvit.md §6),
+    /// The latent binary weights the oscillation regularizer L_re averages over (docs/reference/bhvit.md §7),
     /// by full name: the official rule, parameter names containing `cov1/2/3.weight`,
     /// `dense.weight` or `query/key/value.weight` — every MSGDC convolution, every binary
     /// linear layer (Q, K, V, attention output, MLP). Binary downsampling (`proj`), the stem and

@@ -1,7 +1,7 @@
 import BitViTNN
 import BitViTQuant
 
-/// What every BHViT block shares around its token mixer (bhvit.md §2.5–2.7, §3):
+/// What every BHViT block shares around its token mixer (docs/reference/bhvit.md §3.5–3.7, §4):
 ///
 ///     U  = BN_before(X);   X1 = X + mixer(U)
 ///     U2 = BN_after(X1);   Y  = X1 + MLP(U2) + Σ_k LS_k(S_k(U2))
@@ -54,7 +54,7 @@ public class BHViTBlock: Module, Layer {
     }
 }
 
-/// A block of the convolutional stages, the official `GCLayer` (bhvit.md §2.5): the MSGDC token
+/// A block of the convolutional stages, the official `GCLayer` (docs/reference/bhvit.md §3.5): the MSGDC token
 /// mixer `G` is added without LayerScale. State: the mixer under `GC`, plus `BHViTBlock`'s.
 public final class MSGDCBlock: BHViTBlock {
     public let mixer: MSGDCMixer
@@ -70,14 +70,14 @@ public final class MSGDCBlock: BHViTBlock {
 }
 
 /// The multi-scale grouped dilated convolution mixer, the official `token_mixer`
-/// (bhvit.md §2.5):
+/// (docs/reference/bhvit.md §3.5):
 ///
 ///     Z  = U + b                                       (b: `move.bias`, [1, C, 1, 1], init 0)
 ///     Gk = RPReLU_k(BinConv_{3×3, groups 4, dilation dk, padding dk, bias}(Z)),  dk = 1, 3, 5
 ///     G  = BN(G1 + G2 + G3)
 ///
 /// There is no per-branch residual: the paper's equation has one, the code does not
-/// (bhvit.md §2.12 item 1). State: `move.bias`, `cov1`, `cov2`, `cov3` (weight
+/// (docs/reference/bhvit.md §9 item 1). State: `move.bias`, `cov1`, `cov2`, `cov3` (weight
 /// `[C, C/4, 3, 3]`, bias `[C]`), `act1…3` (RPReLU), `norm`. Tokens `[B, side·side, C]` in and out.
 public final class MSGDCMixer: Module, Layer {
     /// A learnable per-channel shift of a `[B, C, H, W]` map (the code's `LearnableBiasnn`).

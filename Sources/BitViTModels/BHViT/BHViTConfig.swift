@@ -2,13 +2,13 @@ import BitViTCore
 
 /// The token mixer of a BHViT stage.
 public enum BHViTMixer: String, Codable, Sendable {
-    /// MSGDC: binary grouped dilated 3×3 convolutions (bhvit.md §2.5).
+    /// MSGDC: binary grouped dilated 3×3 convolutions (docs/reference/bhvit.md §3.5).
     case convolution
-    /// MSMHA: binary window attention with pooled tokens (bhvit.md §2.6).
+    /// MSMHA: binary window attention with pooled tokens (docs/reference/bhvit.md §3.6).
     case attention
 }
 
-/// How BHViT halves the resolution between stages (bhvit.md §2.8).
+/// How BHViT halves the resolution between stages (docs/reference/bhvit.md §3.8).
 public enum BHViTDownsampling: String, Codable, Sendable {
     /// Full-precision 2×2 stride-2 convolution: the "†" models (the released script's default).
     case fullPrecision = "fp"
@@ -16,9 +16,9 @@ public enum BHViTDownsampling: String, Codable, Sendable {
     case binary
 }
 
-/// What the attention context multiplies the binary values with (bhvit.md §2.6 step 3).
+/// What the attention context multiplies the binary values with (docs/reference/bhvit.md §3.6 step 3).
 public enum BHViTAttentionProbabilities: String, Codable, Sendable {
-    /// `QD(3·softmax)`: per-head levels `α_h·{0,1,2,3}` (bhvit.md §4.2), the released models.
+    /// `QD(3·softmax)`: per-head levels `α_h·{0,1,2,3}` (docs/reference/bhvit.md §5.2), the released models.
     case quantizationDecomposition = "qd"
     /// The full-precision softmax probabilities themselves (ablation without QD).
     case fullPrecision = "fp"
@@ -32,7 +32,7 @@ public struct BHViTStage: Codable, Equatable, Sendable {
     /// Blocks in the stage.
     public var depth: Int
     /// MLP hidden width divided by `width`; an integer because the MLP shortcuts tile and
-    /// group-average by it (bhvit.md §2.7).
+    /// group-average by it (docs/reference/bhvit.md §3.7).
     public var mlpRatio: Int
     /// Attention heads of an attention stage (head dimension `width/heads`); unused otherwise.
     public var heads: Int
@@ -47,7 +47,7 @@ public struct BHViTStage: Codable, Equatable, Sendable {
 }
 
 /// Geometry and switches of a BHViT (Gao et al., CVPR 2025), following the official code where
-/// it differs from the paper (bhvit.md §2.12; docs/bhvit.md lists the choices).
+/// it differs from the paper (docs/reference/bhvit.md §9; docs/bhvit.md lists the choices).
 ///
 /// The stem is a full-precision `stemKernel`×`stemKernel` convolution with stride
 /// `stemStride` and no padding (224 presets: 4/4, i.e. patch 4). Each stage after the first
@@ -61,16 +61,16 @@ public struct BHViTConfig: Codable, Equatable, Sendable {
     public var stages: [BHViTStage]
     public var classes: Int
     public var downsampling: BHViTDownsampling
-    /// The six zero-initialized shift branches of every block (bhvit.md §3); off for ablations.
+    /// The six zero-initialized shift branches of every block (docs/reference/bhvit.md §4); off for ablations.
     public var shiftBranches: Bool
     public var attentionProbabilities: BHViTAttentionProbabilities
     /// ReCU's gradient estimator in the binary linear layers (the code's `--recu`; the code's
-    /// convolutions never use it, bhvit.md §2.12 item 6).
+    /// convolutions never use it, docs/reference/bhvit.md §9 item 6).
     public var recu: Bool
     /// Largest stochastic-depth rate of the MLP branches, rising linearly over all blocks.
     public var dropPathRate: Double
 
-    /// Side of the attention windows (the pooled tokens' kernel and stride, bhvit.md §2.6).
+    /// Side of the attention windows (the pooled tokens' kernel and stride, docs/reference/bhvit.md §3.6).
     public static let windowSize = 7
 
     public init(imageSize: Int, inChannels: Int = 3, stemKernel: Int, stemStride: Int, stages: [BHViTStage],
@@ -112,7 +112,7 @@ public struct BHViTConfig: Codable, Equatable, Sendable {
 
     // MARK: Presets
 
-    /// The 224 presets' four stages (bhvit.md §2.1): widths 64/128/256/512, MLP ratios 8/8/4/4,
+    /// The 224 presets' four stages (docs/reference/bhvit.md §3.1): widths 64/128/256/512, MLP ratios 8/8/4/4,
     /// MSGDC in stages 1–2, MSMHA with 4 and 8 heads of 64 channels in stages 3–4.
     private static func imageNetStages(depths: [Int]) -> [BHViTStage] {
         [BHViTStage(mixer: .convolution, width: 64, depth: depths[0], mlpRatio: 8),

@@ -1,6 +1,6 @@
 import BitViTNN
 
-/// BHViT's full-precision stem, "embeddings" in the official code (bhvit.md §2.4):
+/// BHViT's full-precision stem, "embeddings" in the official code (docs/reference/bhvit.md §3.4):
 /// `Conv2d(in → C, k, stride, bias)` → BN over tokens → exact GELU → `+ position_embeddings`.
 ///
 /// State: `patch_embeddings.proj.{weight,bias}`, `patch_embeddings.norm.*`,

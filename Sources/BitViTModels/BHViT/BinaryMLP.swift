@@ -1,7 +1,7 @@
 import BitViTNN
 import BitViTQuant
 
-/// The binary MLP's first half, the official `ViTIntermediate` (bhvit.md §2.7):
+/// The binary MLP's first half, the official `ViTIntermediate` (docs/reference/bhvit.md §3.7):
 /// `H1 = RPReLU(BN(BinLinear_{C→rC}(U2 + move)) + Tile_r(U2))`, where `Tile_r` concatenates
 /// `r` copies of the whole C-vector.
 ///
@@ -32,7 +32,7 @@ public final class BinaryMLPExpansion: Module, Layer {
     }
 }
 
-/// The binary MLP's second half, the official `ViTOutput` (bhvit.md §2.7):
+/// The binary MLP's second half, the official `ViTOutput` (docs/reference/bhvit.md §3.7):
 /// `DropPath(LayerScale_0.1(RPReLU(BN(BinLinear_{rC→C}(H1 + move)) + GroupMean_r(H1))))`, where
 /// `GroupMean_r(v)[c] = mean(v[r·c … r·c + r − 1])` (contiguous groups, AvgPool1d with kernel r).
 /// Tile and GroupMean are not inverses of each other.

@@ -2,7 +2,7 @@ import BitViTNN
 import BitViTQuant
 
 /// The full-precision downsampling between stages, the official `PatchEmbed` used by the "†"
-/// models (bhvit.md §2.8):
+/// models (docs/reference/bhvit.md §3.8):
 ///
 ///     u = BN_in(X);  v = Conv2d(in → out, 2×2, stride 2, no bias)(u);  Y = BN_out(v) + P
 ///
@@ -35,7 +35,7 @@ public final class FullPrecisionDownsampling: Module, Layer {
 }
 
 /// The binary downsampling of the fully binary models, the official `BinaryPatchEmbed`
-/// (bhvit.md §2.8):
+/// (docs/reference/bhvit.md §3.8):
 ///
 ///     u   = BN_in(X)
 ///     res = Tile_{out/in}(AvgPool2d(2, 2)(u))                    the residual, as tokens

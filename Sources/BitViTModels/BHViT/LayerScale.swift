@@ -1,6 +1,6 @@
 import BitViTNN
 
-/// BHViT's LayerScale, `y = x ⊙ alpha + move` per channel on the last axis (bhvit.md §2.3).
+/// BHViT's LayerScale, `y = x ⊙ alpha + move` per channel on the last axis (docs/reference/bhvit.md §3.3).
 ///
 /// Parameters `alpha` and `move`, `[channels]`. Main branches start at `alpha = 0.1`; the shift
 /// branches start at `alpha = 0` (the code's `init_ones=False`), so they contribute exactly

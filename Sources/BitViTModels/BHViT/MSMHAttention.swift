@@ -1,7 +1,7 @@
 import BitViTNN
 import BitViTQuant
 
-/// MSMHA's attention core, the official `BHViTSelfAttention` (bhvit.md §2.6 steps 1–5):
+/// MSMHA's attention core, the official `BHViTSelfAttention` (docs/reference/bhvit.md §3.6 steps 1–5):
 ///
 ///     T   = token_FA(U)                                   [B·nW, T, C]: windows + pooled tokens, LN
 ///     M_j = RPReLU_j(BN_j(BinLinear_j(T + m_j)) + T)      j ∈ {q, k, v}
@@ -105,7 +105,7 @@ public final class MSMHASelfAttention: Module, Layer {
     }
 }
 
-/// MSMHA's output projection, the official `BHViTSelfOutput` (bhvit.md §2.6):
+/// MSMHA's output projection, the official `BHViTSelfOutput` (docs/reference/bhvit.md §3.6):
 /// `LayerScale_0.1(RPReLU(BN(BinLinear_{C→C}(A + move)) + A))`.
 /// State: `dense.weight`, `move`, `norm.*`, `rprelu.*`, `layerscale.*`. Tokens in and out.
 public final class MSMHAOutput: Module, Layer {
@@ -153,7 +153,7 @@ public final class MSMHAttention: Module, Layer {
     public func callAsFunction(_ u: Tensor) -> Tensor { output(attention(u)) }
 }
 
-/// A block of the attention stages, the official `BHViTLayer` (bhvit.md §2.6): the mixer is
+/// A block of the attention stages, the official `BHViTLayer` (docs/reference/bhvit.md §3.6): the mixer is
 /// `MSMHAttention` under `attention`, plus `BHViTBlock`'s state.
 public final class MSMHABlock: BHViTBlock {
     public let attention: MSMHAttention

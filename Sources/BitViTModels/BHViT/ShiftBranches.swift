@@ -1,6 +1,6 @@
 import BitViTNN
 
-/// One of BHViT's six parameter-free shift branches (bhvit.md §3, the official code's
+/// One of BHViT's six parameter-free shift branches (docs/reference/bhvit.md §4, the official code's
 /// `Shift`, `Shift2` and `Shift_channel_mix`). Every index is circular (`rolled`), so the
 /// gradient is the exact adjoint.
 ///
@@ -12,7 +12,7 @@ import BitViTNN
 /// | `ch3`, `ch5` | channel quarters q0…q3 with shift s = 1 or 2: `x[i−s,j]`, `x[i+s,j]`, `x[i,j−s]`, `x[i,j+s]` |
 ///
 /// The paper calls these shifts "by one pixel"; the code's horizontal and vertical branches are
-/// circular averages, which BitViT follows (bhvit.md §2.12 item 3).
+/// circular averages, which BitViT follows (docs/reference/bhvit.md §9 item 3).
 public enum ShiftBranch: String, CaseIterable, Sendable {
     case h3, w3, ch3, h5, w5, ch5
 
@@ -53,7 +53,7 @@ public enum ShiftBranch: String, CaseIterable, Sendable {
 
 /// The shift residual of a block: `Σ_k LS_k(S_k(U2))` over the six branches, each behind its
 /// own LayerScale initialized to `alpha = 0`, `move = 0`, so it adds exactly 0 at
-/// initialization (bhvit.md §3, §10 oracle 13).
+/// initialization (docs/reference/bhvit.md §4).
 ///
 /// Not a module of its own: its LayerScales are registered on the block as
 /// `layerscale_{h3,w3,ch3,h5,w5,ch5}`, the official names.

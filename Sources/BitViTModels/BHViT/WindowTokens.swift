@@ -1,6 +1,6 @@
 import BitViTNN
 
-/// The token geometry of MSMHA (bhvit.md §2.6 steps 1 and 5) on token grids `[B, R, R, C]`
+/// The token geometry of MSMHA (docs/reference/bhvit.md §3.6 steps 1 and 5) on token grids `[B, R, R, C]`
 /// with windows of side w = 7 and R a multiple of w.
 ///
 /// - Windows: `nW = (R/w)²` non-overlapping w×w windows, row-major over the window grid and
@@ -41,7 +41,7 @@ public enum WindowTokens {
 }
 
 /// Builds MSMHA's attention tokens, the official `Token_for_Attention` (`token_FA`,
-/// bhvit.md §2.6 step 1): every 7×7 window of the map followed by the image's `N1` pooled
+/// docs/reference/bhvit.md §3.6 step 1): every 7×7 window of the map followed by the image's `N1` pooled
 /// tokens `a1 ⊙ max + (1 − a1) ⊙ avg`, then a true LayerNorm over channels.
 ///
 /// State: `a1` `[1, 1, C]` (init 0.5), `norm.{weight,bias}` (LayerNorm, eps 1e-5).
@@ -81,7 +81,7 @@ public final class PooledWindowTokens: Module {
     }
 
     /// Splits attention outputs `[B·nW, 49 + N1, C]` back to a map ("coarse to fine",
-    /// bhvit.md §2.6 step 5): the window tokens return to their places; the pooled tokens are
+    /// docs/reference/bhvit.md §3.6 step 5): the window tokens return to their places; the pooled tokens are
     /// averaged over the nW window copies of each image and nearest-upsampled; the result is
     /// `π ⊙ fine + (1 − π) ⊙ coarse` as tokens `[B, R·R, C]`, `π` `[C]`.
     func merge(_ o: Tensor, mix pi: Tensor) -> Tensor {

@@ -1,6 +1,6 @@
 import BitViTQuant
 
-/// GSB's attention (gsb.md §4.1 steps 1–7; §4.2 for stage 1).
+/// GSB's attention (docs/reference/gsb.md §5.2 steps 1–7; §5.3 for stage 1).
 ///
 /// Per call on `x` `[B, N, C]`:
 /// 1. `qkv` → q, k, v `[B, H, N, d]` (timm's row layout), plus the learnable per-head shifts

@@ -1,6 +1,6 @@
 import BitViTQuant
 
-/// GSB's MLP (gsb.md §4.1–4.2): `fc2(clip(gelu(fc1(x))))`. Both layers have BWN weights and a
+/// GSB's MLP (docs/reference/gsb.md §5.2–5.3): `fc2(clip(gelu(fc1(x))))`. Both layers have BWN weights and a
 /// per-input-channel `input_shift`; in stage 2 fc1's input is SB-binarized, the hidden
 /// activation is clipped to ±`mlpClip` and fc2's input is UB-binarized ({0, α}).
 public final class GSBMLP: Module, Layer {
@@ -29,7 +29,7 @@ public final class GSBMLP: Module, Layer {
     }
 }
 
-/// GSB's pre-norm block (`norm1`, `attn`, `norm2`, `mlp`; TF-style LayerNorm, gsb.md §4).
+/// GSB's pre-norm block (`norm1`, `attn`, `norm2`, `mlp`; TF-style LayerNorm, docs/reference/gsb.md §5.1).
 public typealias GSBBlock = PreNormBlock<GSBAttention, GSBMLP>
 
 extension PreNormBlock where Attention == GSBAttention, Feedforward == GSBMLP {

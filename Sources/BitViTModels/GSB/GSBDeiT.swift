@@ -1,6 +1,6 @@
 import BitViTQuant
 
-/// GSB's binary DeiT with distillation token (gsb.md §4), in either training stage.
+/// GSB's binary DeiT with distillation token (docs/reference/gsb.md §5), in either training stage.
 ///
 /// Names follow timm for the full-precision parts (`cls_token`, `dist_token`, `pos_embed`,
 /// `patch_embed.proj.*`, `blocks.{i}.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}.*`,
@@ -24,7 +24,7 @@ public final class GSBDeiT: DeiTBackbone<GSBPatchEmbedding, GSBBlock, QuantizedL
 
     static func requireNoDropout(_ config: ViTConfig) throws {
         guard config.dropRate == 0 else {
-            throw BitViTError.invalidArgument("GSB has no dropout (gsb.md §4); got drop rate \(config.dropRate)")
+            throw BitViTError.invalidArgument("GSB has no dropout (docs/reference/gsb.md §5.1); got drop rate \(config.dropRate)")
         }
     }
 
@@ -56,7 +56,7 @@ public final class GSBDeiT: DeiTBackbone<GSBPatchEmbedding, GSBBlock, QuantizedL
 
 /// GSB's patch embedding: `proj` (p×p stride-p convolution with bias) → `[B, N, dim]`.
 /// Stage 1 follows the convolution with `norm`, a BatchNorm2d over its channels; stage 2 has
-/// no BatchNorm and 8-bit LSQ weights with one step per output channel (gsb.md §3.6). The
+/// no BatchNorm and 8-bit LSQ weights with one step per output channel (docs/reference/gsb.md §4.6). The
 /// image is never quantized.
 public final class GSBPatchEmbedding: Module, Layer {
     public let proj: QuantizedConv2d

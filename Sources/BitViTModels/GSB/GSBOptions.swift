@@ -1,4 +1,4 @@
-/// The two GSB training stages (gsb.md §1, §4).
+/// The two GSB training stages (docs/reference/gsb.md §2, §5).
 public enum GSBStage: Int, Codable, Sendable {
     /// Stage 1: only the MLP weights are binary (BWN); per-channel input shifts exist; the
     /// patch embedding is a full-precision convolution plus BatchNorm; heads are full precision.
@@ -17,7 +17,7 @@ public struct GSBOptions: Codable, Equatable, Sendable {
     public var thresholds: [Float]?
     /// The MLP hidden activation is clipped to ±`mlpClip` after GELU in stage 2.
     public var mlpClip: Float
-    /// GSB's first-call quirk on the superposition scales (gsb.md §3.4).
+    /// GSB's first-call quirk on the superposition scales (docs/reference/gsb.md §4.4).
     public var subtractsOnFirstCall: Bool
 
     public init(stage: GSBStage = .fullyBinary, groups: Int = 3, thresholds: [Float]? = nil, mlpClip: Float = 10,

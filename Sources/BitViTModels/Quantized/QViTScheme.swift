@@ -1,6 +1,6 @@
 import BitViTQuant
 
-/// Q-ViT's placement (qvit.md §2.2–2.3): every matrix-multiply input is quantized.
+/// Q-ViT's placement (docs/reference/qvit.md §5.2–5.3): every matrix-multiply input is quantized.
 ///
 /// - Block linears (qkv, proj, fc1, fc2) and Swin's patch merging: `bits`-bit weights, one
 ///   LSQ step per output channel; `bits`-bit inputs with a step and zero point per input

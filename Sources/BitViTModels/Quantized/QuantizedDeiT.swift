@@ -9,7 +9,7 @@ import BitViTQuant
 /// with a non-strict load; quantizer state lives under `*.input_quantizer.*`,
 /// `*.weight_quantizer.*`, `attn.{q,k,v,attn}_quantizer.*` and the IRM under
 /// `attn.norm_q.*`, `attn.norm_k.*`. With a distillation token, training mode returns both
-/// heads and evaluation mode their mean (qvit.md §2.2).
+/// heads and evaluation mode their mean (docs/reference/qvit.md §5.2).
 public final class QuantizedDeiT: DeiTBackbone<QuantizedPatchEmbedding, QuantizedViTBlock, QuantizedLinear>, QueryKeyReporting {
     public let scheme: any QuantizationScheme
 

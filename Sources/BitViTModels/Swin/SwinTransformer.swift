@@ -22,7 +22,7 @@ public final class SwinStage: Module, Layer {
 
 /// Swin Transformer image classifier (Liu et al. 2021), full precision or quantized by a
 /// `QuantizationScheme` on every linear layer, per-head q, k, v and softmax output, with IRM on
-/// q and k under Q-ViT (qvit.md §2.1).
+/// q and k under Q-ViT (docs/reference/qvit.md §5.4).
 ///
 /// Names follow the reference implementation and timm ≤ 0.6: `patch_embed.{proj,norm}`,
 /// `layers.{i}.blocks.{j}.{norm1,attn.{qkv,proj,relative_position_bias_table},norm2,mlp.fc1,mlp.fc2}`,

@@ -1,4 +1,4 @@
-/// Q-ViT's distribution-guided distillation loss (DGD, qvit.md §5.2): an L2 distance between
+/// Q-ViT's distribution-guided distillation loss (DGD, docs/reference/qvit.md §6.2): an L2 distance between
 /// the normalized patch-similarity (Gram) matrices of student and teacher queries and keys.
 ///
 /// For every layer l, sample b and head h, with X the `[N, d]` slice of q (and of k):

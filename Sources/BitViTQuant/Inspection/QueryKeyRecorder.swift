@@ -16,7 +16,7 @@ public struct QueryKeyPair {
 /// Where an attention block taps its queries and keys.
 public enum QueryKeyTap: String, Sendable {
     /// After the IRM (or the per-head biases) and before the activation quantizer: Q-ViT's
-    /// q̃, k̃ (qvit.md §5.2 default). Full-precision models tap their plain q, k.
+    /// q̃, k̃ (docs/reference/qvit.md §6.2 default). Full-precision models tap their plain q, k.
     case beforeQuantizer
     /// The dequantized Q_a(q̃), Q_a(k̃); gradients then also reach the quantizer scales.
     case afterQuantizer

@@ -1,4 +1,4 @@
-/// Q-ViT's information rectification module (IRM, qvit.md §4) as the official code implements
+/// Q-ViT's information rectification module (IRM, docs/reference/qvit.md §4) as the official code implements
 /// it: a LayerNorm over the head dimension of per-head queries or keys, applied before their
 /// quantizer, with one affine transform shared by all heads.
 ///

@@ -1,5 +1,5 @@
 /// ReActNet's RPReLU, `y = PReLU_c(x − move1) + move2`, per channel on the last axis
-/// (bhvit.md §2.3): with `u = x − move1`, `y = u + move2` if `u > 0`, else `slope·u + move2`.
+/// (docs/reference/bhvit.md §3.3): with `u = x − move1`, `y = u + move2` if `u > 0`, else `slope·u + move2`.
 ///
 /// Parameters `move1`, `slope`, `move2`, each `[channels]`, initialized 0, 0.25 (PyTorch's
 /// PReLU default) and 0. The gradient is the true derivative, taking the slope branch at

@@ -1,4 +1,4 @@
-/// BWN weight binarizer (gsb.md §3.1): `Ŵ = mean|W| · sgn(W − mean(W))` over each group.
+/// BWN weight binarizer (docs/reference/gsb.md §4.1): `Ŵ = mean|W| · sgn(W − mean(W))` over each group.
 ///
 /// The scale uses |W|, not |W − mean|, and carries no gradient; the backward pass is the
 /// identity straight-through estimator (no clipping window). No learnable parameters.

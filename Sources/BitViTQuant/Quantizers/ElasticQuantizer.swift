@@ -1,5 +1,5 @@
 /// GSB's per-tensor "elastic" LSQ quantizer with one learnable scalar step `alpha`
-/// (gsb.md §3.2, §3.3, §3.6). Three configurations are used:
+/// (docs/reference/gsb.md §4.2, §4.3, §4.6). Three configurations are used:
 ///
 /// | configuration | GSB name | forward |
 /// |---|---|---|

@@ -1,4 +1,4 @@
-/// Group superposition binarization of the attention matrix, GSB_A (gsb.md §3.5): one
+/// Group superposition binarization of the attention matrix, GSB_A (docs/reference/gsb.md §4.5): one
 /// unsigned 1-bit LSQ group plus K−1 pure mask groups.
 ///
 /// With `M = max(A)` over the whole tensor (batch included; must be > 0) and thresholds

@@ -1,4 +1,4 @@
-/// Group superposition binarization of the Value tensor, GSB_V (gsb.md §3.4): a sum of K
+/// Group superposition binarization of the Value tensor, GSB_V (docs/reference/gsb.md §4.4): a sum of K
 /// signed binary groups with nested magnitude masks.
 ///
 /// With `M = max(v)`, `m = min(v)` over the whole tensor (batch included) and thresholds
@@ -7,7 +7,7 @@
 /// `y = Σ_k c_k·sgn(v·T_k) = sgn(v)·(c_1 + c_2·T_1 + …)`, with floored scales `c_k`
 /// (see `ElasticQuantizer`). K = 1 is the plain signed binarizer `c_1·sgn(v)`.
 ///
-/// Backward, as the official code (gsb.md §3.4 quirk: outside `T_k`, `r_k = 0` so its window
+/// Backward, as the official code (docs/reference/gsb.md §4.4 quirk: outside `T_k`, `r_k = 0` so its window
 /// passes, and the input gradient there is never zero):
 /// `r_k = v·T_k/c_k`, `I_k = [|r_k| ≤ 1]`, `dv = dy·Σ_k I_k`,
 /// `dalpha_k = Σ dy·(sgn(v·T_k) − I_k·r_k)/√|T_k|` (`|T_0| = numel`; an empty mask gives 0).
@@ -86,7 +86,7 @@ public final class GSBValueQuantizer: Quantizer {
                     local[0] += gi * Double(signum(x) - (inside0 ? r0 : 0))
                     for j in 1..<k {
                         guard inGroup(x, j - 1, upper, lower) else {
-                            passes += 1                 // v·T_j = 0: its window passes (§3.4 quirk)
+                            passes += 1                 // v·T_j = 0: its window passes (see the type's comment)
                             continue
                         }
                         let r = x / c[j]

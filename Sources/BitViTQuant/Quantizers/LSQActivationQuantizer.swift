@@ -1,4 +1,4 @@
-/// Q-ViT's asymmetric activation quantizer (qvit.md §3.3): an LSQ step `alpha` and a
+/// Q-ViT's asymmetric activation quantizer (docs/reference/qvit.md §3.3): an LSQ step `alpha` and a
 /// learnable zero point (rounded when used) per channel or per head.
 ///
 /// Parameters `alpha`, `zero_point` (`[channels]`); persistent buffers `init_state` and

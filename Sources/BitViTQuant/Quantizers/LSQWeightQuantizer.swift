@@ -1,5 +1,5 @@
-/// Symmetric signed LSQ weight quantizer (qvit.md §3.2; GSB's 8-bit patch embedding,
-/// gsb.md §3.6), with a learnable step per output channel (axis 0) or one per tensor.
+/// Symmetric signed LSQ weight quantizer (docs/reference/qvit.md §3.2; GSB's 8-bit patch embedding,
+/// docs/reference/gsb.md §4.6), with a learnable step per output channel (axis 0) or one per tensor.
 ///
 /// Range `[Qn, Qp] = [−2^(b−1), 2^(b−1)−1]`. With `u = w/alpha_c`:
 /// `y = round(clamp(u, Qn, Qp))·alpha_c` (clamp first, round half to even; no scale floor).

@@ -1,5 +1,5 @@
 /// BHViT's quantization decomposition (QD) of the attention matrix as the official code
-/// implements it (bhvit.md §4.2): an unsigned LSQ-style quantizer with a learnable step
+/// implements it (docs/reference/bhvit.md §5.2): an unsigned LSQ-style quantizer with a learnable step
 /// `alpha_h` and a real (unrounded) zero point `zero_point_h` per head, to integer levels
 /// `0 … Qp` with `Qp = 2^(bits−1) − 1` (3 for the default 3 bits).
 ///

@@ -1,6 +1,6 @@
 /// ReActNet's RSign: `y = sgn(x + move)` with a learnable per-channel shift `move` (init 0),
 /// i.e. a learnable threshold `−move`. BHViT places the same shift before every sign
-/// (bhvit.md §2.3). The backward rule of the sign is `estimator`'s; `move` receives the sum
+/// (docs/reference/bhvit.md §3.3). The backward rule of the sign is `estimator`'s; `move` receives the sum
 /// of the input gradient over every position of its channel.
 ///
 /// Parameter `move` `[channels]`, on `channelAxis` of the input (default: the last axis).

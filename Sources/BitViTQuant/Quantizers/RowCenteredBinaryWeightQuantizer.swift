@@ -1,6 +1,6 @@
 import Foundation
 
-/// BHViT's weight binarizer for `BinLinear` and `BinConv` (bhvit.md §2.3, §5.2–5.3): one scale
+/// BHViT's weight binarizer for `BinLinear` and `BinConv` (docs/reference/bhvit.md §3.3, §6.2–6.3): one scale
 /// and one centre per output channel (each index of axis 0, a "row"), a clipped
 /// straight-through estimator on the centred weight, and a row-centred gradient.
 ///
@@ -128,7 +128,7 @@ public final class RowCenteredBinaryWeightQuantizer: Quantizer {
     }
 }
 
-/// ReCU's standardisation of the centred weight (bhvit.md §5.3): `Wc' = k·Wc/σ_o` with
+/// ReCU's standardisation of the centred weight (docs/reference/bhvit.md §6.3): `Wc' = k·Wc/σ_o` with
 /// `k = 2√2`, `σ_o = √(var_unbiased(Wc[o]) + 1e−5)`, and the window bound
 /// `τ = −ln(2 − 2·0.92)·mean|Wc'|` over the whole tensor.
 private struct ReCUWindow {

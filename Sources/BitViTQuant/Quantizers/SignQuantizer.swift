@@ -4,7 +4,7 @@
 /// - `.clippedIdentity`: the straight-through estimator clipped to the window,
 ///   `dx = dy·[|x| ≤ 1]` (BNN / XNOR-Net).
 /// - `.approxSign`: Bi-Real Net's piecewise-polynomial estimator,
-///   `dx = dy·(2 − 2|x|)·[|x| ≤ 1]` (BHViT's activation sign, bhvit.md §5).
+///   `dx = dy·(2 − 2|x|)·[|x| ≤ 1]` (BHViT's activation sign, docs/reference/bhvit.md §6.1).
 public final class SignQuantizer: Quantizer {
     public enum Estimator: String, Sendable { case clippedIdentity, approxSign }
     public let estimator: Estimator

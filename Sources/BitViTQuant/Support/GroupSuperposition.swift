@@ -1,4 +1,4 @@
-/// The pieces GSB's value and attention quantizers share (gsb.md §3.4–3.5): nested magnitude
+/// The pieces GSB's value and attention quantizers share (docs/reference/gsb.md §4.4–4.5): nested magnitude
 /// masks from fixed ratios of the tensor's extremes, and one learnable scalar per group.
 struct GroupSuperposition {
     /// Ratios of the extreme value that open groups 2, 3, …, ascending.

@@ -1,5 +1,5 @@
 extension ModelCost {
-    /// The products of one image through a BHViT (bhvit.md §9's convention): the binary
+    /// The products of one image through a BHViT (docs/reference/cost.md §5's convention): the binary
     /// convolutions and linear layers and q̂·k̂ᵀ as 1×1-bit products; Â·V̂ with QD as the three
     /// nested binary planes of the levels 0…3 against the ±1 values (the engine runs them as
     /// two bit planes of the codes, the same result), or full precision without QD; the stem,

@@ -1,5 +1,5 @@
 /// What a model stores and what one image through it costs, in the papers' convention
-/// (deployment.md §5, qvit.md §9, gsb.md §6, bhvit.md §9): BOPs = MACs·b_w·b_a of the low-bit
+/// (docs/reference/cost.md §2): BOPs = MACs·b_w·b_a of the low-bit
 /// and binary matrix products (times their plane pairs), FLOPs = the full-precision MACs (8-bit
 /// first and last layers count as full precision), **OPs = BOPs/64 + FLOPs**. LayerNorm,
 /// BatchNorm, softmax, GELU and other elementwise work are not counted.

@@ -1,7 +1,7 @@
 import BitViTPlatform
 import CBitKernels
 
-/// MSMHA's token mixer in the engine (bhvit.md §2.6; `MSMHASelfAttention` + `MSMHAOutput` of
+/// MSMHA's token mixer in the engine (docs/reference/bhvit.md §3.6; `MSMHASelfAttention` + `MSMHAOutput` of
 /// the training model), for one block, over normalized tokens `U` `[B·R², C]`:
 ///
 /// 1. tokens: every 7×7 window (row-major windows, row-major inside) followed by the image's
@@ -176,8 +176,10 @@ final class MSMHARuntime {
         }
     }
 
-    /// One operand set per worker (the engine serves one caller at a time).
-    private var operands: [AttentionOperands] = []
+    /// One operand set per worker, kept in the workspace (a workspace serves one caller at a time).
+    final class OperandSets {
+        var sets: [AttentionOperands] = []
+    }
 
     /// Bit path of step 3 over every (window, head), on the binary GEMM kernels: `Ŝ_q·Ŝ_kᵀ`
     /// (±1 × ±1) and `Â·Ŝ_v` (two unsigned planes of weights 1 and 2 × ±1, times α_h in the
@@ -194,8 +196,9 @@ final class MSMHARuntime {
         let scoreScale = 1 / Float(d).squareRoot()
         let qd = qd
         let parts = Parallel.isInsideRegion ? 1 : min(Parallel.threadCount, max(1, tasks / 2))
-        while operands.count < parts { operands.append(AttentionOperands(tokens: t, headDim: d)) }
-        let operands = operands
+        let cache = workspace.object("msmha.operands.\(t)x\(d)") { OperandSets() }
+        while cache.sets.count < parts { cache.sets.append(AttentionOperands(tokens: t, headDim: d)) }
+        let operands = cache.sets
         Parallel.forPartitions(parts) { part in
             let o = operands[part]
             let scores = o.scores.pointer

@@ -1,6 +1,6 @@
 import BitViTPlatform
 
-/// MSGDC's token mixer in the engine (bhvit.md §2.5): `Z = U + b`, three binary grouped
+/// MSGDC's token mixer in the engine (docs/reference/bhvit.md §3.5): `Z = U + b`, three binary grouped
 /// dilated convolutions of `sgn(Z)` (dilations 1, 3, 5), each `·α_o + bias` then RPReLU,
 /// `G = BN(G1 + G2 + G3)` added to the residual without LayerScale.
 final class MSGDCRuntime {
@@ -88,7 +88,7 @@ final class MSGDCRuntime {
     }
 }
 
-/// One BHViT block in the engine (bhvit.md §2.5–2.7, §3):
+/// One BHViT block in the engine (docs/reference/bhvit.md §3.5–3.7, §4):
 ///
 ///     U  = BN_before(X);   X1 = X + mixer(U)
 ///     U2 = BN_after(X1)

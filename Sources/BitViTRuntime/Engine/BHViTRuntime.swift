@@ -83,6 +83,8 @@ final class BHViTRuntime: EngineRuntime {
     }
 
     var classes: Int { config.classes }
+    /// BatchNorms with running statistics: every image is computed on its own.
+    var imagesAreIndependent: Bool { true }
     var inputShape: [Int] { [config.inChannels, config.imageSize, config.imageSize] }
 
     /// The forward on `Parallel`'s spinning workers (many short parallel regions per image).

@@ -1,6 +1,6 @@
 import CBitKernels
 
-/// GSB's fc2 input, `UB(clip(GELU(h)) + s_j)` with step α (gsb.md §3.3, §4.1), folded into
+/// GSB's fc2 input, `UB(clip(GELU(h)) + s_j)` with step α (docs/reference/gsb.md §4.3, §5.2), folded into
 /// thresholds on the fc1 output h itself, so the binary path packs h directly and never
 /// evaluates GELU (the largest float cost of the MLP at batch 1):
 ///

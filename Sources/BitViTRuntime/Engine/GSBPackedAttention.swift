@@ -1,7 +1,7 @@
 import BitViTPlatform
 import CBitKernels
 
-/// GSB stage 2's attention (gsb.md §4.1 steps 2–7) on the bit kernels:
+/// GSB stage 2's attention (docs/reference/gsb.md §5.2 steps 2–7) on the bit kernels:
 ///
 /// 1. `q̂ = sgn(q + b_q)`, `k̂ = sgn(k + b_k)` packed per image and head (K = d);
 /// 2. per query row, in one pass while the row is in L1 (`bv_gsb_attention_rows`): the scores
@@ -14,9 +14,11 @@ import CBitKernels
 /// 5. `Â·v̂`: 3 × 3 plane products into the context; rows without group-2/3 elements skip
 ///    their pairs (they add exactly 0).
 ///
-/// M (and V's max/min) are taken over the **whole batch** (gsb.md §2, §7.11): every image's
+/// M (and V's max/min) are taken over the **whole batch** (docs/reference/gsb.md §3, §6.4): every image's
 /// P' and v' are computed before any is thresholded, so the result depends on the batch as
-/// the training graph's does. In float mode steps 1, 3–5 use sgemm on the dequantized values.
+/// the training graph's does. `run` does both passes on one batch; `firstPass` and `secondPass`
+/// let several workers run parts of one batch with the extremes combined in between
+/// (`ViTRuntime`'s lockstep batches). In float mode steps 1, 3–5 use sgemm on the dequantized values.
 final class GSBPackedAttention: AttentionCore {
     let g: AttentionGeometry
     let queryShift: [Float], keyShift: [Float], valueShift: [Float]
@@ -48,7 +50,23 @@ final class GSBPackedAttention: AttentionCore {
             vPanels = PackedBinaryWeights(PackedBinaryMatrix(rows: g.headDim, k: g.tokens, planes: 3, encoding: .signed))
         }
     }
-    private var slots: [Slot] = []
+    /// The slots of one call's (image, head) pairs, kept in the workspace.
+    private final class SlotSet {
+        var slots: [Slot] = []
+    }
+
+    /// What the second pass needs from the whole batch: max P' and the extremes of v'.
+    struct Extremes {
+        var attentionMax: Float
+        var valueMin: Float
+        var valueMax: Float
+
+        /// The extremes of the union of the parts.
+        static func combine(_ parts: [Extremes]) -> Extremes {
+            Extremes(attentionMax: parts.map(\.attentionMax).max() ?? 0, valueMin: parts.map(\.valueMin).min() ?? 0,
+                     valueMax: parts.map(\.valueMax).max() ?? 0)
+        }
+    }
 
     init(_ g: AttentionGeometry, queryShift: [Float], keyShift: [Float], valueShift: [Float], scoreScale: Float,
          attentionBias: [Float], attentionScales: [Float], valueScales: [Float], thresholds: [Float], floatKernels: Bool) {
@@ -68,10 +86,22 @@ final class GSBPackedAttention: AttentionCore {
 
     func run(qkv: UnsafePointer<Float>, batch: Int, into context: UnsafeMutablePointer<Float>,
              workspace: Workspace, profiler: EngineProfiler) {
-        let (n, d, h, c) = (g.tokens, g.headDim, g.heads, g.dim)
+        let extremes = firstPass(qkv: qkv, batch: batch, workspace: workspace, profiler: profiler)
+        secondPass(qkv: qkv, batch: batch, extremes: extremes, into: context, workspace: workspace, profiler: profiler)
+    }
+
+    private func slotSet(_ items: Int, _ workspace: Workspace) -> [Slot] {
+        let set = workspace.object("gsb.slots") { SlotSet() }
+        if set.slots.count != items { set.slots = (0..<items).map { _ in Slot(g) } }
+        return set.slots
+    }
+
+    /// Pass 1 over `batch` images: P' into the workspace, and the images' extremes.
+    func firstPass(qkv: UnsafePointer<Float>, batch: Int, workspace: Workspace, profiler: EngineProfiler) -> Extremes {
+        let (n, d, h) = (g.tokens, g.headDim, g.heads)
         let items = batch * h
         let probabilities = workspace.floats("attention.scores", items * n * n)
-        if !floatKernels && slots.count != items { slots = (0..<items).map { _ in Slot(g) } }
+        let slots = floatKernels ? [] : slotSet(items, workspace)
         // Per item: max of P', min and max of v' = v + b_v.
         var extremes = [Float](repeating: 0, count: 3 * items)
         // Pass 1: P' = softmax(scores) + B_att per (image, head), and the extremes of v'.
@@ -86,20 +116,31 @@ final class GSBPackedAttention: AttentionCore {
                                 scores(qkv, image: b, head: head, into: s)
                                 e[3 * item] = bv_softmax_bias_max_rows(s, s, bias.baseAddress! + head * n * n, n, n, 1)
                             } else {
-                                e[3 * item] = attentionRows(qkv, image: b, head: head, item: item, bias: bias.baseAddress! + head * n * n, into: s)
+                                e[3 * item] = attentionRows(qkv, image: b, head: head, slot: slots[item], bias: bias.baseAddress! + head * n * n, into: s)
                             }
                             var (lo, hi) = (Float.infinity, -Float.infinity)
                             bv_shift_minmax_rows(g.pointer(qkv, image: b, part: 2, head: head), g.qkvStride,
-                                                 shift.baseAddress! + head * d, n, d, &lo, &hi)
+                                                 shift.baseAddress! + head * d, n, d, &lo, &hi, 0)
                             (e[3 * item + 1], e[3 * item + 2]) = (lo, hi)
                         }
                     }
                 }
             }
         }
-        let attentionMax = stride(from: 0, to: 3 * items, by: 3).map { extremes[$0] }.max() ?? 0
-        let vMin = stride(from: 1, to: 3 * items, by: 3).map { extremes[$0] }.min() ?? 0
-        let vMax = stride(from: 2, to: 3 * items, by: 3).map { extremes[$0] }.max() ?? 0
+        return Extremes(attentionMax: stride(from: 0, to: 3 * items, by: 3).map { extremes[$0] }.max() ?? 0,
+                        valueMin: stride(from: 1, to: 3 * items, by: 3).map { extremes[$0] }.min() ?? 0,
+                        valueMax: stride(from: 2, to: 3 * items, by: 3).map { extremes[$0] }.max() ?? 0)
+    }
+
+    /// Pass 2 over the `batch` images of the last `firstPass` on `workspace`, with the extremes of
+    /// the whole batch: GSB_A's other planes, V̂, Â·V̂ into `context`.
+    func secondPass(qkv: UnsafePointer<Float>, batch: Int, extremes: Extremes, into context: UnsafeMutablePointer<Float>,
+                    workspace: Workspace, profiler: EngineProfiler) {
+        let (n, d, h, c) = (g.tokens, g.headDim, g.heads, g.dim)
+        let items = batch * h
+        let probabilities = workspace.floats("attention.scores", items * n * n)
+        let slots = floatKernels ? [] : slotSet(items, workspace)
+        let (attentionMax, vMin, vMax) = (extremes.attentionMax, extremes.valueMin, extremes.valueMax)
         // GSB_A / GSB_V thresholds from the batch-global extremes (float32(t)·extreme).
         let aBounds = [attentionScales[0] * 0.5, thresholds[0] * attentionMax, thresholds[1] * attentionMax]
         let (a1, a2, a3) = (valueScales[0], valueScales[1], valueScales[2])
@@ -122,7 +163,7 @@ final class GSBPackedAttention: AttentionCore {
                     if candidatesCover {
                         bv_gsb_mask_planes_rows(p, Int32(n), Int32(n), slot.candidates.pointer, a.wordsPerRow, aBounds[1], aBounds[2],
                                                 a.words.pointer + a.planeStride, a.words.pointer + 2 * a.planeStride,
-                                                counts + n, counts + 2 * n)
+                                                counts + n, counts + 2 * n, 0)
                     } else {
                         bv_pack_three_thresholds_rows(p, n, Int32(n), Int32(n), aBounds, a.words.pointer, a.wordsPerRow,
                                                       a.planeStride, counts)
@@ -130,7 +171,7 @@ final class GSBPackedAttention: AttentionCore {
                     a.planeScales = attentionScales
                     // V̂'s three ±1 planes straight into the GEMM's panels (features as rows, tokens as K).
                     bv_pack_gsb_value_panels(v, g.qkvStride, vShift, Int32(n), Int32(d), vUpper, vLower, slot.vPanels.panels.pointer,
-                                             slot.vPanels.panelDwords, slot.vPanels.planeStride)
+                                             slot.vPanels.panelDwords, slot.vPanels.planeStride, 0)
                     slot.vPanels.planeScales = vPlaneScales
                     BinaryGEMM.multiply(slot.a, slot.vPanels, into: out, ldc: c)
                 }
@@ -145,10 +186,9 @@ final class GSBPackedAttention: AttentionCore {
     /// scores `α_q·α_k·d^−½·(d − 2·popcount(q̂ ^ k̂))`, `P' = softmax + B_att` into `p` [N, N],
     /// GSB_A's first plane and the candidates of the other two (`bv_gsb_attention_rows`).
     /// Returns max P'.
-    private func attentionRows(_ qkv: UnsafePointer<Float>, image b: Int, head: Int, item: Int, bias: UnsafePointer<Float>,
+    private func attentionRows(_ qkv: UnsafePointer<Float>, image b: Int, head: Int, slot: Slot, bias: UnsafePointer<Float>,
                                into p: UnsafeMutablePointer<Float>) -> Float {
         let (n, d) = (g.tokens, g.headDim)
-        let slot = slots[item]
         let path = Int32(BinaryKernels.activePath.rawValue)
         let q = g.pointer(qkv, image: b, part: 0, head: head), k = g.pointer(qkv, image: b, part: 1, head: head)
         queryShift.withUnsafeBufferPointer { qs in
@@ -169,7 +209,7 @@ final class GSBPackedAttention: AttentionCore {
         return attentionBiasRowMin.withUnsafeBufferPointer { rowMin in
             bv_gsb_attention_rows(slot.q.words.pointer, slot.q.wordsPerRow, keys, n, Int32(words), Int32(n), Int32(n), Int32(d),
                                   scoreScale, bias, rowMin.baseAddress! + head * n, p, attentionScales[0] * 0.5, candidateRatio,
-                                  a.words.pointer, slot.candidates.pointer, a.wordsPerRow, a.rowCounts!.pointer)
+                                  a.words.pointer, slot.candidates.pointer, a.wordsPerRow, a.rowCounts!.pointer, 0)
         }
     }
 

@@ -15,6 +15,8 @@ public final class InferenceEngine {
     public let profiler = EngineProfiler()
     private let runtime: EngineRuntime
     private let workspace = Workspace()
+    /// One workspace per worker for image-parallel batches.
+    private var workerWorkspaces: [Workspace] = []
 
     /// - `int8Digits`: int8 GEMMs per Q-ViT linear layer, 1…4 (its folded weights' precision,
     ///   `7·digits + 1` bits; see `Int8Linear`).
@@ -43,8 +45,41 @@ public final class InferenceEngine {
     /// Evaluation-mode logits `[batch, classes]` (row-major) of preprocessed images
     /// `[batch, channels, side, side]`. With GSB the logits depend on the whole batch, as in
     /// training (batch-global masks); BHViT's are per image (BatchNorm with running statistics).
+    ///
+    /// A batch of independent images (every family but GSB) runs image-parallel when the profiler
+    /// is off: each worker takes the next image and runs the whole network on it alone, so a batch
+    /// pays no fork/join per layer and keeps each image's activations in its core's caches.
     public func logits(_ images: UnsafePointer<Float>, batch: Int) -> [Float] {
         precondition(batch > 0, "InferenceEngine: empty batch")
+        let workers = min(Parallel.threadCount, batch)
+        if workers > 1 && runtime.imagesAreIndependent && !profiler.isEnabled && !Parallel.isInsideRegion {
+            return imageParallelLogits(images, batch: batch, workers: workers)
+        }
         return runtime.logits(images, batch: batch, workspace: workspace, profiler: profiler)
+    }
+
+    private func imageParallelLogits(_ images: UnsafePointer<Float>, batch: Int, workers: Int) -> [Float] {
+        while workerWorkspaces.count < workers { workerWorkspaces.append(Workspace()) }
+        let workspaces = workerWorkspaces, runtime = runtime
+        let imageValues = inputShape.reduce(1, *), k = classes
+        var out = [Float](repeating: 0, count: batch * k)
+        let claim = NSLock()
+        var next = 0
+        out.withUnsafeMutableBufferPointer { o in
+            let logits = o.baseAddress!
+            Parallel.forPartitions(workers) { worker in
+                let quiet = EngineProfiler()
+                while true {
+                    claim.lock()
+                    let i = next
+                    next += 1
+                    claim.unlock()
+                    guard i < batch else { return }
+                    let row = runtime.logits(images + i * imageValues, batch: 1, workspace: workspaces[worker], profiler: quiet)
+                    (logits + i * k).update(from: row, count: k)
+                }
+            }
+        }
+        return out
     }
 }

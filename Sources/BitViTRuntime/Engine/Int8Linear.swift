@@ -5,7 +5,7 @@ import Foundation
 /// A Q-ViT linear layer on the int8 GEMM (VNNI `vpdpbusd` where available).
 ///
 /// Q-ViT quantizes a linear layer's input with a step α_k and a zero point z_k per *input*
-/// channel (qvit.md §3.3), and its weight with a step s_n per output channel:
+/// channel (docs/reference/qvit.md §3.3), and its weight with a step s_n per output channel:
 ///
 ///     y_n = Σ_k (q_k − z_k)·α_k · w_nk·s_n + b_n
 ///
@@ -41,14 +41,21 @@ final class Int8Linear: TokenLinear {
     let zero: AlignedBuffer<Float>
     let qn: Float
     let qp: Float
+    /// Whether all input channels share one step (then one digit holds the raw codes exactly).
+    let uniformSteps: Bool
     var kernelName: String { digits.count == 1 ? "int8 GEMM" : "int8 GEMM ×\(digits.count)" }
 
     /// - `codes`: b-bit weight codes [out, in]; `weightScale` [out]; `inputStep`, `inputZero`
     ///   (rounded) [in]; `range` (Qn, Qp) of the input codes; `bias` [out]; `parts` int8 digits
     ///   per folded weight (1…4).
     init(codes: [Int8], out: Int, in k: Int, weightScale: [Float], inputStep: [Float], inputZero: [Float],
-         range: (Float, Float), bias: [Float], parts: Int = Int8Linear.defaultParts) {
-        precondition((1...4).contains(parts), "Int8Linear: \(parts) digits")
+         range: (Float, Float), bias: [Float], parts requestedParts: Int = Int8Linear.defaultParts) {
+        precondition((1...4).contains(requestedParts), "Int8Linear: \(requestedParts) digits")
+        // Equal steps (per-tensor activation quantization, as Q-ViT's lazy initialization leaves
+        // them) factor out of the sum exactly: one pass on the raw weight codes, the step in the
+        // output transform.
+        uniformSteps = inputStep.allSatisfy { $0 == inputStep[0] }
+        let parts = uniformSteps ? 1 : requestedParts
         inFeatures = k
         outFeatures = out
         (qn, qp) = range
@@ -59,7 +66,7 @@ final class Int8Linear: TokenLinear {
         let top = 127 * Int(pow(128.0, Double(parts - 1)))
         for n in 0..<out {
             let largestCode = (0..<k).map { abs(Int(codes[n * k + $0])) }.max() ?? 0
-            let multiplier = Double(max(1, top / max(largestCode, 1)))
+            let multiplier = uniformSteps ? 1 : Double(max(1, top / max(largestCode, 1)))
             beta[n] = Double(weightScale[n]) * largestStep / multiplier
             var constant: Double = 0
             for j in 0..<k {
@@ -86,6 +93,7 @@ final class Int8Linear: TokenLinear {
 
     func encode(_ x: UnsafePointer<Float>, rows: Int, stride: Int?, transform: RowTransform, workspace: Workspace) {
         let m = workspace.int8Codes("linear.in", rows: rows, k: inFeatures)
+        m.maxCode = Int32(qp - qn)
         let k = inFeatures, a = step.pointer, z = zero.pointer, qn = qn, qp = qp
         RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
             bv_quantize_levels_rows(block, k, Int32(n), Int32(k), a, z, 1, qn, qp, m.codes.pointer + r0 * m.rowStride, m.rowStride, nil, 0)

@@ -16,7 +16,7 @@ struct HeadQuantizer {
     }
 }
 
-/// Q-ViT's attention (qvit.md §2.2): IRM LayerNorm over the head dimension on q and k
+/// Q-ViT's attention (docs/reference/qvit.md §5.2): IRM LayerNorm over the head dimension on q and k
 /// (γ, β shared by heads, ε 1e-5), per-head quantizers on q, k, v and on the softmax output,
 /// `softmax(q̂·k̂ᵀ·d^−½)`, `P̂·v̂`. The products of the dequantized per-head values run on
 /// sgemm: they are 1/8 of a block's MACs at 198 tokens, and per-head steps would factor out of

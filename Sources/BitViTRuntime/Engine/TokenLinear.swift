@@ -41,17 +41,15 @@ final class FloatLinear: TokenLinear {
         owner = keepAlive
     }
 
-    /// The input rows themselves when `encode` had nothing to do (identity encoding, no
-    /// transform, contiguous rows): `multiply` reads them in place instead of a copy.
-    private var inPlaceInput: UnsafePointer<Float>?
-
     func encode(_ x: UnsafePointer<Float>, rows: Int, stride: Int?, transform: RowTransform, workspace: Workspace) {
         let k = inFeatures
+        // Nothing to do (identity encoding, no transform, contiguous rows): `multiply` reads the
+        // rows in place instead of a copy.
         if case .identity = encoding, case .none = transform, (stride ?? k) == k {
-            inPlaceInput = x
+            workspace.setInPlaceInput(x, of: self)
             return
         }
-        inPlaceInput = nil
+        workspace.setInPlaceInput(nil, of: self)
         let out = workspace.floats("linear.in", rows * k)
         RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
             if case .identity = encoding, UnsafeMutablePointer(mutating: block) == out + r0 * k { return }
@@ -61,7 +59,7 @@ final class FloatLinear: TokenLinear {
 
     func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {
         let k = inFeatures, n = outFeatures, ldy = ldy ?? n
-        let a = inPlaceInput ?? UnsafePointer(workspace.floats("linear.in", rows * k))
+        let a = workspace.inPlaceInput(of: self) ?? UnsafePointer(workspace.floats("linear.in", rows * k))
         BLAS.gemm(transposeB: true, m: rows, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight.pointer, ldb: k,
                   beta: accumulate ? 1 : 0, c: y, ldc: ldy)
         if let bias { addRowVector(bias.pointer, to: y, rows: rows, cols: n, ld: ldy) }

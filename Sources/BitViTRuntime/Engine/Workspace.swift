@@ -10,13 +10,31 @@ final class Workspace {
     private var unsigned: [String: PackedBinaryMatrix] = [:]
     private var codes: [String: QuantizedInt8Matrix] = [:]
     private var weights: [String: PackedBinaryWeights] = [:]
+    private var objects: [String: AnyObject] = [:]
+    private var inPlace: [ObjectIdentifier: UnsafePointer<Float>] = [:]
 
     /// Drops every buffer when the batch size changes.
     func prepare(batch: Int) {
         guard batch != self.batch else { return }
         self.batch = batch
-        floats = [:]; signed = [:]; unsigned = [:]; codes = [:]; weights = [:]
+        floats = [:]; signed = [:]; unsigned = [:]; codes = [:]; weights = [:]; inPlace = [:]
     }
+
+    /// A layer-owned scratch object (kept across batch sizes), made by `make` on first use. Layers
+    /// keep mutable per-call state here rather than in themselves, so that one model can run on
+    /// several workspaces at once (`InferenceEngine`'s image-parallel batches).
+    func object<T: AnyObject>(_ role: String, _ make: () -> T) -> T {
+        if let o = objects[role] as? T { return o }
+        let o = make()
+        objects[role] = o
+        return o
+    }
+
+    /// The input rows `layer` reads in place of its own operand buffer (set by its `encode`, nil
+    /// when it encoded into the buffer).
+    func inPlaceInput(of layer: AnyObject) -> UnsafePointer<Float>? { inPlace[ObjectIdentifier(layer)] }
+
+    func setInPlaceInput(_ x: UnsafePointer<Float>?, of layer: AnyObject) { inPlace[ObjectIdentifier(layer)] = x }
 
     /// A float buffer of at least `count` elements (64-byte aligned, zero on first use).
     func floats(_ role: String, _ count: Int) -> UnsafeMutablePointer<Float> {

@@ -1,7 +1,7 @@
 import BitViTPlatform
 
 /// Geometry and switches of an exported BHViT: everything the engine needs besides the tensors
-/// (docs/format.md, "Metadata"; bhvit.md §2). The JSON keys are those of the training model's
+/// (docs/format.md, "Metadata"; docs/reference/bhvit.md §3). The JSON keys are those of the training model's
 /// configuration, so a file records the model as it was trained.
 ///
 /// The stem is a full-precision `stemKernel`×`stemKernel` convolution with stride

@@ -55,6 +55,8 @@ public enum Int8GEMM {
         args.c = c
         args.c32 = c32
         args.ldc = ldc
+        args.a_max = a.maxCode
+        args.w_max = w.largestMagnitude
         let frozen = args
         KernelWorkSplit.run(m: m, n: n, work: m * n * a.k, minimumWorkPerThread: minimumWorkPerThread) { rows, cols in
             var local = frozen

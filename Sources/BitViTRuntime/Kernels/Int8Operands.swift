@@ -15,6 +15,9 @@ public final class QuantizedInt8Matrix: @unchecked Sendable {
     public let zeroPoints: AlignedBuffer<Int32>?
     /// Step size α of the codes.
     public var scale: Float
+    /// The largest code the rows can hold (255; smaller for low-bit activations, which lets the
+    /// AVX2 kernel accumulate 16-bit sums).
+    public var maxCode: Int32 = 255
 
     /// Zeroed codes; `zeroPoints` (one per row) when given.
     public init(rows: Int, k: Int, scale: Float = 1, zeroPoints: [Int32]? = nil) {
@@ -37,6 +40,7 @@ public final class QuantizedInt8Matrix: @unchecked Sendable {
         precondition(maxCode >= 1 && maxCode <= 255, "QuantizedInt8Matrix.quantize: maxCode \(maxCode)")
         let m = QuantizedInt8Matrix(rows: rows, k: k, scale: alpha,
                                     zeroPoints: zeroPoint == 0 ? nil : [Int32](repeating: zeroPoint, count: rows))
+        m.maxCode = maxCode
         bv_quantize_u8(x, rowStride ?? k, Int32(rows), Int32(k), alpha, Float(zeroPoint), Int32(maxCode),
                        m.codes.pointer, m.rowStride)
         return m
@@ -66,6 +70,9 @@ public final class PackedInt8Weights: @unchecked Sendable {
     public let columnSums: AlignedBuffer<Int32>
     /// Per output channel step α_n, or nil for 1.
     public let channelScales: AlignedBuffer<Float>?
+    /// The largest |code| (small for 2/3/4-bit weights, which lets the AVX2 kernel accumulate
+    /// 16-bit sums).
+    public let largestMagnitude: Int32
 
     /// Packs integer codes W [rows, k] (row stride `rowStride`, default k).
     public init(codes: UnsafePointer<Int8>, rows: Int, k: Int, rowStride: Int? = nil, channelScales: [Float]? = nil) {
@@ -78,6 +85,9 @@ public final class PackedInt8Weights: @unchecked Sendable {
         panels = AlignedBuffer(count: panelCount * 64 * k4)
         columnSums = AlignedBuffer(count: rows)
         self.channelScales = channelScales.map { AlignedBuffer($0) }
+        var largest: Int32 = 0
+        for r in 0..<rows { for j in 0..<k { largest = max(largest, abs(Int32(codes[r * (rowStride ?? k) + j]))) } }
+        largestMagnitude = largest
         bv_pack_panels_s8(codes, rowStride ?? k, Int32(rows), Int32(k), panels.pointer, columnSums.pointer)
     }
 

@@ -19,7 +19,7 @@ public struct ComparisonRow: Sendable {
     public var bestEpoch: Int?
     public var epochs: Int
     /// Training seconds (evaluation excluded) from the metrics, and the wall seconds of the
-    /// sessions `bitvit compare` ran (data loading, evaluation and checkpoints included; nil
+    /// invocations of `bitvit compare` that trained it (data loading, evaluation and checkpoints included; nil
     /// when the run was trained outside the comparison).
     public var trainingSeconds: Double
     public var wallSeconds: Double?

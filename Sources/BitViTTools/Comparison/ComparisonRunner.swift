@@ -84,7 +84,7 @@ public struct ComparisonRunner {
 
     static let wallFile = "comparison_wall_seconds.txt"
 
-    /// Wall seconds `bitvit compare` spent on `run` over all its sessions (nil: none recorded).
+    /// Wall seconds `bitvit compare` spent on `run` over all its invocations (nil: none recorded).
     public func wallSeconds(of run: ComparisonPlan.Run) -> Double? {
         let url = plan.directory(of: run.name).appendingPathComponent(Self.wallFile)
         return (try? String(contentsOf: url, encoding: .utf8)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

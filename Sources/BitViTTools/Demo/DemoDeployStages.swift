@@ -48,12 +48,13 @@ struct BenchmarkStage: DemoStage {
         benchmark.model = model.path
         let report = try benchmark.run()
         context.log(report.text(batch: benchmark.batch, iters: benchmark.iterations))
-        let (bit, float) = (report.bit_kernels, report.float_kernels)
+        guard let float = report.float_kernels else { return [] }
+        let bit = report.bit_kernels
         return [
             String(format: "batch-1 latency      %.3f ms bit kernels vs %.3f ms float kernels (%.1f× faster; p90 %.3f vs %.3f ms)",
-                   bit.latency_ms_median, float.latency_ms_median, report.speedup_latency, bit.latency_ms_p90, float.latency_ms_p90),
+                   bit.latency_ms_median, float.latency_ms_median, report.speedup_latency ?? 0, bit.latency_ms_p90, float.latency_ms_p90),
             String(format: "throughput           %.0f vs %.0f images/s at batch %d (%.1f×)",
-                   bit.throughput_images_per_s, float.throughput_images_per_s, benchmark.batch, report.speedup_throughput),
+                   bit.throughput_images_per_s ?? 0, float.throughput_images_per_s ?? 0, benchmark.batch, report.speedup_throughput ?? 0),
         ]
     }
 }

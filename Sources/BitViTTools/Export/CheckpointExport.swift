@@ -54,9 +54,9 @@ public enum CheckpointExport {
     /// Exports a randomly initialized `modelName` model with `classes` classes to `output`: its
     /// quantizer scales come from one training-mode forward on random images; class names
     /// default to `class 0`, `class 1`, …
-    public static func exportUntrained(modelName: String, classes: Int, classNames: [String]? = nil,
+    public static func exportUntrained(modelName: String, classes: Int, options: [String] = [], classNames: [String]? = nil,
                                        to output: String) throws -> Summary {
-        let spec = ModelSpec(name: modelName, classes: classes)
+        let spec = ModelSpec(name: modelName, classes: classes, options: try ModelSpec.options(fromAssignments: options))
         let model = try ModelZoo.make(spec, seed: 0)
         let geometry = try ModelZoo.inputGeometry(spec)
         var rng = RandomGenerator(seed: 7)
@@ -68,7 +68,8 @@ public enum CheckpointExport {
         try ModelExporter.write(model, spec: spec, preprocessing: Preprocessing(imageSize: geometry.imageSize, channels: geometry.inChannels,
                                                                               mean: normalization.mean, std: normalization.std),
                                 classNames: classNames ?? (0..<classes).map { "class \($0)" },
-                                source: "untrained \(modelName) (random initialization)", to: URL(fileURLWithPath: output))
+                                source: "untrained \(([modelName] + options).joined(separator: " ")) (random initialization)",
+                                to: URL(fileURLWithPath: output))
         return try Summary(path: output, modelName: modelName, untrained: true)
     }
 

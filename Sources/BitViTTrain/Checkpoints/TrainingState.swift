@@ -29,14 +29,20 @@ public struct TrainingState: Codable, Equatable, Sendable {
     /// Best validation top-1 (fraction) so far and the epoch (1-based) that reached it.
     public var bestTop1: Double?
     public var bestEpoch: Int?
-    /// Training wall time so far, in seconds, over all sessions of the run.
+    /// Training wall time so far, in seconds, over the run's start and every resume.
     public var elapsedSeconds = 0.0
     /// Validation top-1 and top-5 (fractions) after the last validated epoch, so that a run
     /// resumed after its end reports them (nil in checkpoints written before they existed).
     public var lastTop1: Double?
     public var lastTop5: Double?
-    /// Training images seen over all sessions of the run (nil in older checkpoints).
+    /// Training images seen over the run's start and every resume (nil in older
+    /// checkpoints).
     public var trainedImages: Int?
+    /// Processes of a data-parallel run (nil: one process). An exact resume needs as many.
+    public var worldSize: Int?
+    /// The random stream of every process of a data-parallel run, rank by rank (same encoding
+    /// as `modelRandom`, which holds rank 0's); nil with one process.
+    public var processRandom: [[String]]?
 
     public init() {}
 
@@ -55,6 +61,10 @@ public struct TrainingState: Codable, Equatable, Sendable {
         if let v = lastTop1 { try r.number("last_top1", v, 0, 1) }
         if let v = lastTop5 { try r.number("last_top5", v, 0, 1) }
         if let v = trainedImages { try r.count("trained_images", v, 0...Int.max) }
+        if let v = worldSize { try r.count("world_size", v, 1...Int.max) }
+        if let v = processRandom, v.count != worldSize ?? 1 {
+            throw r.failure("process_random", "has \(v.count) entries for \(worldSize ?? 1) processes")
+        }
         let t = epochTotals
         for (field, v) in [("batches", t.batches), ("images", t.images), ("correct", t.correct)] {
             try r.count("epoch_totals.\(field)", v, 0...Int.max)
@@ -64,10 +74,12 @@ public struct TrainingState: Codable, Equatable, Sendable {
         for (name, v) in t.weightedTerms { try r.finite("epoch_totals.weighted_terms.\(name)", v) }
     }
 
-    func randomWords() throws -> [UInt64] {
-        let words = modelRandom.compactMap { UInt64($0, radix: 16) }
-        guard words.count == 4, modelRandom.count == 4 else {
-            throw BitViTError.invalidArgument("training state has a malformed random state \(modelRandom)")
+    /// The random stream of process `rank`.
+    func randomWords(rank: Int = 0) throws -> [UInt64] {
+        let hex = rank == 0 ? modelRandom : (processRandom.flatMap { rank < $0.count ? $0[rank] : nil } ?? [])
+        let words = hex.compactMap { UInt64($0, radix: 16) }
+        guard words.count == 4, hex.count == 4 else {
+            throw BitViTError.invalidArgument("training state has a malformed random state \(hex) for process \(rank)")
         }
         return words
     }

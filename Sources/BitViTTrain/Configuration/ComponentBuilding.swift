@@ -2,11 +2,13 @@ import Foundation
 import BitViTModels
 
 extension TrainConfig {
-    /// The optimizer the recipe names, over `model`'s parameters split by timm's weight-decay rule.
-    public func makeOptimizer(for model: Module) -> any Optimizer {
+    /// The optimizer the recipe names, over `model`'s parameters split by timm's weight-decay
+    /// rule, for a run of `processes` processes (the learning-rate scaling rule counts the
+    /// global batch).
+    public func makeOptimizer(for model: Module, processes: Int = 1) -> any Optimizer {
         let o = optimizer
         let groups = ParameterGroup.timmGroups(for: model, weightDecay: Float(o.weightDecay), decayScalars: o.decayScalars)
-        let lr = Float(effectiveLearningRate)
+        let lr = Float(effectiveLearningRate(processes: processes))
         let (b1, b2, eps) = (Float(o.betas[0]), Float(o.betas[1]), Float(o.eps))
         switch o.name {
         case .sgd: return SGD(groups: groups, learningRate: lr, momentum: Float(o.momentum), nesterov: o.nesterov)
@@ -23,9 +25,9 @@ extension TrainConfig {
         optimizer.clipGradNorm ?? (optimizer.name == .fusedlamb ? 1.0 : nil)
     }
 
-    /// The learning-rate schedule the recipe names.
-    public func makeSchedule() -> any LearningRateSchedule {
-        let s = schedule, lr = effectiveLearningRate
+    /// The learning-rate schedule the recipe names, for a run of `processes` processes.
+    public func makeSchedule(processes: Int = 1) -> any LearningRateSchedule {
+        let s = schedule, lr = effectiveLearningRate(processes: processes)
         switch s.name {
         case .constant:
             return ConstantSchedule(learningRate: lr, warmupEpochs: s.warmupEpochs, warmupLR: s.warmupLr, stepping: s.stepping)

@@ -94,6 +94,8 @@ extension TrainConfig {
         try r.count("training.eval_every", training.evalEvery, 1...Int.max)
         try r.count("training.log_every", training.logEvery, 0...Int.max)
         try r.count("training.checkpoint_every", training.checkpointEvery, 0...Int.max)
+        try r.number("distributed.bucket_mb", distributed.bucketMb, 0, 1e6, lowerOpen: true)
+        try r.number("distributed.timeout_seconds", distributed.timeoutSeconds, 0, 1e7, lowerOpen: true)
     }
 
     /// Largest batch (training and evaluation) a recipe or flag may ask for.
@@ -103,9 +105,14 @@ extension TrainConfig {
     /// Largest number of worker threads.
     public static let maxThreads = 1024
 
-    /// The learning rate after the linear batch-size scaling rule.
-    public var effectiveLearningRate: Double {
+    /// The learning rate after the linear batch-size scaling rule, for one process.
+    public var effectiveLearningRate: Double { effectiveLearningRate(processes: 1) }
+
+    /// The learning rate after the linear batch-size scaling rule over the global batch of
+    /// `processes` processes: `lr · batch_size · processes / lr_batch_reference` (the official
+    /// DeiT, GSB, Q-ViT and BHViT scripts: `lr · batch_per_gpu · world_size / 512`).
+    public func effectiveLearningRate(processes: Int) -> Double {
         guard let reference = optimizer.lrBatchReference else { return optimizer.lr }
-        return optimizer.lr * Double(data.batchSize) / Double(reference)
+        return optimizer.lr * Double(data.batchSize * processes) / Double(reference)
     }
 }

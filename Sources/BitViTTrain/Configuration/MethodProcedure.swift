@@ -112,61 +112,63 @@ public enum MethodProcedure {
             initialization(fromCheckpoint: false, "\(src): from scratch")
         case "gsb":
             let stage2 = (c.model.options["stage"] ?? "2") == "2"
-            common(normalizationSource: "gsb.md §5 (datasets.py: ImageNet mean/std for CIFAR too)")
-            add("data.repeated_augmentation", "0", "\(c.data.repeatedAugmentation)", "gsb.md §5: repeated augmentation off")
+            common(normalizationSource: "docs/reference/gsb.md §6.4 (datasets.py: ImageNet mean/std for CIFAR too)")
+            add("data.repeated_augmentation", "0", "\(c.data.repeatedAugmentation)", "docs/reference/gsb.md §6.1: repeated augmentation off")
             add("data.augmentation.interpolation", "bicubic", c.data.augmentation.interpolation,
-                  "gsb.md §5: timm's train interpolation, bicubic (RandomResizedCrop and RandAugment)")
-            evaluation(batchFactor: 1.5, batchSource: "gsb.md §7.11: int(1.5 · batch); the batch-global masks depend on it",
-                       source: "gsb.md §5")
-            hardDistillation("gsb.md §5", smoothing: "gsb.md §5: label smoothing overridden by plain CE")
-            add("loss.dgd.weight", render(0), render(c.loss.dgd.weight), "gsb.md §5")
-            add("optimizer.name", "adamw", c.optimizer.name.rawValue, "gsb.md §5")
-            add("optimizer.weight_decay", render(0.05), render(c.optimizer.weightDecay), "gsb.md §5")
-            add("optimizer.decay_scalars", "true", "\(c.optimizer.decayScalars)", "gsb.md §5: timm 0.4.x decays the 0-d scales")
-            add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "gsb.md §5: no gradient clipping")
-            schedule(minLr: 1e-6, "gsb.md §5")
-            add("model.drop_path_rate", render(0), render(c.model.dropPathRate ?? 0), "gsb.md §7.12: --drop-path has no effect")
+                  "docs/reference/gsb.md §6.4: timm's train interpolation, bicubic (RandomResizedCrop and RandAugment)")
+            evaluation(batchFactor: 1.5, batchSource: "docs/reference/gsb.md §6.4: int(1.5 · batch); the batch-global masks depend on it",
+                       source: "docs/reference/gsb.md §6.4")
+            hardDistillation("docs/reference/gsb.md §6.1", smoothing: "docs/reference/gsb.md §6.1: label smoothing overridden by plain CE")
+            add("loss.dgd.weight", render(0), render(c.loss.dgd.weight), "docs/reference/gsb.md §6.1")
+            add("optimizer.name", "adamw", c.optimizer.name.rawValue, "docs/reference/gsb.md §6.2")
+            add("optimizer.weight_decay", render(0.05), render(c.optimizer.weightDecay), "docs/reference/gsb.md §6.2")
+            add("optimizer.decay_scalars", "true", "\(c.optimizer.decayScalars)", "docs/reference/gsb.md §6.2: timm 0.4.x decays the 0-d scales")
+            add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "docs/reference/gsb.md §6.1: no gradient clipping")
+            schedule(minLr: 1e-6, "docs/reference/gsb.md §6.3")
+            add("model.drop_path_rate", render(0), render(c.model.dropPathRate ?? 0), "docs/reference/gsb.md §6.5: --drop-path has no effect")
             initialization(fromCheckpoint: stage2,
-                           stage2 ? "gsb.md §4.1: stage 2 starts from stage 1" : "gsb.md §4.3: stage 1 from scratch")
+                           stage2 ? "docs/reference/gsb.md §5.4: stage 2 starts from stage 1" : "docs/reference/gsb.md §5.5: stage 1 from scratch")
         case "qvit":
             let small = c.model.name.hasPrefix("qvit-deit-small")
-            common(normalizationSource: "qvit.md §6.2")
+            common(normalizationSource: "docs/reference/qvit.md §7.2")
             add("data.repeated_augmentation", small ? "3" : "0", "\(c.data.repeatedAugmentation)",
-                  "qvit.md §6.2: RASampler (3 repeats) for DeiT-S, DistributedSampler for DeiT-T")
-            add("data.augmentation.interpolation", "bicubic", c.data.augmentation.interpolation, "qvit.md §6.2")
-            evaluation(batchFactor: 1.5, batchSource: "main.py: int(1.5 · batch)", source: "qvit.md §6.2")
-            hardDistillation("qvit.md §5.1", smoothing: "qvit.md §5.1")
+                  "docs/reference/qvit.md §7.2: RASampler (3 repeats) for DeiT-S, DistributedSampler for DeiT-T")
+            add("data.augmentation.interpolation", "bicubic", c.data.augmentation.interpolation, "docs/reference/qvit.md §7.2")
+            evaluation(batchFactor: 1.5, batchSource: "main.py: int(1.5 · batch)", source: "docs/reference/qvit.md §7.2")
+            hardDistillation("docs/reference/qvit.md §6.1", smoothing: "docs/reference/qvit.md §6.1")
             add("loss.dgd.weight", render(paper ? 1 : 0), render(c.loss.dgd.weight),
-                  paper ? "qvit.md §5.2: L = L_dist + L_DGD" : "qvit.md §0: the released code has no DGD")
-            if paper { add("loss.dgd.reduction", "sum", c.loss.dgd.reduction.rawValue, "qvit.md §5.2: Σ over layers and heads") }
-            add("optimizer.name", "fusedlamb", c.optimizer.name.rawValue, "qvit.md §6.2")
+                  paper ? "docs/reference/qvit.md §6.2: L = L_dist + L_DGD" : "docs/reference/qvit.md §2: the released code has no DGD")
+            if paper { add("loss.dgd.reduction", "sum", c.loss.dgd.reduction.rawValue, "docs/reference/qvit.md §6.2: Σ over layers and heads") }
+            add("optimizer.name", "fusedlamb", c.optimizer.name.rawValue, "docs/reference/qvit.md §7.2")
             add("optimizer.lr", render(paper ? 2e-4 : 3e-4), render(c.optimizer.lr),
-                  paper ? "qvit.md §6.1: 2e-4 at batch 512" : "qvit.md §6.2: README, 3e-4 at batch 512")
-            add("optimizer.weight_decay", render(0), render(c.optimizer.weightDecay), "qvit.md §6.2")
-            add("optimizer.eps", render(1e-8), render(c.optimizer.eps), "qvit.md §6.2")
-            add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "qvit.md §6.2: apex's built-in 1.0")
-            schedule(minLr: 1e-5, "qvit.md §6.2")
-            add("model.drop_path_rate", render(0.1), render(c.model.dropPathRate ?? 0), "qvit.md §6.2")
-            initialization(fromCheckpoint: paper, paper ? "qvit.md §6.1: from the pretrained full-precision model"
-                                                        : "qvit.md §6.2: no --finetune (it raises NotImplementedError with distillation)")
+                  paper ? "docs/reference/qvit.md §7.1: 2e-4 at batch 512" : "docs/reference/qvit.md §7.2: README, 3e-4 at batch 512")
+            add("optimizer.weight_decay", render(0), render(c.optimizer.weightDecay), "docs/reference/qvit.md §7.2")
+            add("optimizer.eps", render(1e-8), render(c.optimizer.eps), "docs/reference/qvit.md §7.2")
+            add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "docs/reference/qvit.md §7.2: apex's built-in 1.0")
+            schedule(minLr: 1e-5, "docs/reference/qvit.md §7.2")
+            add("model.drop_path_rate", render(0.1), render(c.model.dropPathRate ?? 0), "docs/reference/qvit.md §7.2")
+            initialization(fromCheckpoint: paper, paper ? "docs/reference/qvit.md §7.3: from the pretrained full-precision model"
+                                                        : "docs/reference/qvit.md §2: no --finetune (it raises NotImplementedError with distillation)")
         case "bhvit":
-            common(normalizationSource: "bhvit.md §7")
-            add("data.repeated_augmentation", "0", "\(c.data.repeatedAugmentation)", "bhvit.md §7: repeated augmentation off")
+            common(normalizationSource: "docs/reference/bhvit.md §8")
+            add("data.repeated_augmentation", "0", "\(c.data.repeatedAugmentation)", "docs/reference/bhvit.md §8: repeated augmentation off")
             add("data.augmentation.interpolation", "bilinear", c.data.augmentation.interpolation,
-                  "bhvit.md §7: --aa noaug uses torchvision's RandomResizedCrop (bilinear)")
-            evaluation(batchFactor: 1, batchSource: "main_new.py: evaluation batch = training batch", source: "bhvit.md §7")
-            add("loss.distillation.type", "distribution", c.loss.distillation.type.rawValue, "bhvit.md §7: DistributionLoss")
+                  "docs/reference/bhvit.md §8: --aa noaug uses torchvision's RandomResizedCrop (bilinear)")
+            evaluation(batchFactor: 1, batchSource: "main_new.py: evaluation batch = training batch", source: "docs/reference/bhvit.md §8")
+            add("loss.distillation.type", "distribution", c.loss.distillation.type.rawValue, "docs/reference/bhvit.md §8: DistributionLoss")
             add("loss.distillation.alpha", render(paper ? 0.8 : 1), render(c.loss.distillation.alpha),
-                  paper ? "bhvit.md §7: (1 − λ − β)·L_cls + λ·L_dis + β·L_re, λ = 0.8" : "bhvit.md §7: L = L_dis, no label term")
+                  paper ? "docs/reference/bhvit.md §8: (1 − λ − β)·L_cls + λ·L_dis + β·L_re, λ = 0.8" : "docs/reference/bhvit.md §8: L = L_dis, no label term")
             add("loss.options.regularizer", paper ? "paper" : "off", c.loss.options["regularizer"] ?? "null",
-                  paper ? "bhvit.md §6: β = 0.1 in the last 10 % of epochs" : "bhvit.md §7: --regularization_loss commented out")
-            add("loss.dgd.weight", render(0), render(c.loss.dgd.weight), "bhvit.md §7")
-            add("optimizer.name", "adamw", c.optimizer.name.rawValue, "bhvit.md §7")
-            add("optimizer.weight_decay", render(0), render(c.optimizer.weightDecay), "bhvit.md §7")
-            add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "bhvit.md §7: no gradient clipping")
-            schedule(minLr: nil, "bhvit.md §7")
-            add("model.drop_path_rate", render(0), render(c.model.dropPathRate ?? 0), "bhvit.md §7")
-            initialization(fromCheckpoint: false, "bhvit.md §7: one stage from random initialization")
+                  paper ? "docs/reference/bhvit.md §8: β = 0.1 in the last 10 % of epochs" : "docs/reference/bhvit.md §8: --regularization_loss commented out")
+            add("loss.dgd.weight", render(0), render(c.loss.dgd.weight), "docs/reference/bhvit.md §8")
+            add("optimizer.name", "adamw", c.optimizer.name.rawValue, "docs/reference/bhvit.md §8")
+            add("optimizer.weight_decay", render(0), render(c.optimizer.weightDecay), "docs/reference/bhvit.md §8")
+            add("optimizer.clip_grad_norm", "null", render(c.optimizer.clipGradNorm), "docs/reference/bhvit.md §8: no gradient clipping")
+            schedule(minLr: nil, "docs/reference/bhvit.md §8")
+            add("model.drop_path_rate", render(0), render(c.model.dropPathRate ?? 0), "docs/reference/bhvit.md §8")
+            initialization(fromCheckpoint: false, "docs/reference/bhvit.md §8: one stage from random initialization")
+            add("distributed.sync_batch_norm", "true", "\(c.distributed.syncBatchNorm)",
+                "docs/reference/bhvit.md §8: --replace-ln-bn with SyncBN across GPUs")
         default:
             break
         }

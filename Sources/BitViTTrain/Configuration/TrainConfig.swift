@@ -19,6 +19,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var schedule = ScheduleConfig()
     public var loss = LossConfig()
     public var training = RunConfig()
+    /// Data-parallel training over several processes (`mpirun`); ignored by one process.
+    public var distributed = DistributedConfig()
 
     public init() {}
 }
@@ -225,6 +227,23 @@ public struct RunConfig: Codable, Equatable, Sendable {
     /// Training batches probed after every epoch for the quantizer diagnostics written to
     /// `diagnostics.jsonl` (0: no probing; flip ratios are recorded whenever this is positive).
     public var diagnosticsBatches = 0
+
+    public init() {}
+}
+
+/// How several processes train one model (docs/distributed.md). `data.batch_size` is the batch
+/// of each process; the global batch is `batch_size × processes`.
+public struct DistributedConfig: Codable, Equatable, Sendable {
+    /// BatchNorm layers normalize with the statistics of the global batch (PyTorch's
+    /// `SyncBatchNorm`, as BHViT's official runs) instead of each process's own.
+    public var syncBatchNorm = false
+    /// Gradients are summed in buckets of at most this many megabytes (10⁶ bytes; PyTorch's
+    /// default 25).
+    public var bucketMb = 25.0
+    /// Start a bucket's sum as soon as the backward pass has finished its gradients.
+    public var overlap = true
+    /// Seconds a collective may wait for the other processes before the job is ended as failed.
+    public var timeoutSeconds = 1800.0
 
     public init() {}
 }

@@ -1,7 +1,7 @@
 import BitViTModels
 
 /// When BHViT's oscillation regularizer L_re is on and how it combines with the recipe's terms
-/// (bhvit.md §6, §7). Chosen by `loss.options.regularizer`.
+/// (docs/reference/bhvit.md §7, §8). Chosen by `loss.options.regularizer`.
 public enum OscillationSchedule: String, Sendable, CaseIterable {
     /// The paper: `(1 − λ − β)·L_cls + λ·L_dis + β·L_re`, with β active only over the last
     /// `1 − start` of the run's steps (the last 10 % by default, i.e. from epoch 0.9·epochs on)
@@ -53,7 +53,7 @@ struct BHViTLossOptions {
     /// β at a training position.
     func beta(at p: TrainingProgress) -> Double {
         switch schedule {
-        // `epoch ≥ 0.9·epochs` at epoch granularity (bhvit.md §6) is the same switch point as
+        // `epoch ≥ 0.9·epochs` at epoch granularity (docs/reference/bhvit.md §8) is the same switch point as
         // the fraction of steps for whole-epoch starts; the fraction also works for runs of a
         // few epochs, where no whole epoch lies in the last 10 %.
         case .paper: return p.fraction >= start ? beta : 0

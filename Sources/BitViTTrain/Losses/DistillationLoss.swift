@@ -9,7 +9,7 @@ func distillationLogits(_ output: ClassifierOutput) -> Tensor {
 }
 
 /// DeiT hard distillation: cross-entropy of the distillation head against the teacher's
-/// arg-max class, `CE(z_dist, argmax z_t)` (gsb.md §5, qvit.md §5.1). The recipe's `alpha`
+/// arg-max class, `CE(z_dist, argmax z_t)` (docs/reference/gsb.md §6.1, docs/reference/qvit.md §6.1). The recipe's `alpha`
 /// weights it against the class-token cross-entropy: `(1−α)·CE(z_cls, y) + α·CE(z_dist, ŷ_t)`.
 public final class HardDistillationLoss: LossTerm {
     public let name = "distill"
@@ -29,7 +29,7 @@ public final class HardDistillationLoss: LossTerm {
 /// Soft distillation: `τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ))` on the distillation head.
 ///
 /// `KL = Σ_c p_t,c·(log p_t,c − log p_s,c)` summed over the batch and divided according to
-/// `reduction`. DeiT (and GSB's code, gsb.md §5) divide by the number of logits `B·C`
+/// `reduction`. DeiT (and GSB's code, docs/reference/gsb.md §6.1) divide by the number of logits `B·C`
 /// (`reduction='sum'` then `/ outputs_kd.numel()`); `batch` divides by `B`, the textbook KL.
 /// The gradient is `τ·(p_s − p_t)/N` with `N` the divisor.
 public final class SoftDistillationLoss: LossTerm {
@@ -78,7 +78,7 @@ public final class SoftDistillationLoss: LossTerm {
     }
 }
 
-/// BHViT's `DistributionLoss` (bhvit.md §7): the batch mean of the cross-entropy between the
+/// BHViT's `DistributionLoss` (docs/reference/bhvit.md §8): the batch mean of the cross-entropy between the
 /// teacher's distribution and the student's, `−Σ_c softmax(z_t)_c·log softmax(z_s)_c`.
 /// It differs from `SoftDistillationLoss(τ: 1, reduction: .batch)` by the teacher's entropy,
 /// a constant, so the gradients are the same.

@@ -49,7 +49,7 @@ public struct LossContext {
 /// This is the extension point for model families: a term computes an unweighted scalar from
 /// the batch, the student's output and optionally the teacher; `TrainingObjective` weights and
 /// sums the terms. Terms that need activations the models do not return (Q-ViT's q/k Gram
-/// matrices, qvit.md §5.2) switch their models into a capturing mode in `prepare` and read the
+/// matrices, docs/reference/qvit.md §6.2) switch their models into a capturing mode in `prepare` and read the
 /// captured tensors in `loss`; terms on attention queries and keys declare `queryKeyTap` and
 /// read `LossContext.studentQueriesKeys`/`teacherQueriesKeys`.
 public protocol LossTerm: AnyObject {
@@ -84,7 +84,7 @@ public struct WeightedLossTerm {
     }
 
     /// A term whose coefficient follows training progress, e.g. BHViT's oscillation
-    /// regularizer, active only when `epoch ≥ 0.9·epochs` (bhvit.md §6).
+    /// regularizer, active only when `epoch ≥ 0.9·epochs` (docs/reference/bhvit.md §8).
     public init(_ term: any LossTerm, weight: @escaping (TrainingProgress) -> Double) {
         self.term = term
         self.weight = weight

@@ -2,7 +2,7 @@ import BitViTModels
 import BitViTQuant
 
 /// A frozen model that supervises the student: it runs in evaluation mode, without gradients,
-/// on the same augmented batch as the student (DeiT, gsb.md §5, qvit.md §5.1). A distilled
+/// on the same augmented batch as the student (DeiT, docs/reference/gsb.md §6.1, docs/reference/qvit.md §6.1). A distilled
 /// teacher therefore returns the mean of its two heads.
 public final class Teacher {
     public let model: any ImageClassifier
@@ -18,7 +18,7 @@ public final class Teacher {
         withNoGrad { model(images).logits }
     }
 
-    /// Teacher logits and every attention block's queries and keys (Q-ViT's DGD, qvit.md §5.2).
+    /// Teacher logits and every attention block's queries and keys (Q-ViT's DGD, docs/reference/qvit.md §6.2).
     public func logitsAndQueriesKeys(_ images: Tensor) throws -> (logits: Tensor, pairs: [QueryKeyPair]) {
         guard let recorder = model as? any QueryKeyReporting else {
             throw BitViTError.invalidArgument("the teacher \(type(of: model)) does not report attention queries and keys")

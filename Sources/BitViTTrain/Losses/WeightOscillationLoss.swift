@@ -1,7 +1,7 @@
 import BitViTModels
 
 /// BHViT's regularizer against the oscillation of latent binary weights under Adam
-/// (bhvit.md §6): `L_re = (1/n)·Σ_t (1/|W_t|)·Σ_i ||w_i| − 1|` over n weight tensors. It pulls
+/// (docs/reference/bhvit.md §7): `L_re = (1/n)·Σ_t (1/|W_t|)·Σ_i ||w_i| − 1|` over n weight tensors. It pulls
 /// every latent weight towards ±1, away from the sign boundary where Adam's growing second
 /// moment freezes oscillating weights.
 ///

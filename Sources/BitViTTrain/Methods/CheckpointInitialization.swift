@@ -3,9 +3,9 @@ import BitViTModels
 
 /// What initializing a model from another run's checkpoint loaded and skipped.
 ///
-/// This is the non-strict load of GSB's stage 2 from stage 1 (gsb.md §4.2: the stage-1
+/// This is the non-strict load of GSB's stage 2 from stage 1 (docs/reference/gsb.md §5.4: the stage-1
 /// patch-embedding BatchNorm is unexpected and dropped; B_att and every quantizer scale are
-/// missing and start fresh) and of Q-ViT from a full-precision DeiT (qvit.md §6.2: the
+/// missing and start fresh) and of Q-ViT from a full-precision DeiT (docs/reference/qvit.md §7.3: the
 /// quantizer scales, zero points and `init_state` flags and the IRM parameters are missing, so
 /// the scales initialize lazily from the first training batch).
 public struct InitializationReport: Equatable, Sendable {

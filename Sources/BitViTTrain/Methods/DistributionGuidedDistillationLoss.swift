@@ -1,9 +1,9 @@
 import BitViTModels
 import BitViTQuant
 
-/// Recipe settings of Q-ViT's distribution-guided distillation (`loss.dgd`, qvit.md §5.2).
+/// Recipe settings of Q-ViT's distribution-guided distillation (`loss.dgd`, docs/reference/qvit.md §6.2).
 public struct DGDConfig: Codable, Equatable, Sendable {
-    /// Coefficient of the term in the total loss (0: off). The book adds DGD with coefficient 1.
+    /// Coefficient of the term in the total loss (0: off). The paper adds DGD with coefficient 1.
     public var weight = 0.0
     /// How the per-(layer, head) distances combine.
     public var reduction = DGDReduction.sum
@@ -19,7 +19,7 @@ public struct DGDConfig: Codable, Equatable, Sendable {
 
 /// How DGD's distances are combined over layers, heads and {q, k}.
 public enum DGDReduction: String, Codable, Sendable, CaseIterable {
-    /// `Σ_l Σ_h (D_q + D_k)`, the book's formula (qvit.md §5.2); grows with depth × heads.
+    /// `Σ_l Σ_h (D_q + D_k)`, the paper's formula (docs/reference/qvit.md §6.2); grows with depth × heads.
     case sum
     /// The same divided by `2·L·H` (per-layer normalization: by `2·L`): a mean distance in
     /// [0, 2] whose size does not depend on the architecture.

@@ -9,7 +9,7 @@ import CBitKernels
 /// `s = gradientScale`), `u = m̂/(√v̂ + eps) + wd·p`, `r = ‖p‖/‖u‖` (1 when either norm is 0),
 /// `p ← p − lr·r·u`.
 ///
-/// apex `FusedLAMB`, which timm's `fusedlamb` and Q-ViT's recipe use (qvit.md §6.2), applies the
+/// apex `FusedLAMB`, which timm's `fusedlamb` and Q-ViT's recipe use (docs/reference/qvit.md §7.2), applies the
 /// trust ratio only to groups whose weight decay is nonzero (`use_nvlamb = False`) and clips the
 /// gradients to global norm 1 first. With weight decay 0 it is therefore exactly Adam with
 /// global-norm clipping at 1.0: choose `TrustRatioPolicy.decayedGroupsOnly` here and clip with

@@ -53,7 +53,7 @@ public enum ScheduleStepping: String, Codable, Sendable, CaseIterable {
 ///
 /// As in timm, the cosine runs over the whole run (the warmup epochs are not subtracted).
 ///
-/// Per-epoch stepping (timm's convention, gsb.md §5, qvit.md §6.2): timm sets `L(0)` before
+/// Per-epoch stepping (timm's convention, docs/reference/gsb.md §6.3, docs/reference/qvit.md §7.2): timm sets `L(0)` before
 /// training and calls `scheduler.step(e)` after epoch `e`, so epoch `e` (0-based) runs at
 /// `L(max(e − 1, 0))`: epochs 0 and 1 both use `L(0)`, epoch 2 uses `L(1)`, and so on, with
 /// `T = W` and `W` counted in epochs.

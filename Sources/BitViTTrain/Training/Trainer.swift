@@ -1,6 +1,7 @@
 import Foundation
 import BitViTModels
 import BitViTData
+import BitViTQuant
 
 /// What a finished (or interrupted) run reports.
 public struct TrainingSummary: Codable, Sendable {
@@ -15,11 +16,11 @@ public struct TrainingSummary: Codable, Sendable {
     /// The test split measured once after the last epoch (nil without test data or when
     /// interrupted).
     public var test: TestReport?
-    /// Training seconds (evaluation excluded) over all sessions of the run, and the mean
+    /// Training seconds (evaluation excluded) over the run's start and every resume, and the mean
     /// training throughput.
     public var trainingSeconds: Double
     public var imagesPerSecond: Double
-    /// Wall seconds of this session, evaluation and checkpointing included.
+    /// Wall seconds of this invocation (start or resume), evaluation and checkpointing included.
     public var sessionWallSeconds: Double
     public var lastCheckpoint: String?
     public var bestCheckpoint: String?
@@ -40,6 +41,16 @@ public struct TrainingSummary: Codable, Sendable {
 /// `last.safetensors` continues with exactly the losses of an uninterrupted run (the
 /// checkpoint restores the weights, the optimizer moments, the model's random stream, the data
 /// position and the epoch's partial sums; the schedule is a function of the position).
+///
+/// Data parallelism (`group` with several processes; docs/distributed.md), as PyTorch's DDP:
+/// every process builds the same trainer over its own shard of the data (`TrainingData.make`
+/// with its rank), rank 0's weights and buffers are broadcast when `fit` starts and its buffers
+/// before every training forward, gradients are averaged across the processes
+/// (`GradientAverager`) before clipping and the optimizer step, which is then the same
+/// everywhere; losses and accuracies are those of the global batch, evaluation is sharded and
+/// summed, and only a trainer with a `runDirectory` (rank 0's) writes files. Each process
+/// draws dropout and drop-path masks from its own random stream; all of them are saved, so
+/// a resume with the same number of processes is exact too.
 public final class Trainer {
     public let config: TrainConfig
     public let model: any ImageClassifier
@@ -51,8 +62,11 @@ public final class Trainer {
     public let validationData: (any BatchSource)?
     /// Evaluated once after training (`TestReport`), never for selection.
     public let testData: (any BatchSource)?
-    /// Where checkpoints and the metrics file go; nil keeps the run in memory (tests).
+    /// Where checkpoints and the metrics file go; nil keeps the run in memory (tests, and the
+    /// processes other than rank 0 of a data-parallel run).
     public let runDirectory: URL?
+    /// The processes training this model together (one by default).
+    public let group: any ProcessGroup
     public var observer: TrainingObserver?
     /// Per-epoch quantizer diagnostics (flip ratios, outside-window fractions, scales), if any.
     public var diagnostics: TrainingDiagnostics?
@@ -61,14 +75,21 @@ public final class Trainer {
     public private(set) var state = TrainingState()
     /// Learning rate of the most recent step.
     public private(set) var learningRate = 0.0
-    /// The most recent validation result of this session.
+    /// The most recent validation result of this invocation.
     public private(set) var lastValidation: EvaluationResult?
     private var prepared = false
+    /// Gradient averaging across the processes (built on the first distributed step).
+    public private(set) lazy var gradientAverager = GradientAverager(
+        parameters: model.parameters, group: group, bucketBytes: max(4, Int(config.distributed.bucketMb * 1e6)),
+        overlaps: config.distributed.overlap)
+    /// Whether this invocation has taken a distributed step (the first one may initialize
+    /// quantizer scales from each process's own batch).
+    private var steppedInSession = false
 
     public init(config: TrainConfig, model: any ImageClassifier, optimizer: any Optimizer,
                 schedule: any LearningRateSchedule, objective: TrainingObjective, teacher: Teacher? = nil,
                 trainData: any BatchSource, validationData: (any BatchSource)? = nil, testData: (any BatchSource)? = nil,
-                runDirectory: URL? = nil) {
+                runDirectory: URL? = nil, group: any ProcessGroup = SingleProcessGroup()) {
         self.config = config
         self.model = model
         self.optimizer = optimizer
@@ -79,12 +100,25 @@ public final class Trainer {
         self.validationData = validationData
         self.testData = testData
         self.runDirectory = runDirectory
+        self.group = group
+        if group.rank > 0, let random = randomSource {
+            // Every process draws its own dropout and drop-path masks.
+            random.generator = RandomGenerator(seed: UInt64(config.training.seed) &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(group.rank))
+        }
         state.modelRandom = TrainingState.hexWords(randomSource?.generator.stateWords ?? [0, 0, 0, 0])
+        if group.isDistributed {
+            state.worldSize = group.worldSize
+            if config.distributed.syncBatchNorm {
+                let sum: CrossProcessSum = { [group] values in group.sum(&values) }
+                for (_, module) in model.namedModules() { (module as? BatchNorm)?.statisticsSum = sum }
+            }
+        }
     }
 
     /// Builds the model, optimizer, schedule, objective and teacher a configuration describes.
     public convenience init(config: TrainConfig, trainData: any BatchSource, validationData: (any BatchSource)?,
-                            testData: (any BatchSource)? = nil, runDirectory: URL?) throws {
+                            testData: (any BatchSource)? = nil, runDirectory: URL?,
+                            group: any ProcessGroup = SingleProcessGroup()) throws {
         let model = try ModelZoo.make(config.model, seed: UInt64(config.training.seed))
         var teacher: Teacher?
         if config.loss.distillation.type != .none, let path = config.loss.distillation.teacher {
@@ -94,9 +128,10 @@ public final class Trainer {
                 throw BitViTError.invalidArgument("teacher \(path) has \(teacher!.model.classCount) classes, the student \(model.classCount)")
             }
         }
-        self.init(config: config, model: model, optimizer: config.makeOptimizer(for: model),
-                  schedule: config.makeSchedule(), objective: try config.makeObjective(for: model), teacher: teacher,
-                  trainData: trainData, validationData: validationData, testData: testData, runDirectory: runDirectory)
+        self.init(config: config, model: model, optimizer: config.makeOptimizer(for: model, processes: group.worldSize),
+                  schedule: config.makeSchedule(processes: group.worldSize), objective: try config.makeObjective(for: model),
+                  teacher: teacher, trainData: trainData, validationData: validationData, testData: testData,
+                  runDirectory: runDirectory, group: group)
     }
 
     public var lastCheckpointURL: URL? { runDirectory?.appendingPathComponent("last.safetensors") }
@@ -111,8 +146,17 @@ public final class Trainer {
     /// Restores a `last.safetensors` written by a run of the same model: weights, optimizer
     /// state, random stream, position and partial epoch sums. Metrics lines written after
     /// the checkpoint are dropped, since the resumed run writes them again.
+    ///
+    /// In a data-parallel run rank 0 reads the file and every process restores from its bytes;
+    /// the run that wrote it must have had the same number of processes.
     public func resume(from url: URL) throws {
-        let checkpoint = try Checkpoint.load(url)
+        let checkpoint: Checkpoint
+        if group.isDistributed {
+            guard let bytes = try group.broadcastFile(url) else { throw BitViTError.missing(url.path) }
+            checkpoint = try Checkpoint.decode(bytes, name: url.path)
+        } else {
+            checkpoint = try Checkpoint.load(url)
+        }
         guard checkpoint.modelSpec == config.model else {
             throw BitViTError.invalidArgument("\(url.path) holds model \(checkpoint.modelSpec.name) with other settings than this run's \(config.model.name)")
         }
@@ -122,9 +166,17 @@ public final class Trainer {
         guard !checkpoint.optimizerState.isEmpty else {
             throw BitViTError.malformed(file: url.path, reason: "a '\(checkpoint.kind)' checkpoint has no optimizer state; resume from last.safetensors")
         }
+        let savedProcesses = saved.worldSize ?? 1
+        guard savedProcesses == group.worldSize else {
+            let launch = savedProcesses == 1 ? "without mpirun" : "with mpirun -np \(savedProcesses)"
+            throw BitViTError.invalidArgument(
+                "\(url.path) was saved by a run of \(savedProcesses) process\(savedProcesses == 1 ? "" : "es") and this run has \(group.worldSize); "
+                    + "an exact resume needs the same number (the data shards and batch positions depend on it): resume \(launch), "
+                    + "or start a new run from its weights with training.init_checkpoint")
+        }
         try model.load(checkpoint.modelTensors, strict: true)
         try optimizer.loadState(checkpoint.optimizerState)
-        if let random = randomSource { random.generator.stateWords = try saved.randomWords() }
+        if let random = randomSource { random.generator.stateWords = try saved.randomWords(rank: group.rank) }
         state = saved
         if let metricsURL, FileManager.default.fileExists(atPath: metricsURL.path) {
             let kept = try MetricsLog.read(metricsURL).filter {
@@ -152,10 +204,14 @@ public final class Trainer {
         public var correct: Int
         public var gradientNorm: Double
         public var learningRate: Double
+        /// Images of the step over all processes (the global batch).
+        public var images: Int
     }
 
     /// One optimizer step on `batch` at `progress`. Throws `BitViTError.numerical` (before
-    /// touching the weights) when the loss or the gradients are not finite.
+    /// touching the weights) when the loss or the gradients are not finite. In a data-parallel
+    /// run `batch` is this process's part of the global batch, and the loss, its terms and the
+    /// accuracy returned are those of the global batch.
     public func step(_ batch: Batch, at progress: TrainingProgress) throws -> StepResult {
         if !prepared {
             try objective.prepare(student: model, teacher: teacher)
@@ -163,6 +219,11 @@ public final class Trainer {
         }
         model.train()
         model.zeroGrad()
+        var initializesScales = false
+        if group.isDistributed {
+            group.broadcast(model.namedBuffers().map(\.tensor))
+            initializesScales = !steppedInSession && model.quantizers().contains { $0.quantizer.initializesOnNextCall }
+        }
         learningRate = schedule.learningRate(at: progress)
         optimizer.learningRate = Float(learningRate)
         let forward = try objective.forward(student: model, teacher: teacher, images: batch.images)
@@ -172,21 +233,47 @@ public final class Trainer {
                                   studentQueriesKeys: forward.studentQueriesKeys,
                                   teacherQueriesKeys: forward.teacherQueriesKeys)
         let evaluation = try objective.evaluate(context)
-        let loss = evaluation.total.item()
+        var loss = evaluation.total.item()
+        var parts = evaluation.parts
+        var correct = zip(Evaluator.predictions(output.logits), batch.labels).filter { $0 == $1 }.count
+        var images = batch.count
+        if group.isDistributed {
+            // The global batch's loss, terms and accuracy: a non-finite loss on any process
+            // stops every process here.
+            var sums = [Double(loss) * Double(images)] + parts.map { Double($0.value) * Double(images) }
+                + [Double(correct), Double(images)]
+            group.sum(&sums)
+            images = Int(sums[sums.count - 1])
+            correct = Int(sums[sums.count - 2])
+            loss = Float(sums[0] / Double(images))
+            parts = parts.enumerated().map { ($0.element.name, Float(sums[1 + $0.offset] / Double(images))) }
+        }
         guard loss.isFinite else {
-            let parts = evaluation.parts.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+            let parts = parts.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
             throw nonFinite("the loss is \(loss) (\(parts))", at: progress)
         }
-        evaluation.total.backward()
+        if group.isDistributed {
+            let averager = gradientAverager
+            averager.beginStep()
+            evaluation.total.backward(onLeafGradient: averager.overlaps ? averager.gradientIsReady : nil)
+            averager.finishStep()
+        } else {
+            evaluation.total.backward()
+        }
         let parameters = model.parameters
         let norm = GradientClipping.globalNorm(parameters)
         guard norm.isFinite else { throw nonFinite("the gradient norm is \(norm)", at: progress) }
         optimizer.gradientScale = config.gradientClipNorm.map { GradientClipping.scale(maxNorm: $0, globalNorm: norm) } ?? 1
         optimizer.step()
-        let predictions = Evaluator.predictions(output.logits)
-        let correct = zip(predictions, batch.labels).filter { $0 == $1 }.count
-        return StepResult(loss: loss, parts: evaluation.parts, correct: correct, gradientNorm: norm,
-                          learningRate: learningRate)
+        if group.isDistributed {
+            if initializesScales {
+                // Quantizer scales initialized from each process's own first batch: rank 0's win.
+                group.broadcast(model.parameters + model.namedBuffers().map(\.tensor))
+            }
+            steppedInSession = true
+        }
+        return StepResult(loss: loss, parts: parts, correct: correct, gradientNorm: norm,
+                          learningRate: learningRate, images: images)
     }
 
     private func nonFinite(_ what: String, at p: TrainingProgress) -> BitViTError {
@@ -210,6 +297,8 @@ public final class Trainer {
         let metrics = metricsURL.map(MetricsLog.init)
         var sessionImages = 0, sessionSeconds = 0.0
         var interrupted = false
+        // DDP's start: every process continues from rank 0's weights and buffers.
+        if group.isDistributed { group.broadcast(model.parameters + model.namedBuffers().map(\.tensor)) }
 
         epochLoop: while state.epoch < epochs {
             let stream = try trainData.batches(epoch: state.epoch, from: state.iteration)
@@ -224,15 +313,15 @@ public final class Trainer {
                 let seconds = Double(now - tick) / 1e9
                 tick = now
                 lastNorm = result.gradientNorm
-                accumulate(result, images: batch.count, seconds: seconds)
+                accumulate(result, images: result.images, seconds: seconds)
                 diagnostics?.stepDidFinish()
-                sessionImages += batch.count
+                sessionImages += result.images
                 sessionSeconds += seconds
                 if let random = randomSource { state.modelRandom = TrainingState.hexWords(random.generator.stateWords) }
 
                 let totals = state.epochTotals
                 let rate = sessionSeconds > 0 ? Double(sessionImages) / sessionSeconds : 0
-                let remainingImages = Double((epochs * batches - state.globalStep) * config.data.batchSize)
+                let remainingImages = Double((epochs * batches - state.globalStep) * config.data.batchSize * group.worldSize)
                 observer?.batchDidFinish(BatchProgress(
                     epoch: state.epoch, epochs: epochs, batch: state.iteration, batches: batches,
                     meanLoss: totals.meanLoss, top1: totals.top1, imagesPerSecond: totals.imagesPerSecond,
@@ -240,11 +329,11 @@ public final class Trainer {
                 if config.training.logEvery > 0, state.globalStep % config.training.logEvery == 0 {
                     try metrics?.append(MetricsRecord(
                         type: "step", epoch: state.epoch + 1, step: state.globalStep, lr: learningRate,
-                        trainLoss: Double(result.loss), trainTop1: Double(result.correct) / Double(batch.count),
+                        trainLoss: Double(result.loss), trainTop1: Double(result.correct) / Double(result.images),
                         lossTerms: Dictionary(result.parts.map { ($0.name, Double($0.value)) }, uniquingKeysWith: +),
                         gradNorm: result.gradientNorm, elapsedSeconds: state.elapsedSeconds))
                 }
-                if stopRequested() {
+                if group.isDistributed ? group.anyTrue(stopRequested()) : stopRequested() {
                     try saveLast()
                     observer?.note("stopped at epoch \(state.epoch + 1), batch \(state.iteration); resume with --resume")
                     interrupted = true
@@ -262,7 +351,7 @@ public final class Trainer {
         var test: TestReport?
         if !interrupted && state.epoch == epochs, testData != nil { test = try evaluateTest() }
         let sessionWall = Double(DispatchTime.now().uptimeNanoseconds - sessionStart) / 1e9
-        // A session that trained reports its own throughput; one that resumed a finished run
+        // An invocation that trained reports its own throughput; one that resumed a finished run
         // (or stopped before its first step) reports the run's, from the saved state.
         var rate = sessionSeconds > 0 ? Double(sessionImages) / sessionSeconds : 0
         if sessionImages == 0, let images = state.trainedImages, state.elapsedSeconds > 0 {
@@ -300,10 +389,9 @@ public final class Trainer {
         var validation: EvaluationResult?
         try diagnostics?.epochDidFinish(epoch: finished, step: state.globalStep)
         if let validationData, finished % config.training.evalEvery == 0 || finished == epochs {
-            validation = try Evaluator.evaluate(model, on: validationData) { [observer] done, total in
-                observer?.evaluationDidProgress(batch: done, of: total)
-            }
+            validation = try evaluate(model, on: validationData)
         }
+        if group.isDistributed { try checkReplicasAgree(after: finished) }
         let totals = state.epochTotals
         let record = MetricsRecord(
             type: "epoch", epoch: finished, step: state.globalStep, lr: learningRate, trainLoss: totals.meanLoss,
@@ -338,16 +426,13 @@ public final class Trainer {
     @discardableResult
     public func evaluateTest() throws -> TestReport {
         guard let testData else { throw BitViTError.invalidArgument("the trainer has no test data") }
-        let progress: (Int, Int) -> Void = { [observer] done, total in observer?.evaluationDidProgress(batch: done, of: total) }
-        let last = TestReport.Entry(checkpoint: "last", epoch: state.epoch,
-                                    try Evaluator.evaluate(model, on: testData, progress: progress))
+        let last = TestReport.Entry(checkpoint: "last", epoch: state.epoch, try evaluate(model, on: testData))
         var best: TestReport.Entry?
         if let epoch = state.bestEpoch {
             if epoch == state.epoch {
                 best = TestReport.Entry(checkpoint: "best", epoch: epoch, last.result)
-            } else if let url = bestCheckpointURL, FileManager.default.fileExists(atPath: url.path) {
-                let selected = try Checkpoint.load(url).makeModel(seed: UInt64(config.training.seed))
-                best = TestReport.Entry(checkpoint: "best", epoch: epoch, try Evaluator.evaluate(selected, on: testData, progress: progress))
+            } else if let selected = try bestCheckpointModel() {
+                best = TestReport.Entry(checkpoint: "best", epoch: epoch, try evaluate(selected, on: testData))
             }
         }
         let report = TestReport(last: last, best: best)
@@ -356,8 +441,45 @@ public final class Trainer {
         return report
     }
 
-    /// Writes the resumable checkpoint `last.safetensors` (atomically).
+    /// The model `best.safetensors` holds (read by rank 0 in a data-parallel run), nil without one.
+    private func bestCheckpointModel() throws -> (any ImageClassifier)? {
+        let checkpoint: Checkpoint
+        if group.isDistributed {
+            guard let bytes = try group.broadcastFile(bestCheckpointURL) else { return nil }
+            checkpoint = try Checkpoint.decode(bytes, name: "best.safetensors")
+        } else {
+            guard let url = bestCheckpointURL, FileManager.default.fileExists(atPath: url.path) else { return nil }
+            checkpoint = try Checkpoint.load(url)
+        }
+        return try checkpoint.makeModel(seed: UInt64(config.training.seed))
+    }
+
+    /// Evaluates `model` on `data`: this process's shard, summed over the processes.
+    private func evaluate(_ model: any ImageClassifier, on data: any BatchSource) throws -> EvaluationResult {
+        let progress: (Int, Int) -> Void = { [observer] done, total in observer?.evaluationDidProgress(batch: done, of: total) }
+        guard group.isDistributed else { return try Evaluator.evaluate(model, on: data, progress: progress) }
+        // As DDP's forward: rank 0's buffers (BatchNorm running statistics) everywhere.
+        group.broadcast(model.namedBuffers().map(\.tensor))
+        return try Evaluator.tally(model, on: data, progress: progress).reduced(over: group).result()
+    }
+
+    /// Throws on every process when the processes' weights are not bit-identical (buffers may
+    /// differ between broadcasts: each process updates BatchNorm statistics with its own batch).
+    private func checkReplicasAgree(after epoch: Int) throws {
+        let fingerprints = group.allGather([ReplicaFingerprint.of(model.parameters)])
+        guard Set(fingerprints.map { $0[0] }).count == 1 else {
+            let differing = fingerprints.indices.filter { fingerprints[$0] != fingerprints[0] }
+            throw BitViTError.numerical(
+                "after epoch \(epoch) the weights of process\(differing.count == 1 ? "" : "es") \(differing.map(String.init).joined(separator: ", ")) differ from rank 0's; the processes no longer train one model")
+        }
+    }
+
+    /// Writes the resumable checkpoint `last.safetensors` (atomically). In a data-parallel run
+    /// every process calls it at the same step (it gathers the random streams) and rank 0 writes.
     public func saveLast() throws {
+        if group.isDistributed {
+            state.processRandom = group.allGather(randomSource?.generator.stateWords ?? [0, 0, 0, 0]).map(TrainingState.hexWords)
+        }
         guard let url = lastCheckpointURL else { return }
         try Checkpoint.save(to: url, kind: "last", model: model, modelSpec: config.model, config: config,
                             state: state, optimizer: optimizer, optimizerName: config.optimizer.name.rawValue)

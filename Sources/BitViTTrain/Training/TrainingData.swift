@@ -79,6 +79,10 @@ public struct TrainingData {
     /// Loads the data set, carves or loads the validation images, builds the augmentation
     /// pipeline and the sampler of process `rank` of `worldSize`, and checks that images and
     /// classes fit `config.model`.
+    ///
+    /// With several processes, each one trains on its shard of every epoch (padded like
+    /// `DistributedSampler`, so all shards have the same length) and evaluates its shard of the
+    /// validation and test images (unpadded: every image exactly once over the processes).
     public static func make(_ config: TrainConfig, rank: Int = 0, worldSize: Int = 1) throws -> TrainingData {
         try config.validate()
         guard worldSize >= 1, (0..<worldSize).contains(rank) else {
@@ -86,7 +90,9 @@ public struct TrainingData {
         }
         let source = try datasetSource(config)
         let trainSet = try source.load(split: .train)
-        let (test, classNames) = try evaluationData(config, source: source)
+        var (test, classNames) = try evaluationData(config, source: source)
+        let evaluationShard = EpochSampler(.sequential, rank: rank, worldSize: worldSize, pads: false)
+        test.sampler = evaluationShard
         guard trainSet.classNames == classNames else {
             throw BitViTError.invalidArgument("data set '\(config.data.dataset)': the train and test splits have different classes")
         }
@@ -108,7 +114,7 @@ public struct TrainingData {
                 "\(trainData.count) training images (\(train.sampleCount) visited per epoch) make no full batch of \(config.data.batchSize)")
         }
         let validation = validationSet.map {
-            LoaderBatchSource(dataset: $0, transform: test.transform, batchSize: test.batchSize, shuffle: false,
+            LoaderBatchSource(dataset: $0, transform: test.transform, batchSize: test.batchSize, sampler: evaluationShard,
                               dropLast: false, seed: UInt64(config.training.seed))
         }
         return TrainingData(train: train, validation: validation, test: test, classNames: classNames)
@@ -195,7 +201,7 @@ public struct TrainingData {
             }
             return .imageFolders(root: dir, channels: channels, cachesDecodedImages: true)
         case .cifar100:
-            // The binary release (`train.bin`, `test.bin`), fine labels: GSB's CIFAR-100 (gsb.md §5).
+            // The binary release (`train.bin`, `test.bin`), fine labels: GSB's CIFAR-100 (docs/reference/gsb.md §6.4).
             guard let root else { throw BitViTError.invalidArgument("data.root is required for cifar100 (the cifar-100-binary folder)") }
             return .cifar100Binary(directory: root)
         case .imageFolder:

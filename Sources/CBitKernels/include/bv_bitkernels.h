@@ -189,6 +189,9 @@ typedef struct {
     const float *row_scale, *col_scale, *bias;
     int accumulate;
     float *c; int32_t *c32; ptrdiff_t ldc;
+    /// Largest activation code and largest |weight| when known (0: unknown, up to 255 / 128):
+    /// small codes (Q-ViT's 2/3/4-bit) let the AVX2 kernel accumulate 16-bit sums.
+    int a_max, w_max;
 } bv_igemm_args;
 
 /// Rows [m0, m1) × columns [n0, n1) (n0 a multiple of 16). Returns the path used.

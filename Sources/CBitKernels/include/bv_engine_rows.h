@@ -1,6 +1,9 @@
 // Row kernels of the inference engine's fused producers (BitViTRuntime/Engine): the float
 // passes around GSB's attention and the packing of thresholds folded through GELU. Every
-// function picks AVX-512 at run time when the CPU has it, else portable C.
+// function picks AVX-512 at run time when the CPU has it, else portable C; the GSB attention
+// kernels that take a `path` (BV_KPATH_*, see bv_bitkernels.h) also have AVX2 + FMA code
+// (engine_rows_avx2.c), and AUTO picks the best path the CPU runs (a forced path the CPU
+// lacks falls back to the best one below it, as for the GEMMs).
 #ifndef BV_ENGINE_ROWS_H
 #define BV_ENGINE_ROWS_H
 
@@ -13,7 +16,8 @@ extern "C" {
 
 /// `y = softmax(scale·x) + bias` over `rows` contiguous rows of `cols` values (`y` may alias
 /// `x`; `bias` has rows·cols values, or is NULL for none). Returns the largest value written.
-/// exp is vecmath.c's polynomial; on AVX-512 every pass over a row is explicitly vectorized.
+/// exp is vecmath.c's polynomial; on AVX-512 and AVX2 every pass over a row is explicitly vectorized
+/// (`y = fma(e, 1/Σe, bias)`, one rounding; the portable path adds the bias after the division).
 float bv_softmax_bias_max_rows(const float *x, float *y, const float *bias, ptrdiff_t rows, ptrdiff_t cols, float scale);
 
 /// `dst[r·dst_stride + j] = src[r·src_stride + j] + shift[j]` for `rows` × `cols`, and lowers
@@ -52,11 +56,11 @@ void bv_pack_three_thresholds_rows(const float *x, ptrdiff_t x_row_stride, int r
 /// or `features` zero), so the float values are never transposed.
 void bv_pack_gsb_value_panels(const float *v, ptrdiff_t v_row_stride, const float *shift, int tokens, int features,
                               const float *up, const float *down, uint32_t *panels, ptrdiff_t panel_dwords,
-                              ptrdiff_t plane_stride);
+                              ptrdiff_t plane_stride, int path);
 
 /// Lowers `*lo` / raises `*hi` to the smallest / largest `src[r·src_stride + j] + shift[j]`.
 void bv_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *shift, ptrdiff_t rows, ptrdiff_t cols,
-                          float *lo, float *hi);
+                          float *lo, float *hi, int path);
 
 /// GSB attention, pass 1 for `rows` query rows of one (image, head), one row at a time while
 /// it is in L1:
@@ -68,22 +72,24 @@ void bv_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *s
 /// - GSB_A's group-1 plane `P' > a1_bound` into `a1_bits` (+ `a1_counts[r]`), and the candidates
 ///   of the groups 2 and 3, `P' > ratio·L_r`, into `candidates` (row stride `bits_row_stride`
 ///   words, bits past n zero), where L_r ≤ max(P'_r) is a lower bound: max(P'_r) itself on the
-///   portable path, `fl(1/Σe + bias_row_min[r])` on AVX-512 (the scores' arg-max has e = 1, so
+///   portable path, `fl(1/Σe + bias_row_min[r])` on AVX2 and AVX-512 (the scores' arg-max has e = 1, so
 ///   the row maximum is at least that; `bias_row_min` [rows] holds min_j bias_rj).
+///   The vector paths compute `P' = fma(e, 1/Σe, bias)` (one rounding), the portable one
+///   `fl(fl(e·(1/Σe)) + bias)`, as the training graph's softmax followed by the addition.
 ///
 /// Returns the largest P' written. With the batch-global maximum M ≥ 0, M ≥ max(P'_r) and
 /// 0 ≤ ratio ≤ t, every element with `P' > t·M` is a candidate (float products are monotone).
 float bv_gsb_attention_rows(const uint64_t *q, ptrdiff_t q_row_stride, const uint64_t *k, ptrdiff_t k_word_stride, int words,
                             int rows, int n, int d, float scale, const float *bias, const float *bias_row_min, float *p,
                             float a1_bound, float ratio, uint64_t *a1_bits, uint64_t *candidates, ptrdiff_t bits_row_stride,
-                            int32_t *a1_counts);
+                            int32_t *a1_counts, int path);
 
 /// GSB attention, pass 2: the planes `P' > bound1` and `P' > bound2` of `rows` rows of `p`
 /// ([rows, n]), testing only the `candidates` bits (a superset of both planes, from
 /// `bv_gsb_attention_rows`); bits, row stride and counts as there.
 void bv_gsb_mask_planes_rows(const float *p, int rows, int n, const uint64_t *candidates, ptrdiff_t bits_row_stride,
                              float bound1, float bound2, uint64_t *t1_bits, uint64_t *t2_bits, int32_t *t1_counts,
-                             int32_t *t2_counts);
+                             int32_t *t2_counts, int path);
 
 /// Q-ViT's activation quantizer over `rows` rows of `k` values (row stride `x_row_stride`):
 /// `q = rint(clamp(x/step_j + zero_j, qn, qp))` — division and round half to even, as the
