@@ -221,8 +221,9 @@ public final class ModelFile: @unchecked Sendable {
             var elements = 1
             for d in e.shape {
                 guard d > 0, d <= L.maxElements else { throw bad("tensor '\(name)': absurd dimension \(d) in \(e.shape)") }
-                elements *= d
-                guard elements <= L.maxElements else { throw bad("tensor '\(name)': absurd shape \(e.shape)") }
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= L.maxElements else { throw bad("tensor '\(name)': absurd shape \(e.shape)") }
+                elements = product
             }
             guard storage != .bits1 || rank >= 1 else { throw bad("tensor '\(name)': 1-bit storage needs rank ≥ 1") }
             guard let expected = storage.byteCount(shape: e.shape), UInt64(expected) == e.dataLength else {
