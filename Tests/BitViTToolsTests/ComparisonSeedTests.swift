@@ -7,12 +7,7 @@ import Testing
 /// Seeds in comparison plans: run directories and references per seed, the statistics over the
 /// seeds and the rule that says which differences exceed the spread (synthetic results, no training).
 @Suite struct ComparisonSeedTests {
-    private func parse(_ text: String) throws -> ComparisonPlan {
-        let dir = try ToolFixtures.temporaryDirectory("seeds")
-        let url = dir.appendingPathComponent("plan.yaml")
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return try ComparisonPlan.load(url)
-    }
+    private func parse(_ text: String) throws -> ComparisonPlan { try ToolFixtures.plan(text) }
 
     static let seededPlan = """
         name: cmp
@@ -158,5 +153,6 @@ import Testing
         var one = runner
         one.onlySeeds = [2]
         #expect(one.trials.map { "\($0.run.name)@\($0.seed!)" } == ["fp@2", "w1a1@2", "gsb@2", "gsb-short@2"])
+        #expect(try one.statusLines().map { $0.components(separatedBy: ":")[0] } == ["fp (seed 2)", "w1a1 (seed 2)", "gsb (seed 2)", "gsb-short (seed 2)"])
     }
 }

@@ -54,9 +54,9 @@ public struct ComparisonRunner {
         return (checkpoint.state?.epoch ?? 0) >= config.training.epochs ? .finished : .interrupted
     }
 
-    /// One line per run and seed: name, model, epochs, status and label (`bitvit compare --dry-run`).
+    /// One line per run and seed (of `onlySeeds`): name, model, epochs, status and label (`bitvit compare --dry-run`).
     public func statusLines() throws -> [String] {
-        try plan.trials.map { run, seed in
+        try trials.map { run, seed in
             let config = try config(for: run, seed: seed)
             return "\(Self.title(run, seed)): \(config.model.name), \(config.training.epochs) epochs, "
                 + "\(try status(of: run, seed: seed, config: config)) — \(run.label)"
