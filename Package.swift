@@ -45,19 +45,19 @@ let package = Package(
         .target(name: "BitViTModels", dependencies: ["BitViTCore", "BitViTNN", "BitViTQuant"]),
         .target(name: "BitViTImage", dependencies: ["BitViTPlatform", "CTurboJPEG", "CPNG"]),
         .target(name: "BitViTData", dependencies: ["BitViTCore", "BitViTImage", "CZlib"]),
+        // Official checkpoints (timm/DeiT, GSB, Q-ViT, BHViT names) in and out.
+        .target(name: "BitViTInterop", dependencies: ["BitViTCore", "BitViTNN", "BitViTModels"]),
         .target(name: "BitViTTrain", dependencies: [
-            "BitViTCore", "BitViTQuant", "BitViTModels", "BitViTData", "CBitKernels", "CPNG",
+            "BitViTCore", "BitViTQuant", "BitViTModels", "BitViTData", "BitViTInterop", "CBitKernels", "CPNG",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "BitViTRuntime", dependencies: ["BitViTPlatform", "CBitViTPlatform", "CBitKernels"]),
         .target(name: "BitViTExport", dependencies: ["BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime"]),
         .target(name: "BitViTTools", dependencies: [
             "BitViTPlatform", "BitViTCore", "BitViTNN", "BitViTModels", "BitViTImage", "BitViTData", "BitViTTrain",
-            "BitViTRuntime", "BitViTExport", "CBitKernels",
+            "BitViTRuntime", "BitViTExport", "BitViTInterop", "CBitKernels",
             .product(name: "Yams", package: "Yams"),
         ]),
-        // Official checkpoints (timm/DeiT, GSB, Q-ViT, BHViT names) in and out.
-        .target(name: "BitViTInterop", dependencies: ["BitViTCore", "BitViTNN", "BitViTModels"]),
         // Data-parallel training over Open MPI (ProcessGroup over MPI).
         .target(name: "BitViTDistributed", dependencies: ["BitViTTrain", "CMPI"]),
         .executableTarget(name: "bitvit", dependencies: [
@@ -83,13 +83,14 @@ let package = Package(
         .testTarget(name: "BitViTTrainTests", dependencies: ["BitViTTrain", "BitViTTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTToolsTests", dependencies: [
-            "BitViTCore", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTTools",
+            "BitViTCore", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTRuntime", "BitViTExport", "BitViTInterop",
+            "BitViTTools", "BitViTTestSupport",
         ]),
         .testTarget(name: "BitViTRuntimeTests", dependencies: [
             "BitViTCore", "BitViTQuant", "BitViTModels", "BitViTRuntime", "BitViTExport", "CBitKernels", "BitViTTestSupport",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTInteropTests", dependencies: [
-            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTInterop",
+            "BitViTCore", "BitViTNN", "BitViTModels", "BitViTData", "BitViTTrain", "BitViTInterop", "BitViTTestSupport",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "BitViTDistributedTests", dependencies: ["BitViTDistributed", "BitViTTrain"]),
     ],

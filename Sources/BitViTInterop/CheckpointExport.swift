@@ -47,7 +47,12 @@ public enum CheckpointExport {
 
     /// Writes `model`'s official state as safetensors (atomically).
     public static func write(_ model: Module, family: OfficialFamily, to url: URL) throws {
-        let state = officialState(of: model, family: family)
+        try write(officialState(of: model, family: family), family: family, to: url)
+    }
+
+    /// Writes an official state (`officialState(of:family:)`) as safetensors (atomically),
+    /// with the metadata timm writes (`format: pt`) and the family.
+    public static func write(_ state: [String: Tensor], family: OfficialFamily, to url: URL) throws {
         try Safetensors.save(state, to: url, metadata: ["format": "pt", "bitvit.family": family.rawValue])
     }
 }

@@ -98,12 +98,20 @@ public enum CheckpointImport {
             }
             if isHead(target) && (classesChanged || source.count != slot.count) {
                 guard options.reinitializeHeads || source.count == slot.count else {
-                    throw BitViTError.shapeMismatch("'\(name)' has \(source.shape) but the model's '\(target)' is \(slot.shape): the class count differs; re-initialize the heads to fine-tune")
+                    throw BitViTError.shapeMismatch("'\(name)' has \(source.shape) but the model's '\(target)' is \(slot.shape): the class count differs; re-initialize the heads to fine-tune (`bitvit import --reinitialize-heads`)")
                 }
                 if options.reinitializeHeads {
                     headsSkipped = true
                     continue
                 }
+            }
+            if target == "pos_embed", state["dist_token"] == nil, destination["dist_token"] != nil,
+               let widened = withDistillationTokenRow(source, slot: slot) {
+                values[target] = widened
+                report.mapped.append(ImportReport.Mapped(official: name, bitvit: target, reshaped: (source.shape, slot.shape)))
+                report.notes.append("the checkpoint has no distillation token: pos_embed's class-token and patch rows are "
+                                    + "copied, its distillation-token row and dist_token keep their initialization")
+                continue
             }
             guard source.count == slot.count else {
                 throw BitViTError.shapeMismatch("'\(name)' has shape \(source.shape), the model's '\(target)' has \(slot.shape)")
@@ -126,6 +134,20 @@ public enum CheckpointImport {
         }
         try model.load(values, strict: false)
         return report
+    }
+
+    /// A plain DeiT's position embedding `[1, 1 + P, D]` placed in a distilled model's
+    /// `[1, 2 + P, D]`: row 0 (class token) and the patch rows are copied, row 1 (the
+    /// distillation token, which the checkpoint lacks) is `slot`'s. Nil for other shapes.
+    static func withDistillationTokenRow(_ source: Tensor, slot: Tensor) -> Tensor? {
+        guard source.rank == 3, slot.rank == 3, source.shape[0] == 1, slot.shape[0] == 1, source.shape[2] == slot.shape[2],
+              slot.shape[1] == source.shape[1] + 1, source.shape[1] >= 1 else { return nil }
+        let d = source.shape[2]
+        var out = slot.scalars
+        let from = source.scalars
+        out.replaceSubrange(0..<d, with: from[0..<d])
+        out.replaceSubrange(2 * d..<out.count, with: from[d..<from.count])
+        return Tensor(shape: slot.shape, scalars: out)
     }
 
     /// Whether a BitViT state name belongs to a classifier head.

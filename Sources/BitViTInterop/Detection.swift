@@ -31,6 +31,25 @@ public struct DetectedModel: Sendable {
     public var notes: [String]
 }
 
+extension DetectedModel {
+    /// The detected geometry under another BitViT model name (`bitvit import --model`): the
+    /// shapes (image and patch size, channels, width, depth, heads, MLP ratio) and classes are
+    /// kept; the detected family options (`stage`, `bits`, …) and the distillation token are
+    /// kept only within the same model family, so a DeiT's geometry becomes a GSB or Q-ViT
+    /// model with that family's defaults. `options` are applied last.
+    public func respecified(as name: String, options: [String: String] = [:]) -> ModelSpec {
+        var out = spec
+        let sameFamily = ModelFamily.of(modelName: name)?.family == spec.family?.family
+        out.name = name
+        if !sameFamily {
+            out.options = [:]
+            out.distilled = nil
+        }
+        out.options.merge(options) { _, given in given }
+        return out
+    }
+}
+
 /// Recognizes the official family and the geometry of a state dict from its names and shapes.
 public enum CheckpointDetection {
     /// The family whose names `state` uses.
@@ -40,17 +59,25 @@ public enum CheckpointDetection {
     /// without any of those.
     public static func family(of state: [String: Tensor], hints: DetectionHints = DetectionHints()) throws -> OfficialFamily {
         let names = Set(state.keys)
-        if names.contains(where: { $0.hasPrefix("vit.encoder.") }) && names.contains("classifier.weight") { return .bhvit }
-        if names.contains(where: { $0.hasSuffix(".attn.move_q.bias") }) {
-            return names.contains(where: { $0.hasSuffix(".attn.clip_query") }) ? .gsbStage2 : .gsbStage1
-        }
-        if names.contains(where: { $0.hasSuffix(".attn.q_act.alpha") || $0.hasSuffix(".qkv.act.alpha") }) { return .qvit }
-        if names.contains("pos_embed") && names.contains("patch_embed.proj.weight") { return .deit }
+        if let family = family(names: names) { return family }
         if names.contains(where: { $0.hasSuffix(".attn.q_shift") || $0.hasSuffix(".input_quantizer.alpha") }) {
             throw BitViTError.invalidArgument("the state dict already uses BitViT's names; load it with `Module.load` instead of importing it")
         }
         let sample = names.sorted().prefix(6).joined(separator: ", ")
         throw BitViTError.invalidArgument("no known checkpoint family (timm DeiT, GSB, Q-ViT, BHViT) uses these names: \(sample)…")
+    }
+
+    /// The family whose official names `names` are, or nil (names of no official family, or
+    /// BitViT's own names for the GSB and Q-ViT quantizers).
+    public static func family(names: Set<String>) -> OfficialFamily? {
+        if names.contains(where: { $0.hasPrefix("vit.encoder.") }) && names.contains("classifier.weight") { return .bhvit }
+        if names.contains(where: { $0.hasSuffix(".attn.move_q.bias") }) {
+            return names.contains(where: { $0.hasSuffix(".attn.clip_query") }) ? .gsbStage2 : .gsbStage1
+        }
+        if names.contains(where: { $0.hasSuffix(".attn.q_act.alpha") || $0.hasSuffix(".qkv.act.alpha") }) { return .qvit }
+        if names.contains(where: { $0.hasSuffix(".attn.q_shift") || $0.hasSuffix(".input_quantizer.alpha") }) { return nil }
+        if names.contains("pos_embed") && names.contains("patch_embed.proj.weight") { return .deit }
+        return nil
     }
 
     /// The family and BitViT model spec of `state`.
@@ -117,7 +144,7 @@ public enum CheckpointDetection {
             return preset.heads
         }
         guard dim % 64 == 0 else {
-            throw BitViTError.invalidArgument("a width-\(dim) DeiT does not record its attention heads; name them (e.g. `--model` with `heads`)")
+            throw BitViTError.invalidArgument("a width-\(dim) DeiT does not record its attention heads; name them (`DetectionHints.heads`, `bitvit import --heads`)")
         }
         notes.append("\(dim / 64) heads: head dimension 64 assumed (the shapes do not record heads)")
         return dim / 64

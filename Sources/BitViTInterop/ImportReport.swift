@@ -7,7 +7,7 @@ public struct ImportReport: Sendable {
         public var official: String
         public var bitvit: String
         /// Source and destination shapes when they differed by a reshape (`[1]` flags to rank 0,
-        /// an old 2-D patch weight to 4-D).
+        /// an old 2-D patch weight to 4-D, a plain DeiT's `pos_embed` widened by the distillation-token row).
         public var reshaped: (from: [Int], to: [Int])?
 
         public init(official: String, bitvit: String, reshaped: (from: [Int], to: [Int])? = nil) {

@@ -11,6 +11,7 @@ struct BitViTCommand: ParsableCommand {
         abstract: "Train, compress and run 1-bit and low-bit Vision Transformers on the CPU.",
         subcommands: [TrainCommand.self, EvalCommand.self, InfoCommand.self, PlotCommand.self, DemoCommand.self, CompareCommand.self,
                       ExportCommand.self, PredictCommand.self, ParityCommand.self,
+                      ImportCommand.self, ForwardCommand.self,
                       BenchCommand.self])
 
     /// Parses and runs the command; every error is printed in one place, readably

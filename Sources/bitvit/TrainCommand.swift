@@ -79,6 +79,7 @@ struct TrainCommand: ParsableCommand {
         if dryRun {
             guard isRoot else { return }
             for line in MethodProcedure.check(config).lines { print("# " + line) }
+            for problem in WeightsFile.problems(for: config) { print("# " + problem) }
             print(try config.yaml(), terminator: "")
             return
         }

@@ -3,6 +3,7 @@ import XCTest
 import BitViTCore
 import BitViTModels
 import BitViTInterop
+import BitViTTestSupport
 
 /// The fixtures `scripts/interop_fixtures.py` wrote from the official code (see its header).
 enum InteropFixtures {
@@ -29,54 +30,12 @@ enum InteropFixtures {
 
     /// The official state dict of a synthesized case, rebuilt from its recipe.
     static func synthesizedCheckpoint(_ name: String) throws -> [String: Tensor] {
-        let data = try Data(contentsOf: url(name + "_recipe.json"))
-        guard let entries = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-            throw BitViTError.invalidArgument("\(name)_recipe.json is not a list of entries")
-        }
-        var state: [String: Tensor] = [:]
-        for e in entries {
-            guard let name = e["name"] as? String, let shape = e["shape"] as? [Int], let low = e["low"] as? Double,
-                  let high = e["high"] as? Double, let seed = e["seed"] as? Int else {
-                throw BitViTError.invalidArgument("malformed recipe entry \(e)")
-            }
-            state[name] = SynthesizedValues.tensor(shape: shape, low: low, high: high, seed: UInt32(seed))
-        }
-        return state
+        try SynthesizedValues.checkpoint(recipe: url(name + "_recipe.json"))
     }
 
     /// The synthesized input batch described by an eval or step file's metadata.
     static func synthesizedInput(_ metadata: [String: String]) throws -> Tensor {
-        guard let shapeText = metadata["input_shape"], let seed = metadata["input_seed"].flatMap(UInt32.init),
-              let low = metadata["input_low"].flatMap(Double.init), let high = metadata["input_high"].flatMap(Double.init) else {
-            throw BitViTError.missing("input recipe metadata")
-        }
-        let shape = shapeText.split(separator: ",").compactMap { Int($0) }
-        return SynthesizedValues.tensor(shape: shape, low: low, high: high, seed: seed)
-    }
-}
-
-/// The generator's rule for synthesized parameters, bit for bit:
-/// `float32(low + (high − low)·u_i)`, `u_i = (fmix32(seed ^ (i·0x9E3779B9)) >> 8) / 2^24` in double.
-enum SynthesizedValues {
-    static func fmix32(_ x: UInt32) -> UInt32 {
-        var h = x
-        h ^= h >> 16
-        h = h &* 0x85EB_CA6B
-        h ^= h >> 13
-        h = h &* 0xC2B2_AE35
-        h ^= h >> 16
-        return h
-    }
-
-    static func tensor(shape: [Int], low: Double, high: Double, seed: UInt32) -> Tensor {
-        let n = shape.reduce(1, *)
-        var values = [Float](repeating: 0, count: n)
-        for i in 0..<n {
-            let mixed = seed ^ UInt32(truncatingIfNeeded: UInt64(i) &* 0x9E37_79B9)
-            let u = Double(fmix32(mixed) >> 8) / Double(1 << 24)
-            values[i] = Float(low + (high - low) * u)
-        }
-        return Tensor(shape: shape, scalars: values)
+        try SynthesizedValues.input(metadata)
     }
 }
 

@@ -312,8 +312,9 @@ struct RepositoryText {
         ("\\b20[0-9]{2}-[01][0-9]-[0-3][0-9]\\b|\\b[0-3]?[0-9] (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* 20[0-9]{2}\\b",
          "a date of work"),
     ].map { (try! NSRegularExpression(pattern: $0.0, options: [.caseInsensitive]), $0.1) }
-        // Git writes hashes in lower case; upper-case hex (checksums, constants) is not one.
-        + [(try! NSRegularExpression(pattern: "\\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\\b"), "a commit hash")]
+        // Git writes hashes in lower case; upper-case hex (checksums, constants) is not one, nor
+        // is the checksum prefix that names a PyTorch release file (`…-cd65a155.pth`).
+        + [(try! NSRegularExpression(pattern: "\\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\\b(?!\\.(pth|pt|bin)\\b)"), "a commit hash")]
 
     static func matches(of pattern: NSRegularExpression, in text: String, group: Int = 0) -> [String] {
         let ns = text as NSString

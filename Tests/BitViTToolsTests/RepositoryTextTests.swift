@@ -63,6 +63,7 @@ struct RepositoryTextTests {
             ("let outcome = try TrainingSession(config: c).run()   // a `TrainingSession` run", .slashComments),
             ("let scratch = \"/tmp/x\"", .slashComments),
             ("Data in ../shared/datasets/cifar10-jpeg; CRC 0xCBF43926.", .prose),
+            ("# curl -L -o pretrained/deit_small_patch16_224-cd65a155.pth", .hashComments),
             ("Details: [GSB_V](reference/gsb.md#44-group-superposition-of-the-values-gsb_v).", .prose),
         ]
         for (line, kind) in clean {

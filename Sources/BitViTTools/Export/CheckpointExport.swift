@@ -18,6 +18,8 @@ public enum CheckpointExport {
         public var tensors: Int
         public var fileBytes: Int
         public var cost: ModelCost
+        /// What the export assumed (no stored recipe).
+        public var notes: [String] = []
 
         init(path: String, modelName: String, untrained: Bool) throws {
             let file = try ModelFile(contentsOf: URL(fileURLWithPath: path))
@@ -35,7 +37,7 @@ public enum CheckpointExport {
             let header = untrained
                 ? "\(path): untrained \(family.rawValue) model '\(modelName)', \(grouped(fileBytes)) bytes"
                 : "\(path): \(family.rawValue) model '\(modelName)', \(tensors) tensors, \(grouped(fileBytes)) bytes"
-            return header + "\n" + storageTable(cost)
+            return ([header] + notes.map { "note: \($0)" }).joined(separator: "\n") + "\n" + storageTable(cost)
         }
     }
 
@@ -48,7 +50,12 @@ public enum CheckpointExport {
         try ModelExporter.write(model, spec: loaded.modelSpec, preprocessing: try preprocessing(loaded),
                                 classNames: try classNames ?? Self.classNames(loaded), source: checkpoint,
                                 to: URL(fileURLWithPath: output))
-        return try Summary(path: output, modelName: loaded.modelSpec.name, untrained: false)
+        var summary = try Summary(path: output, modelName: loaded.modelSpec.name, untrained: false)
+        if loaded.config == nil {
+            summary.notes.append("no recipe stored in \(checkpoint): ImageNet normalization"
+                                 + (classNames == nil ? ", classes named class 0 … class \(loaded.modelSpec.classes - 1) (--class-names names them)" : ""))
+        }
+        return summary
     }
 
     /// Exports a randomly initialized `modelName` model with `classes` classes to `output`: its
@@ -67,7 +74,7 @@ public enum CheckpointExport {
             : Normalization(mean: Array(repeating: 0.5, count: geometry.inChannels), std: Array(repeating: 0.5, count: geometry.inChannels))
         try ModelExporter.write(model, spec: spec, preprocessing: Preprocessing(imageSize: geometry.imageSize, channels: geometry.inChannels,
                                                                               mean: normalization.mean, std: normalization.std),
-                                classNames: classNames ?? (0..<classes).map { "class \($0)" },
+                                classNames: classNames ?? numberedClassNames(classes),
                                 source: "untrained \(([modelName] + options).joined(separator: " ")) (random initialization)",
                                 to: URL(fileURLWithPath: output))
         return try Summary(path: output, modelName: modelName, untrained: true)
@@ -88,11 +95,13 @@ public enum CheckpointExport {
     }
 
     /// Class names of the checkpoint's data set (loading the test split where the data set
-    /// does not fix them).
+    /// does not fix them); `class 0`, `class 1`, … for a checkpoint without a stored recipe
+    /// (`bitvit import` without `--recipe`).
     public static func classNames(_ checkpoint: Checkpoint) throws -> [String] {
-        guard let config = checkpoint.config else {
-            throw BitViTError.invalidArgument("checkpoint has no stored recipe; pass --class-names")
-        }
+        guard let config = checkpoint.config else { return numberedClassNames(checkpoint.modelSpec.classes) }
         return try config.data.dataset.classNames ?? TrainingData.evaluationData(config).classNames
     }
+
+    /// `class 0`, `class 1`, …: the names of a model whose data set is unknown.
+    static func numberedClassNames(_ classes: Int) -> [String] { (0..<classes).map { "class \($0)" } }
 }

@@ -51,7 +51,7 @@ public struct ParityCheck {
     /// Exports (or loads) the model and compares both engines with the training graph over the test split.
     public func run() throws -> Report {
         let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
-        guard var config = loaded.config else { throw BitViTError.malformed(file: checkpoint, reason: "has no stored recipe") }
+        guard var config = loaded.config else { throw BitViTError.malformed(file: checkpoint, reason: "has no stored recipe naming a test set; import it with --recipe") }
         if let dataset { config.data.dataset = dataset; config.data.root = nil }
         if let root { config.data.root = root }
         if let batchSize { config.data.evalBatchSize = batchSize }

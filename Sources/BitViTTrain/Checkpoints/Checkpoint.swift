@@ -10,7 +10,9 @@ import BitViTModels
 /// - `model`: the `ModelSpec` as JSON (enough to rebuild the model for eval/export);
 /// - `config`: the run's resolved recipe as YAML;
 /// - `training_state`: `TrainingState` as JSON (position, random stream, best result);
-/// - `optimizer`: the optimizer name.
+/// - `optimizer`: the optimizer name;
+/// - `source`: for a checkpoint written by `bitvit import` (`kind` `imported`), the file it was
+///   imported from.
 ///
 /// Files are written atomically (temporary file, then rename), so a crash never leaves a
 /// half-written checkpoint in place of a good one.
@@ -31,10 +33,11 @@ public struct Checkpoint {
     /// The metadata exactly as stored.
     public var metadata: [String: String]
 
-    /// Writes `model` (and `optimizer`'s state, when given) with `config` and `state`.
+    /// Writes `model` (and `optimizer`'s state, when given) with `config` and `state`;
+    /// `extraMetadata` adds entries (an imported checkpoint's `source`).
     public static func save(to url: URL, kind: String, model: any ImageClassifier, modelSpec: ModelSpec,
                             config: TrainConfig?, state: TrainingState?, optimizer: (any Optimizer)? = nil,
-                            optimizerName: String? = nil) throws {
+                            optimizerName: String? = nil, extraMetadata: [String: String] = [:]) throws {
         var tensors = model.stateDict()
         var order = model.stateNames
         if let optimizer {
@@ -44,8 +47,8 @@ public struct Checkpoint {
                 order.append(optimizerPrefix + key)
             }
         }
-        var metadata = ["format": format, "format_version": formatVersion, "kind": kind,
-                        "model": try jsonString(modelSpec)]
+        var metadata = extraMetadata.merging(["format": format, "format_version": formatVersion, "kind": kind,
+                                              "model": try jsonString(modelSpec)]) { _, own in own }
         if let config { metadata["config"] = try config.yaml() }
         if let state { metadata["training_state"] = try jsonString(state) }
         if let optimizerName { metadata["optimizer"] = optimizerName }

@@ -6,9 +6,12 @@ import BitViTQuant
 /// teacher therefore returns the mean of its two heads.
 public final class Teacher {
     public let model: any ImageClassifier
+    /// Lines for the run's log saying where the teacher came from (`WeightsFile.teacher`).
+    public let report: [String]
 
-    public init(model: any ImageClassifier) {
+    public init(model: any ImageClassifier, report: [String] = []) {
         self.model = model
+        self.report = report
         model.eval()
         for p in model.parameters { p.requiresGrad = false }
     }

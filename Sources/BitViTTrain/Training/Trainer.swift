@@ -120,14 +120,7 @@ public final class Trainer {
                             testData: (any BatchSource)? = nil, runDirectory: URL?,
                             group: any ProcessGroup = SingleProcessGroup()) throws {
         let model = try ModelZoo.make(config.model, seed: UInt64(config.training.seed))
-        var teacher: Teacher?
-        if config.loss.distillation.type != .none, let path = config.loss.distillation.teacher {
-            let checkpoint = try Checkpoint.load(URL(fileURLWithPath: path), modelSpec: config.loss.distillation.teacherModel)
-            teacher = Teacher(model: try checkpoint.makeModel())
-            guard teacher!.model.classCount == model.classCount else {
-                throw BitViTError.invalidArgument("teacher \(path) has \(teacher!.model.classCount) classes, the student \(model.classCount)")
-            }
-        }
+        let teacher = try WeightsFile.teacher(for: config, classes: model.classCount)
         self.init(config: config, model: model, optimizer: config.makeOptimizer(for: model, processes: group.worldSize),
                   schedule: config.makeSchedule(processes: group.worldSize), objective: try config.makeObjective(for: model),
                   teacher: teacher, trainData: trainData, validationData: validationData, testData: testData,

@@ -52,6 +52,7 @@ public struct TrainingSession {
             throw BitViTError.invalidArgument(
                 "\(runDirectory.path) already holds a run; resume it with --resume or pick another --run-dir")
         }
+        try WeightsFile.checkPresent(for: config, initializing: resumeFrom == nil && isRoot)
         let data = try TrainingData.make(config, rank: group.rank, worldSize: group.worldSize)
         let trainer = try Trainer(config: config, trainData: data.train, validationData: data.validation,
                                   testData: data.test, runDirectory: isRoot ? runDirectory : nil, group: group)
@@ -81,6 +82,7 @@ public struct TrainingSession {
             // The other processes receive these weights when training starts.
             try trainer.initializeWeights(from: URL(fileURLWithPath: initial))
         }
+        for line in trainer.teacher?.report ?? [] { trainer.observer?.note(line) }
         let validation = data.validation.map { "\($0.dataset.count) validation images (\(config.data.validation.source == "train" ? "carved from the training split" : "the data set's validation split"))" }
             ?? "no validation images"
         let processes = group.worldSize
