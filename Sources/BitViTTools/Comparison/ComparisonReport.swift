@@ -26,15 +26,18 @@ public struct ComparisonReport {
     public var summaries: [ComparisonSummary] { ComparisonSummary.summarize(rows) }
 
     /// The differences of mean test top-1 that table `key` reports: every run against each of the
-    /// plan's baselines shown in the same table, and against its own `base`.
+    /// plan's baselines shown in the same table, and against its own `base`; each pair once (two
+    /// baselines are compared in the order the table shows them).
     public func differences(in key: String) -> [MeanDifference] {
         let table = summaries.filter { $0.tables.contains(key) }
         let all = Dictionary(summaries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var pairs: Set<Set<String>> = []
         return table.flatMap { s -> [MeanDifference] in
             var references = plan.baselines.filter { b in b != s.name && table.contains { $0.name == b } }
             if let base = plan.runs.first(where: { $0.name == s.name })?.base, base != s.name, !references.contains(base) {
                 references.append(base)
             }
+            references = references.filter { pairs.insert([s.name, $0]).inserted }
             return references.compactMap { all[$0] }.filter { $0.testTop1.n > 0 && s.testTop1.n > 0 }.map { r in
                 MeanDifference(run: s.name, label: s.label, s.testTop1, reference: r.name, referenceLabel: r.label, r.testTop1)
             }
