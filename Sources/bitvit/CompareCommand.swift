@@ -18,6 +18,8 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Print each run's status and resolved recipe name, then exit.") var dryRun = false
     @Flag(help: "Write the report from the finished runs without training.") var reportOnly = false
     @Option(parsing: .unconditional, help: "Worker threads for every run (overrides training.threads).") var threads: Int?
+    @Option(help: "Train only this seed of the plan's seeds (repeatable), e.g. one process per seed; the report covers every finished seed.")
+    var seed: [Int] = []
 
     func validate() throws { try checkThreads(threads) }
 
@@ -25,6 +27,14 @@ struct CompareCommand: ParsableCommand {
         var plan = try ComparisonPlan.load(URL(fileURLWithPath: self.plan))
         if let threads { plan.set.append("training.threads=\(threads)") }
         var runner = ComparisonRunner(plan: plan)
+        if !seed.isEmpty {
+            let known = Set(plan.runs.flatMap { plan.seeds(of: $0).compactMap { $0 } })
+            guard seed.allSatisfy(known.contains) else {
+                let trained = known.isEmpty ? "no seeds (it gives none)" : "seeds " + known.sorted().map(String.init).joined(separator: ", ")
+                throw ValidationError("--seed \(seed.map(String.init).joined(separator: ", ")): the plan trains \(trained)")
+            }
+            runner.onlySeeds = Set(seed)
+        }
         if dryRun {
             for line in try runner.statusLines() { print(line) }
             return

@@ -6,12 +6,7 @@ import Foundation
 import Testing
 
 @Suite struct ComparisonPlanTests {
-    private func parse(_ text: String) throws -> ComparisonPlan {
-        let dir = try ToolFixtures.temporaryDirectory("plan")
-        let url = dir.appendingPathComponent("plan.yaml")
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return try ComparisonPlan.load(url)
-    }
+    private func parse(_ text: String) throws -> ComparisonPlan { try ToolFixtures.plan(text) }
 
     @Test func parsesDefaultsTablesAndSubstitutesRuns() throws {
         let plan = try parse("""

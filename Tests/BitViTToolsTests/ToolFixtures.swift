@@ -1,3 +1,4 @@
+import BitViTTools
 import BitViTData
 import BitViTTrain
 import Foundation
@@ -10,6 +11,13 @@ enum ToolFixtures {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bitvit-tools-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// A comparison plan read from `text` written to `plan.yaml` in a fresh directory.
+    static func plan(_ text: String) throws -> ComparisonPlan {
+        let url = try temporaryDirectory("plan").appendingPathComponent("plan.yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return try ComparisonPlan.load(url)
     }
 
     static let classNames = ["bottom-right", "top-left"]

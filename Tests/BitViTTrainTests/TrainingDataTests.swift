@@ -104,6 +104,18 @@ import BitViTTrain
         #expect(none.validation == nil && none.train.dataset.count == 80)
     }
 
+    /// `data.test_per_class` tests on the first K images of every class of the test split.
+    @Test func testPerClassKeepsTheFirstImagesOfEveryTestClass() throws {
+        let root = try temporaryDirectory("test-subset")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeImageFolders(root, train: 8, val: nil, test: 6)
+        let config = try folderConfig(root, ["data.validation.size=2", "data.test_per_class=2"])
+        let test = try origins(try TrainingData.make(config).test.dataset)
+        #expect(test.count == 8 && test.allSatisfy { $0[3] < 2 && $0[0] == 3 })
+        #expect(try TrainingData.evaluationData(config).source.dataset.count == 8, "bitvit eval measures the same subset")
+        #expect(throws: BitViTError.self) { try TrainingData.make(try folderConfig(root, ["data.test_per_class=7"])) }
+    }
+
     @Test func theDataSetsOwnValidationSplitIsUsedWhenAsked() throws {
         let root = try temporaryDirectory("folders-val")
         defer { try? FileManager.default.removeItem(at: root) }

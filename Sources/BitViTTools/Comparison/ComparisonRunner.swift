@@ -4,7 +4,8 @@ import BitViTRuntime
 import BitViTTrain
 import Foundation
 
-/// Trains the runs of a `ComparisonPlan` one after the other and collects their results.
+/// Trains the runs of a `ComparisonPlan` one after the other (each once per seed, seed by seed)
+/// and collects their results.
 ///
 /// A run whose `last.safetensors` has reached its epoch count is skipped, an interrupted one is
 /// resumed (exactly, see docs/training.md), a missing one is started; so re-running the same
@@ -18,37 +19,47 @@ public struct ComparisonRunner {
     public var stopRequested: () -> Bool = { false }
     /// Status lines.
     public var log: (String) -> Void = { print($0) }
+    /// Train only these seeds (nil: every seed of the plan), so that the seeds of one plan can
+    /// train in parallel processes (`bitvit compare --seed`); their run directories are disjoint.
+    public var onlySeeds: Set<Int>?
 
     public init(plan: ComparisonPlan) { self.plan = plan }
 
-    /// The resolved recipe of `run`.
-    public func config(for run: ComparisonPlan.Run) throws -> TrainConfig {
-        try TrainConfig.resolve(recipe: URL(fileURLWithPath: run.recipe), overrides: plan.overrides(for: run))
+    /// The resolved recipe of `run` with `seed`.
+    public func config(for run: ComparisonPlan.Run, seed: Int? = nil) throws -> TrainConfig {
+        try TrainConfig.resolve(recipe: URL(fileURLWithPath: run.recipe), overrides: plan.overrides(for: run, seed: seed))
+    }
+
+    /// `name` or `name (seed s)`.
+    static func title(_ run: ComparisonPlan.Run, _ seed: Int?) -> String {
+        run.name + (seed.map { " (seed \($0))" } ?? "")
     }
 
     public enum Status: Equatable {
         case finished, interrupted, notStarted
     }
 
-    /// Where `run` stands, after checking that its stored configuration is the plan's.
-    public func status(of run: ComparisonPlan.Run, config: TrainConfig) throws -> Status {
-        let last = plan.directory(of: run.name).appendingPathComponent("last.safetensors")
+    /// Where `run` with `seed` stands, after checking that its stored configuration is the plan's.
+    public func status(of run: ComparisonPlan.Run, seed: Int? = nil, config: TrainConfig) throws -> Status {
+        let directory = plan.directory(of: run.name, seed: seed)
+        let last = directory.appendingPathComponent("last.safetensors")
         guard FileManager.default.fileExists(atPath: last.path) else { return .notStarted }
         let checkpoint = try Checkpoint.load(last)
         if let stored = checkpoint.config, stored != config {
             let (a, b) = (try stored.yaml().split(separator: "\n"), try config.yaml().split(separator: "\n"))
             let differences = zip(a, b).filter { $0 != $1 }.prefix(4).map { "'\($0)' → '\($1)'" }.joined(separator: "; ")
             throw BitViTError.invalidArgument(
-                "run '\(run.name)' in \(plan.directory(of: run.name).path) was trained with another configuration (\(differences)); delete the directory to train it again")
+                "run '\(Self.title(run, seed))' in \(directory.path) was trained with another configuration (\(differences)); delete the directory to train it again")
         }
         return (checkpoint.state?.epoch ?? 0) >= config.training.epochs ? .finished : .interrupted
     }
 
-    /// One line per run: name, model, epochs, status and label (`bitvit compare --dry-run`).
+    /// One line per run and seed (of `onlySeeds`): name, model, epochs, status and label (`bitvit compare --dry-run`).
     public func statusLines() throws -> [String] {
-        try plan.runs.map { run in
-            let config = try config(for: run)
-            return "\(run.name): \(config.model.name), \(config.training.epochs) epochs, \(try status(of: run, config: config)) — \(run.label)"
+        try trials.map { run, seed in
+            let config = try config(for: run, seed: seed)
+            return "\(Self.title(run, seed)): \(config.model.name), \(config.training.epochs) epochs, "
+                + "\(try status(of: run, seed: seed, config: config)) — \(run.label)"
         }
     }
 
@@ -57,13 +68,19 @@ public struct ComparisonRunner {
         try ComparisonReport(plan: plan, rows: try rows(), command: command).write()
     }
 
-    /// Trains every run that has not finished. Returns false when stopped on request.
+    /// The (run, seed) pairs `trainAll` walks: the plan's, restricted to `onlySeeds`.
+    public var trials: [(run: ComparisonPlan.Run, seed: Int?)] {
+        plan.trials.filter { trial in onlySeeds.map { only in trial.seed.map(only.contains) ?? false } ?? true }
+    }
+
+    /// Trains every run and seed that has not finished. Returns false when stopped on request.
     public func trainAll() throws -> Bool {
-        for (i, run) in plan.runs.enumerated() {
-            let config = try config(for: run)
-            let status = try status(of: run, config: config)
-            let directory = plan.directory(of: run.name)
-            let header = "[\(i + 1)/\(plan.runs.count)] \(run.name) (\(run.label))"
+        let trials = self.trials
+        for (i, (run, seed)) in trials.enumerated() {
+            let config = try config(for: run, seed: seed)
+            let status = try status(of: run, seed: seed, config: config)
+            let directory = plan.directory(of: run.name, seed: seed)
+            let header = "[\(i + 1)/\(trials.count)] \(Self.title(run, seed)) (\(run.label))"
             if status == .finished {
                 log("\(header): finished earlier, skipped")
                 continue
@@ -73,7 +90,7 @@ public struct ComparisonRunner {
             var session = TrainingSession(config: config, runDirectory: directory, observer: observer(run))
             session.stopRequested = stopRequested
             let outcome = try session.run(resumeFrom: status == .interrupted ? session.lastCheckpoint : nil)
-            try addWallSeconds(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, run: run)
+            try addWallSeconds(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, directory: directory)
             if outcome.summary.interrupted {
                 log("\(header): stopped; run the same command again to continue")
                 return false
@@ -84,37 +101,37 @@ public struct ComparisonRunner {
 
     static let wallFile = "comparison_wall_seconds.txt"
 
-    /// Wall seconds `bitvit compare` spent on `run` over all its invocations (nil: none recorded).
-    public func wallSeconds(of run: ComparisonPlan.Run) -> Double? {
-        let url = plan.directory(of: run.name).appendingPathComponent(Self.wallFile)
+    /// Wall seconds `bitvit compare` spent in the run directory `directory` over all its
+    /// invocations (nil: none recorded).
+    public static func wallSeconds(in directory: URL) -> Double? {
+        let url = directory.appendingPathComponent(wallFile)
         return (try? String(contentsOf: url, encoding: .utf8)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
-    private func addWallSeconds(_ seconds: Double, run: ComparisonPlan.Run) throws {
-        let total = (wallSeconds(of: run) ?? 0) + seconds
-        try AtomicFile.write(String(format: "%.1f\n", total),
-                             to: plan.directory(of: run.name).appendingPathComponent(Self.wallFile))
+    private func addWallSeconds(_ seconds: Double, directory: URL) throws {
+        let total = (Self.wallSeconds(in: directory) ?? 0) + seconds
+        try AtomicFile.write(String(format: "%.1f\n", total), to: directory.appendingPathComponent(Self.wallFile))
     }
 
-    /// The report rows of every finished run, in plan order.
+    /// The report rows of every finished run and seed, in plan order (a run's seeds together).
     public func rows() throws -> [ComparisonRow] {
-        try plan.runs.compactMap { run in
-            let config = try config(for: run)
-            guard try status(of: run, config: config) == .finished else {
-                log("\(run.name): not finished, left out of the report")
+        try plan.runs.flatMap { run in plan.seeds(of: run).map { (run, $0) } }.compactMap { run, seed in
+            let config = try config(for: run, seed: seed)
+            guard try status(of: run, seed: seed, config: config) == .finished else {
+                log("\(Self.title(run, seed)): not finished, left out of the report")
                 return nil
             }
-            let directory = plan.directory(of: run.name)
+            let directory = plan.directory(of: run.name, seed: seed)
             let records = try MetricsLog.read(directory.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
             let state = try Checkpoint.load(directory.appendingPathComponent("last.safetensors")).state
             let test = try TestReport.read(directory.appendingPathComponent(TestReport.fileName))
             let model = try ModelZoo.make(config.model)
             return ComparisonRow(
-                name: run.name, label: run.label, tables: run.tables, cost: try ModelCost(model: model),
+                name: run.name, seed: seed, label: run.label, tables: run.tables, cost: try ModelCost(model: model),
                 testTop1: (test?.best ?? test?.last)?.result.top1, lastTestTop1: test?.last.result.top1,
                 bestValidationTop1: state?.bestTop1, bestEpoch: state?.bestEpoch,
                 epochs: records.last?.epoch ?? 0, trainingSeconds: records.last?.elapsedSeconds ?? 0,
-                wallSeconds: wallSeconds(of: run), records: records)
+                wallSeconds: Self.wallSeconds(in: directory), records: records, testImages: test?.last.result.count)
         }
     }
 }

@@ -26,6 +26,7 @@ extension TrainConfig {
         try r.count("data.batch_size", data.batchSize, 1...Self.maxBatchSize)
         if let e = data.evalBatchSize { try r.count("data.eval_batch_size", e, 1...Self.maxBatchSize) }
         if let k = data.samplesPerClass { try r.count("data.samples_per_class", k, 1...Int.max) }
+        if let k = data.testPerClass { try r.count("data.test_per_class", k, 1...Int.max) }
         let a = data.augmentation
         try r.count("data.augmentation.random_crop_padding", a.randomCropPadding, 0...256)
         if let scale = a.randomResizedCropScale {

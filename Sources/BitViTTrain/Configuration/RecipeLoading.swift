@@ -67,6 +67,7 @@ extension TrainConfig {
         t.data.root = "x"
         t.data.evalBatchSize = 1
         t.data.samplesPerClass = 1
+        t.data.testPerClass = 1
         t.data.normalization = "x"
         t.data.evalCropPct = 1
         t.data.augmentation.randomResizedCropScale = [1]

@@ -42,6 +42,10 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Train on the first `samplesPerClass` images of every class (GSB's limited-data setting);
     /// nil uses the whole training split.
     public var samplesPerClass: Int?
+    /// Test on the first `testPerClass` images of every class of the test split (a stratified
+    /// subset, the same for every run, when a machine cannot afford the whole split); nil uses
+    /// the whole test split.
+    public var testPerClass: Int?
     /// Where the validation images (model selection) come from.
     public var validation = ValidationConfig()
     /// Normalization statistics by preset name (`imagenet`, `cifar10`, `cifar100`, `mnist`,

@@ -162,7 +162,8 @@ public struct TrainingData {
 
     private static func evaluationData(_ config: TrainConfig, source: DatasetSource) throws
         -> (source: LoaderBatchSource, classNames: [String]) {
-        let testSet = try source.load(split: .test)
+        let fullTestSet = try source.load(split: .test)
+        let testSet: any ImageDataset = try config.data.testPerClass.map { try fullTestSet.firstPerClass($0) } ?? fullTestSet
         let geometry = try ModelZoo.inputGeometry(config.model)
         guard testSet.classCount == geometry.classes else {
             throw BitViTError.invalidArgument(
