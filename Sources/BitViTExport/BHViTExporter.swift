@@ -113,8 +113,8 @@ struct BHViTExporter {
                                  norm: src + "output.norm", rprelu: src + "output.rprelu")
                 try layerScale(p + "mlp.layerscale", from: src + "output.layerscale")
                 if config.shiftBranches {
-                    let scales = try BHViTArchitecture.shiftBranchNames.map { try value(src + "layerscale_\($0).alpha").scalars }
-                    let moves = try BHViTArchitecture.shiftBranchNames.map { try value(src + "layerscale_\($0).move").scalars }
+                    let scales = try BHViTConfig.shiftBranchNames.map { try value(src + "layerscale_\($0).alpha").scalars }
+                    let moves = try BHViTConfig.shiftBranchNames.map { try value(src + "layerscale_\($0).move").scalars }
                     floats(p + "shift.scale", scales.flatMap { $0 }, shape: [scales.count, stage.width])
                     floats(p + "shift.move", moves.flatMap { $0 }, shape: [moves.count, stage.width])
                 }

@@ -50,7 +50,7 @@ public enum ModelExporter {
         }
         var metadata = ModelFileMetadata(family: family, model: try JSONValue(encoding: spec), preprocessing: preprocessing, classNames: classNames, source: source)
         if let bhvit = model as? BHViT {
-            metadata.bhvit = BHViTArchitecture(bhvit.config)
+            metadata.bhvit = bhvit.config
             var exporter = BHViTExporter(model: bhvit)
             let tensors = try exporter.run()
             try selfCheck(metadata, tensors)

@@ -14,7 +14,7 @@ extension ModelCost {
         let storage = Self.storage(of: model)
         let parameters = model.parameterCount
         if let bhvit = model as? BHViT {
-            self.init(parameters: parameters, storage: storage, products: Self.products(bhvit: BHViTArchitecture(bhvit.config)),
+            self.init(parameters: parameters, storage: storage, products: Self.products(bhvit: bhvit.config),
                       precision: "1/1")
             return
         }

@@ -194,7 +194,7 @@ struct BenchInfer: ParsableCommand {
         try checkOption("--rounds", rounds, 1...10_000)
         try checkOption("--iters", iters, 1...1_000_000)
         try checkOption("--batch", batch, 1...TrainConfig.maxBatchSize)
-        try checkOption("--batch-iters", batchIters, 1...1_000_000)
+        try checkOption("--batch-iters", batchIters, 0...1_000_000)
         try checkThreads(threads)
     }
 

@@ -7,7 +7,7 @@ import Testing
 @Suite("BHViT cost")
 struct BHViTCostTests {
     static func cost(_ c: BHViTConfig) -> ModelCost {
-        ModelCost(parameters: 0, storage: [], products: ModelCost.products(bhvit: BHViTArchitecture(c)), precision: "")
+        ModelCost(parameters: 0, storage: [], products: ModelCost.products(bhvit: c), precision: "")
     }
 
     static func macs(_ cost: ModelCost, _ prefix: String) -> Int {

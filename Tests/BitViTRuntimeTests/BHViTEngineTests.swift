@@ -125,7 +125,7 @@ struct BHViTEngineTests {
         let spec = Self.spec(downsampling: "binary")
         let model = try Self.model(spec)
         let (metadata, tensors) = try Self.exported(model, spec)
-        #expect(metadata.bhvit == BHViTArchitecture(model.config))
+        #expect(metadata.bhvit == model.config)
         let byName = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) })
         // Every latent binary weight is stored as 1-bit signs, exactly one bit each.
         let binary = model.namedParameters().filter { $0.name.hasSuffix("weight") && ($0.name.contains(".cov") || $0.name.contains("dense")

@@ -91,7 +91,7 @@ public final class MSGDCMixer: Module, Layer {
         }
     }
 
-    public static let dilations = [1, 3, 5]
+    public static let dilations = BHViTConfig.convolutionDilations
     public let side: Int
     public let move: LearnableBias
     public let convolutions: [QuantizedConv2d]

@@ -62,35 +62,15 @@ public enum ModelLimits {
 }
 
 extension ModelLimits {
-    /// One stage of a BHViT as `checkBHViT` sees it.
-    public struct BHViTStage: Sendable {
-        public var width: Int
-        public var depth: Int
-        public var mlpRatio: Int
-        public var heads: Int
-        /// MSMHA (attention) rather than MSGDC (convolution).
-        public var attention: Bool
-
-        public init(width: Int, depth: Int, mlpRatio: Int, heads: Int, attention: Bool) {
-            self.width = width
-            self.depth = depth
-            self.mlpRatio = mlpRatio
-            self.heads = heads
-            self.attention = attention
-        }
-    }
-}
-
-extension ModelLimits {
-    /// The checks shared by `BHViTConfig` (recipes, checkpoints) and the `.bitvit`
-    /// architecture: ranges, a stem that tiles the image, widths in groups of 4, resolutions
-    /// that halve exactly, windows of `windowSize` that tile the attention stages, heads that
+    /// The checks of a BHViT geometry, for recipes, checkpoints and `.bitvit` files alike:
+    /// ranges, a stem that tiles the image, widths in groups of 4, resolutions that halve
+    /// exactly, windows of `BHViTConfig.windowSize` that tile the attention stages, heads that
     /// divide the width, a binary downsampling whose residual tiles, and the parameter
     /// estimate, which is returned.
     @discardableResult
-    public static func checkBHViT(imageSize: Int, inChannels: Int, stemKernel: Int, stemStride: Int,
-                                  stages: [BHViTStage], classes: Int, binaryDownsampling: Bool, windowSize: Int,
-                                  rules r: FieldRules) throws -> Int {
+    public static func checkBHViT(_ config: BHViTConfig, rules r: FieldRules) throws -> Int {
+        let (imageSize, inChannels, stemKernel, stemStride) = (config.imageSize, config.inChannels, config.stemKernel, config.stemStride)
+        let (stages, classes, windowSize) = (config.stages, config.classes, BHViTConfig.windowSize)
         func fail(_ m: String) -> BitViTError { .invalidArgument("BHViT config: \(m)") }
         try r.count("image_size", imageSize, 1...Self.imageSize)
         try r.count("in_channels", inChannels, 1...Self.inChannels)
@@ -113,13 +93,13 @@ extension ModelLimits {
             guard res >= 1 else { throw fail("stage \(i + 1): the \(imageSize)×\(imageSize) images leave no tokens") }
             if i + 1 < stages.count {
                 guard res % 2 == 0 else { throw fail("stage \(i + 1): resolution \(res) cannot be halved exactly") }
-                if binaryDownsampling {
+                if config.downsampling == .binary {
                     guard stages[i + 1].width % s.width == 0 else {
                         throw fail("binary downsampling tiles its residual: width \(stages[i + 1].width) is not a multiple of \(s.width)")
                     }
                 }
             }
-            if s.attention {
+            if s.mixer == .attention {
                 guard res % windowSize == 0 else {
                     throw fail("stage \(i + 1): attention needs a resolution divisible by \(windowSize), got \(res)")
                 }

@@ -5,7 +5,7 @@ extension ModelCost {
     /// two bit planes of the codes, the same result), or full precision without QD; the stem,
     /// the † downsampling and the classifier as FLOPs. BN, RPReLU, LayerNorm, softmax, pooling
     /// and the shift branches are not counted.
-    public static func products(bhvit c: BHViTArchitecture) -> [Product] {
+    public static func products(bhvit c: BHViTConfig) -> [Product] {
         var convolutions = 0, linears = 0, scores = 0, context = 0, downsampling = 0
         for (s, stage) in c.stages.enumerated() {
             let r = c.resolution(stage: s), pixels = r * r, w = stage.width

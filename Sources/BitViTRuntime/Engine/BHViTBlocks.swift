@@ -16,7 +16,7 @@ final class MSGDCRuntime {
         self.side = side
         floatKernels = b.floatKernels
         move = try b.buffer(p + "conv.move")
-        branches = try BHViTArchitecture.convolutionDilations.enumerated().map { i, dilation in
+        branches = try BHViTConfig.convolutionDilations.enumerated().map { i, dilation in
             let l = p + "conv\(i + 1)"
             return DilatedConvolutionBranch(signs: try b.file.tensor(l + ".weight"), alphas: try b.file.floats(l + ".output_scale"),
                                             bias: try b.file.floats(l + ".bias"), rprelu: try b.rprelu(l + ".rprelu"),

@@ -24,7 +24,7 @@ final class BHViTRuntime: EngineRuntime {
         let side: Int
     }
 
-    let config: BHViTArchitecture
+    let config: BHViTConfig
     let floatKernels: Bool
     let stemWeight: AlignedBuffer<Float>
     let stemBias: [Float]

@@ -1,7 +1,7 @@
 import BitViTPlatform
 
 /// Tensor names, storage kinds and shapes of an exported BHViT (docs/format.md, "BHViT
-/// tensors"), derived from the stored `BHViTArchitecture`. Blocks are numbered in forward order over
+/// tensors"), derived from the stored `BHViTConfig`. Blocks are numbered in forward order over
 /// all stages (`blocks.{i}`); `downsample.{s}` follows stage s (1-based, the code's
 /// `patch_embed{s}`). Every BatchNorm is stored folded as `scale` = γ/√(var + ε) and
 /// `shift` = β − mean·scale, and where a BN directly follows a binary product its scale is
@@ -11,7 +11,7 @@ import BitViTPlatform
 /// `L.weight` 1-bit [out, in] = sgn(W − mean_row W), `L.output_scale` [out] = α_o·BN scale,
 /// `L.output_shift` [out] = BN shift, `L.rprelu` [3, out] (rows move1, slope, move2).
 enum BHViTManifest {
-    static func manifest(_ c: BHViTArchitecture) -> ModelManifest {
+    static func manifest(_ c: BHViTConfig) -> ModelManifest {
         var m = ModelManifest()
         let c0 = c.stages[0].width, r0 = c.stemResolution
         m.add("stem.weight", [c0, c.inChannels * c.stemKernel * c.stemKernel])
@@ -27,7 +27,7 @@ enum BHViTManifest {
                 switch stage.mixer {
                 case .convolution:
                     m.add(p + "conv.move", [w])
-                    for d in 1...BHViTArchitecture.convolutionDilations.count {
+                    for d in 1...BHViTConfig.convolutionDilations.count {
                         let l = p + "conv\(d)"
                         m.add(l + ".weight", [w, w / 4, 3, 3], [.bits1])
                         m.add(l + ".output_scale", [w])
@@ -57,8 +57,8 @@ enum BHViTManifest {
                 addBinaryLinear(&m, p + "mlp.fc2", out: w, in: stage.mlpRatio * w)
                 m.add(p + "mlp.layerscale", [2, w])
                 if c.shiftBranches {
-                    m.add(p + "shift.scale", [BHViTArchitecture.shiftBranchNames.count, w])
-                    m.add(p + "shift.move", [BHViTArchitecture.shiftBranchNames.count, w])
+                    m.add(p + "shift.scale", [BHViTConfig.shiftBranchNames.count, w])
+                    m.add(p + "shift.move", [BHViTConfig.shiftBranchNames.count, w])
                 }
                 block += 1
             }

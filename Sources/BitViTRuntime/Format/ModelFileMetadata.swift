@@ -117,14 +117,14 @@ public struct ModelFileMetadata: Codable, Equatable, Sendable {
     /// DeiT-style families.
     public var vit: ViTArchitecture?
     /// BHViT.
-    public var bhvit: BHViTArchitecture?
+    public var bhvit: BHViTConfig?
     public var preprocessing: Preprocessing
     /// Class names in label order (`classes` entries).
     public var classNames: [String]
     /// Where the weights came from (checkpoint path), for `bitvit info`.
     public var source: String?
 
-    public init(family: ExportFamily, model: JSONValue, vit: ViTArchitecture? = nil, bhvit: BHViTArchitecture? = nil,
+    public init(family: ExportFamily, model: JSONValue, vit: ViTArchitecture? = nil, bhvit: BHViTConfig? = nil,
                 preprocessing: Preprocessing, classNames: [String], source: String? = nil) {
         format = Self.formatName
         self.family = family

@@ -32,7 +32,9 @@ public struct ModelManifest {
             return ViTManifest.manifest(family: metadata.family, vit)
         case .bhvit:
             guard let c = metadata.bhvit else { throw BitViTError.invalidArgument("metadata of a bhvit model has no 'bhvit' architecture") }
-            if let problem = c.problem() { throw BitViTError.invalidArgument("architecture: \(problem)") }
+            do { try c.validate(FieldRules(prefix: "bhvit.")) } catch let e as BitViTError {
+                throw BitViTError.invalidArgument("architecture: \(e.message)")
+            }
             return BHViTManifest.manifest(c)
         }
     }
