@@ -63,7 +63,7 @@ public enum BLAS {
     }
 
     /// Multiply-adds below which a product runs on the calling thread only.
-    static let parallelThreshold = 1 << 21
+    package static let parallelThreshold = 1 << 21
 
     /// C = alpha · op(A) · op(B) + beta · C, row-major. op(A) is m×k, op(B) is k×n, C is m×n;
     /// `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored.

@@ -16,17 +16,20 @@ protocol TokenLinear: AnyObject {
 }
 
 /// `y = α·enc(x)·Wᵀ + bias` with float weights (full precision, or the dequantized weights of
-/// a quantized layer in float mode) through OpenBLAS sgemm. `enc` is the dequantized input
-/// encoding, so a quantized model runs the same function as with its bit kernels.
+/// a quantized layer in float mode): with the weights packed at load (`PackedFloatWeight`)
+/// where the CPU prefers that, otherwise through OpenBLAS sgemm. `enc` is the dequantized
+/// input encoding, so a quantized model runs the same function as with its bit kernels.
 final class FloatLinear: TokenLinear {
     let inFeatures: Int
     let outFeatures: Int
-    let weight: AlignedBuffer<Float>
+    /// The weight `[out, in]` for OpenBLAS, or nil when `packed` holds it.
+    let weight: AlignedBuffer<Float>?
+    let packed: PackedFloatWeight?
     let bias: AlignedBuffer<Float>?
     let alpha: Float
     let encoding: InputEncoding
     let owner: [AnyObject]
-    var kernelName: String { "sgemm" }
+    var kernelName: String { packed == nil ? "sgemm" : "packed sgemm" }
 
     /// `weight` [out, in] row-major; `keepAlive` holds storage `encoding` points into.
     init(weight: [Float], out: Int, in k: Int, bias: [Float]?, alpha: Float = 1, encoding: InputEncoding = .identity,
@@ -34,7 +37,13 @@ final class FloatLinear: TokenLinear {
         precondition(weight.count == out * k)
         inFeatures = k
         outFeatures = out
-        self.weight = AlignedBuffer(weight)
+        if PackedFloatWeight.isPreferred {
+            packed = weight.withUnsafeBufferPointer { PackedFloatWeight($0.baseAddress!, out: out, in: k) }
+            self.weight = nil
+        } else {
+            packed = nil
+            self.weight = AlignedBuffer(weight)
+        }
         self.bias = bias.map { AlignedBuffer($0) }
         self.alpha = alpha
         self.encoding = encoding
@@ -60,7 +69,12 @@ final class FloatLinear: TokenLinear {
     func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {
         let k = inFeatures, n = outFeatures, ldy = ldy ?? n
         let a = workspace.inPlaceInput(of: self) ?? UnsafePointer(workspace.floats("linear.in", rows * k))
-        BLAS.gemm(transposeB: true, m: rows, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight.pointer, ldb: k,
+        if let packed {
+            packed.multiply(rows: rows, a, lda: k, alpha: alpha, bias: bias.map { UnsafePointer($0.pointer) }, accumulate: accumulate,
+                            into: y, ldc: ldy)
+            return
+        }
+        BLAS.gemm(transposeB: true, m: rows, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight!.pointer, ldb: k,
                   beta: accumulate ? 1 : 0, c: y, ldc: ldy)
         if let bias { addRowVector(bias.pointer, to: y, rows: rows, cols: n, ld: ldy) }
     }

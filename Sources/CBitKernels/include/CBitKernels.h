@@ -14,6 +14,7 @@
 #include "bv_bitkernels.h"
 #include "bv_engine_rows.h"
 #include "bv_train_kernels.h"
+#include "bv_sgemm_packed.h"
 
 #ifdef __cplusplus
 extern "C" {
