@@ -25,21 +25,13 @@ extension Tensor {
         }
         let outputs = (0..<parts).map { _ in Tensor(uninitialized: [b, heads, n, d]) }
         let src = x.data, dst = outputs.map(\.data), shiftData = shifts.map { $0?.data }
-        Parallel.forRanges(b * n, minimumPerThread: Swift.max(1, elementwiseGrain / Swift.max(width, 1))) { rows in
-            for row in rows {
-                let (bi, ni) = (row / n, row % n)
-                for p in 0..<parts {
-                    for h in 0..<heads {
-                        let from = src + row * width + (p * heads + h) * d
-                        let to = dst[p] + ((bi * heads + h) * n + ni) * d
-                        if let s = shiftData[p] {
-                            let sh = s + h * d
-                            for j in 0..<d { to[j] = from[j] + sh[j] }
-                        } else {
-                            to.update(from: from, count: d)
-                        }
-                    }
-                }
+        forEachHeadSlice(batch: b, tokens: n, width: width, parts: parts, heads: heads) { p, h, fused, split in
+            let from = src + fused, to = dst[p] + split
+            if let s = shiftData[p] {
+                let sh = s + h * d
+                for j in 0..<d { to[j] = from[j] + sh[j] }
+            } else {
+                to.update(from: from, count: d)
             }
         }
         let inputs = [x] + shifts.compactMap { $0 }
@@ -61,21 +53,31 @@ extension Tensor {
         let parts = grads.count, d = width / (parts * heads)
         let dx = Tensor(uninitialized: shape)
         let gd = grads.map { $0?.data }, dxp = dx.data
+        forEachHeadSlice(batch: b, tokens: n, width: width, parts: parts, heads: heads) { p, _, fused, split in
+            if let g = gd[p] {
+                (dxp + fused).update(from: g + split, count: d)
+            } else {
+                (dxp + fused).update(repeating: 0, count: d)
+            }
+        }
+        return dx
+    }
+
+    /// Calls `body(part, head, fusedOffset, splitOffset)` for every `d`-float slice, in parallel
+    /// over the B·N token rows: `fusedOffset` into the `[B, N, parts·H·d]` tensor, `splitOffset`
+    /// into part `part`'s `[B, H, N, d]` tensor.
+    private static func forEachHeadSlice(batch b: Int, tokens n: Int, width: Int, parts: Int, heads: Int,
+                                         _ body: (Int, Int, Int, Int) -> Void) {
+        let d = width / (parts * heads)
         Parallel.forRanges(b * n, minimumPerThread: Swift.max(1, elementwiseGrain / Swift.max(width, 1))) { rows in
             for row in rows {
                 let (bi, ni) = (row / n, row % n)
                 for p in 0..<parts {
                     for h in 0..<heads {
-                        let to = dxp + row * width + (p * heads + h) * d
-                        if let g = gd[p] {
-                            to.update(from: g + ((bi * heads + h) * n + ni) * d, count: d)
-                        } else {
-                            to.update(repeating: 0, count: d)
-                        }
+                        body(p, h, row * width + (p * heads + h) * d, ((bi * heads + h) * n + ni) * d)
                     }
                 }
             }
         }
-        return dx
     }
 }
