@@ -51,8 +51,6 @@ recipe and the outputs are committed:
   flattened tensor; the optimizer starts fresh (BHViT's AdamW, weight decay 0).
 """
 import argparse
-import ast
-import importlib
 import json
 import math
 import os
@@ -63,6 +61,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from official_code import FixedTeacher, import_from, official_args, official_class  # noqa: E402
+
 BATCH = 4
 CLASSES = 10
 TINY = dict(img=16, patch=4, dim=24, depth=2, heads=2)
@@ -70,39 +71,6 @@ TINY = dict(img=16, patch=4, dim=24, depth=2, heads=2)
 
 # ---------------------------------------------------------------------------------------------
 # Shared functions
-
-
-def official_parser(script_path, function="get_args_parser"):
-    """The official script's argparse parser, built from its source without running the script
-    (its top-level imports pull in data pipelines that are not needed here)."""
-    with open(script_path) as f:
-        tree = ast.parse(f.read())
-    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
-    namespace = {"argparse": argparse}
-    exec(compile(ast.Module(body=[node], type_ignores=[]), script_path, "exec"), namespace)
-    return namespace[function]()
-
-
-def parse_official_args(script_path, argv):
-    parser = argparse.ArgumentParser("fixture", parents=[official_parser(script_path)])
-    return parser.parse_args(argv)
-
-
-def import_from(checkout, module):
-    if checkout not in sys.path:
-        sys.path.insert(0, checkout)
-    return importlib.import_module(module)
-
-
-class FixedTeacher(nn.Module):
-    """Stands in for the teacher: returns the logits it was given (the fixture stores them)."""
-
-    def __init__(self, logits):
-        super().__init__()
-        self.logits = logits
-
-    def forward(self, x):
-        return self.logits
 
 
 def to_f32(t):
@@ -250,7 +218,7 @@ def deit_cases(args):
         argv = ["--model", arch, "--batch-size", str(BATCH), "--input-size", str(TINY["img"]),
                 "--drop-path", "0", "--mixup", "0", "--cutmix", "0", "--model-ema",
                 "--distillation-type", "hard" if distilled else "none"]
-        a = parse_official_args(script, argv)
+        a = official_args(script, argv)
         a.nb_classes = CLASSES
         model = timm.create_model(arch, pretrained=False, num_classes=CLASSES, img_size=TINY["img"],
                                   patch_size=TINY["patch"], embed_dim=TINY["dim"], depth=TINY["depth"],
@@ -289,10 +257,10 @@ def gsb_cases(args):
         torch.manual_seed(2)
         script = os.path.join(args.gsb, f"train_stage{stage}.py")
         module = import_from(args.gsb, "One_bit_vit_weight" if stage == 1 else "One_bit_vit_new")
-        a = parse_official_args(script, ["--batch-size", str(BATCH), "--input-size", str(TINY["img"]),
+        a = official_args(script, ["--batch-size", str(BATCH), "--input-size", str(TINY["img"]),
                                          "--distillation-type", "hard"])
         # The script's configuration object, with the fixture's geometry.
-        config = load_class(script, "OQ_VitConfig")(hidden_size=TINY["dim"], num_attention_heads=TINY["heads"])
+        config = official_class(script, "OQ_VitConfig")(hidden_size=TINY["dim"], num_attention_heads=TINY["heads"])
         config.input_size = a.input_size
         config.weight_quant_method = a.weight_quant_method
         config.input_quant_method = a.input_quant_method
@@ -310,15 +278,6 @@ def gsb_cases(args):
                         {"loss": f"DistillationLoss(CrossEntropyLoss, hard, alpha {a.distillation_alpha})"})
 
 
-def load_class(script_path, name):
-    with open(script_path) as f:
-        tree = ast.parse(f.read())
-    node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
-    namespace = {}
-    exec(compile(ast.Module(body=[node], type_ignores=[]), script_path, "exec"), namespace)
-    return namespace[name]
-
-
 # ---------------------------------------------------------------------------------------------
 # Q-ViT, 2/3/4 bits, checkpoints as main.py saves them
 
@@ -331,7 +290,7 @@ def qvit_cases(args):
         torch.manual_seed(3)
         # The README's recipe: LAMB, weight decay 0, hard distillation. `fusedlamb` is apex's CUDA
         # kernel; timm's `lamb` is its CPU equivalent (same update, global-norm clip 1.0).
-        a = parse_official_args(script, ["--batch-size", str(BATCH), "--input-size", str(TINY["img"]),
+        a = official_args(script, ["--batch-size", str(BATCH), "--input-size", str(TINY["img"]),
                                          "--opt", "lamb", "--weight-decay", "0", "--lr", "3e-4",
                                          "--drop-path", "0", "--distillation-type", "hard"])
         model = module.lowbit_VisionTransformer(
@@ -364,7 +323,7 @@ def bhvit_cases(args):
                     "--opt", "adamw", "--lr", "5e-4"]
             if downsampling == "fp":
                 argv.append("--some-fp")
-            a = parse_official_args(script, argv)
+            a = official_args(script, argv)
             a.nb_classes = CLASSES
             model = models.get_model(a, a.model, a.model_type, a.weight_bits, a.input_bits)
             recipe = synthesize(model)

@@ -34,8 +34,6 @@ work of a step whatever else runs on the machine (PyTorch's OpenMP threads spin 
 so with more threads it also counts spinning).
 """
 import argparse
-import ast
-import importlib
 import os
 import resource
 import sys
@@ -44,53 +42,14 @@ import time
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from official_code import FixedTeacher, import_from, official_args, official_class  # noqa: E402
+
 CLASSES = 10
 GEOMETRIES = {
     "small": dict(img=32, patch=4, dim=192, depth=12, heads=3),
     "224": dict(img=224, patch=16, dim=384, depth=12, heads=6),
 }
-
-
-def official_parser(script_path, function="get_args_parser"):
-    """The official script's argparse parser, built from its source without running the script
-    (its top-level imports pull in data pipelines that are not needed here)."""
-    with open(script_path) as f:
-        tree = ast.parse(f.read())
-    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
-    namespace = {"argparse": argparse}
-    exec(compile(ast.Module(body=[node], type_ignores=[]), script_path, "exec"), namespace)
-    return namespace[function]()
-
-
-def official_args(script_path, argv):
-    return argparse.ArgumentParser("bench", parents=[official_parser(script_path)]).parse_args(argv)
-
-
-def official_class(script_path, name):
-    """A class defined at the top level of an official script, without running the script."""
-    with open(script_path) as f:
-        tree = ast.parse(f.read())
-    node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
-    namespace = {}
-    exec(compile(ast.Module(body=[node], type_ignores=[]), script_path, "exec"), namespace)
-    return namespace[name]
-
-
-def import_from(checkout, module):
-    if checkout not in sys.path:
-        sys.path.insert(0, checkout)
-    return importlib.import_module(module)
-
-
-class FixedTeacher(nn.Module):
-    """Stands in for the teacher: returns the logits it was given."""
-
-    def __init__(self, logits):
-        super().__init__()
-        self.logits = logits
-
-    def forward(self, x):
-        return self.logits
 
 
 def first(x):
