@@ -10,6 +10,9 @@ import CPNG
 enum PNGCodec {
     private static let colorFlag = UInt32(PNG_FORMAT_FLAG_COLOR)
     private static let alphaFlag = UInt32(PNG_FORMAT_FLAG_ALPHA)
+    /// Pixels one byte of a PNG file can hold at most: 8 one-bit pixels per byte of filtered
+    /// data, times deflate's largest compression ratio (1032:1).
+    static let maximumPixelsPerFileByte = 8 * 1032
 
     /// Decodes a PNG file's bytes to a 1-channel (gray sources) or 3-channel (color sources)
     /// image; `file` names the source in errors.
@@ -31,6 +34,12 @@ enum PNGCodec {
         let width = Int(image.width), height = Int(image.height)
         guard width > 0, height > 0, width * height <= Image.maximumDecodedPixels else {
             throw BitViTError.malformed(file: file, reason: "PNG size \(width)×\(height) is empty or too large")
+        }
+        // Every pixel costs at least one bit of filtered data, which deflate compresses at most
+        // 1032:1, so a file this small cannot hold the pixels its header announces: refuse it
+        // before allocating them (a 57-byte file declaring 196,608×1,280 would take 1 GB).
+        guard width * height <= maximumPixelsPerFileByte * bytes.count else {
+            throw BitViTError.malformed(file: file, reason: "truncated PNG: \(bytes.count) bytes cannot hold the \(width)×\(height) pixels its header declares")
         }
         var pixels = [UInt8](repeating: 0, count: width * height * readChannels)
         let finished = pixels.withUnsafeMutableBufferPointer { target in

@@ -81,4 +81,18 @@ struct HostileDataTests {
             _ = try IDXReader.readImages(dir.url.appendingPathComponent("images.gz"))
         }
     }
+
+    /// Found by the `image` fuzz target (docs/reliability.md): 57 bytes whose header announces
+    /// 196,608×1,280 RGBA pixels (under the 2²⁸-pixel limit) made the decoder allocate 1 GB.
+    @Test("A PNG whose header announces more pixels than its bytes can hold is refused before decoding")
+    func pngHeaderBeyondData() throws {
+        let url = try #require(Bundle.module.url(forResource: "Fixtures/fuzz/png-header-beyond-data", withExtension: "png"))
+        let bytes = [UInt8](try Data(contentsOf: url))
+        expectError(naming: "fuzzed.png", mentioning: ["truncated PNG", "57 bytes", "196608×1280"]) {
+            _ = try Image(encoded: bytes, file: "fuzzed.png")
+        }
+        // A legitimate, highly compressible image still decodes.
+        let flat = try Image(height: 64, width: 2048, channels: 3, pixels: [UInt8](repeating: 7, count: 64 * 2048 * 3)).pngData()
+        #expect(try Image(encoded: flat, file: "flat.png").pixels.allSatisfy { $0 == 7 })
+    }
 }
