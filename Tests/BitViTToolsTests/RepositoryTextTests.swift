@@ -44,7 +44,7 @@ struct RepositoryTextTests {
             ("See [bhvit.md](reference/bhvit.md#no-such-heading).", .prose, "no heading"),
             ("See [x](missing.md).", .prose, "does not exist"),
             ("/// docs/nothing.md describes it", .slashComments, "not in the repository"),
-            ("Data in /work/shared/datasets.", .prose, "absolute machine path"),
+            ("Data in /home/me/datasets.", .prose, "absolute machine path"),
             ("$B export m -o /tmp/m.bitvit", .prose, "absolute machine path"),
             ("# cache in /root/.cache", .hashComments, "absolute machine path"),
             ("Measured by the lead in the same session.", .prose, "organized"),
