@@ -103,11 +103,7 @@ extension OneTensorQuantizer {
         var shiftGradient: Tensor?
         if let shift {
             let t = Tensor(uninitialized: shift.shape)
-            for j in 0..<k {
-                var total = 0.0
-                for w in 0..<workers { total += shiftSums[w * k + j] }
-                t.data[j] = Float(total)
-            }
+            for (j, total) in sumOverWorkers(shiftSums, workers: workers, width: k).enumerated() { t.data[j] = Float(total) }
             shiftGradient = t
         }
         return (dx, value, stepSums.reduce(0, +), shiftGradient)
@@ -151,14 +147,8 @@ struct ChannelLSQ {
                 }
             }
         }
-        var stepSums = [Double](repeating: 0, count: channels), zeroSums = stepSums
-        for w in 0..<workers {
-            for c in 0..<channels {
-                stepSums[c] += stepPartials[w * channels + c]
-                zeroSums[c] += zeroPartials[w * channels + c]
-            }
-        }
-        return (dx, stepSums, zeroSums)
+        return (dx, sumOverWorkers(stepPartials, workers: workers, width: channels),
+                sumOverWorkers(zeroPartials, workers: workers, width: channels))
     }
 }
 
@@ -221,13 +211,15 @@ enum GroupSuperpositionKernels {
                 }
             }
         }
-        var totalSums = [Double](repeating: 0, count: k), totalCounts = totalSums
-        for w in 0..<workers {
-            for j in 0..<k {
-                totalSums[j] += sums[w * k + j]
-                totalCounts[j] += counts[w * k + j]
-            }
-        }
-        return (dx, totalSums, totalCounts)
+        return (dx, sumOverWorkers(sums, workers: workers, width: k), sumOverWorkers(counts, workers: workers, width: k))
     }
+}
+
+/// Per-worker partial sums laid out `[workers, width]`, summed over the workers in worker order.
+private func sumOverWorkers(_ partials: [Double], workers: Int, width: Int) -> [Double] {
+    var total = [Double](repeating: 0, count: width)
+    for w in 0..<workers {
+        for j in 0..<width { total[j] += partials[w * width + j] }
+    }
+    return total
 }
