@@ -189,6 +189,28 @@ void bv_pack_panels_s8(const int8_t *w, ptrdiff_t w_row_stride, int rows, int k,
     }
 }
 
+void bv_pack_panels_u8_offset(const uint8_t *codes, ptrdiff_t n_stride, ptrdiff_t k_stride, int rows, int k,
+                              int offset, int8_t *panels, int32_t *col_sums) {
+    const int k4 = (k + 3) / 4, npanels = (rows + BV_PANEL - 1) / BV_PANEL;
+    for (int p = 0; p < npanels; p++) {
+        int8_t *panel = panels + (ptrdiff_t)p * 64 * k4;
+        const int width = bv_min(BV_PANEL, rows - p * BV_PANEL);
+        if (width < BV_PANEL)
+            for (ptrdiff_t i = 0; i < (ptrdiff_t)64 * k4; i++) panel[i] = 0;
+        for (int c = 0; c < width; c++) {
+            const uint8_t *row = codes + (ptrdiff_t)(p * BV_PANEL + c) * n_stride;
+            int32_t sum = 0;
+            for (int j = 0; j < k; j++) {
+                const int v = row[j * k_stride] + offset;
+                panel[(j >> 2) * 64 + 4 * c + (j & 3)] = (int8_t)v;
+                sum += v;
+            }
+            for (int j = k; j < 4 * k4; j++) panel[(j >> 2) * 64 + 4 * c + (j & 3)] = 0;
+            col_sums[p * BV_PANEL + c] = sum;
+        }
+    }
+}
+
 void bv_quantize_u8(const float *x, ptrdiff_t x_row_stride, int rows, int k,
                     float alpha, float zero, int qmax, uint8_t *out, ptrdiff_t out_row_stride) {
     const int kpad = (k + 3) / 4 * 4;

@@ -11,12 +11,11 @@
 //   magnitude are known, e.g. Q-ViT's 2/3/4-bit codes): one vpmaddubsw per 4 K values and
 //   column pair, accumulated in s16 lanes for `s16_steps` steps (bounded so that no sum can
 //   leave ±32767), then widened by vpmaddwd into s32: about 2.8× fewer instructions.
+// The output transform runs on the registers (tile_epilogue_avx2.h).
 #include "bitkernels_internal.h"
 
 #if defined(__x86_64__) && defined(__clang__)
-#include <immintrin.h>
-
-#define BV_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#include "tile_epilogue_avx2.h"
 
 static inline __attribute__((always_inline)) BV_TARGET_AVX2
 void itile2(const bv_itile_in *in, const bv_tile_out *o, const int mr) {
@@ -38,12 +37,7 @@ void itile2(const bv_itile_in *in, const bv_tile_out *o, const int mr) {
                 _mm256_madd_epi16(_mm256_maddubs_epi16(hi, w1), sixteen16)));
         }
     }
-    __attribute__((aligned(32))) int32_t acc32[BV_AVX2_MR * BV_PANEL];
-    for (int r = 0; r < mr; r++) {
-        _mm256_store_si256((__m256i *)(acc32 + r * BV_PANEL), acc[r][0]);
-        _mm256_store_si256((__m256i *)(acc32 + r * BV_PANEL + 8), acc[r][1]);
-    }
-    bv_tile_epilogue_generic(acc32, BV_PANEL, mr, o);
+    panel_epilogue(acc, mr, o, 0);
 }
 
 static inline __attribute__((always_inline)) BV_TARGET_AVX2
@@ -54,13 +48,17 @@ void itile2_small(const bv_itile_in *in, const bv_tile_out *o, const int mr) {
     for (int d0 = 0; d0 < in->k4; d0 += in->s16_steps) {
         const int d1 = bv_min(in->k4, d0 + in->s16_steps);
         for (int r = 0; r < mr; r++) acc16[r][0] = acc16[r][1] = _mm256_setzero_si256();
-        for (int d = d0; d < d1; d++) {
-            const __m256i w0 = _mm256_load_si256((const __m256i *)(in->w + d * 64));
-            const __m256i w1 = _mm256_load_si256((const __m256i *)(in->w + d * 64 + 32));
+        // Pointer walks and a 4-way unroll: indexing by d cost 9 of 33 instructions per step.
+        const __m256i *w = (const __m256i *)(in->w + (ptrdiff_t)d0 * 64);
+        const uint8_t *a = in->a + 4 * (ptrdiff_t)d0;
+        const ptrdiff_t lda = in->lda;
+#pragma clang loop unroll_count(4)
+        for (int d = d0; d < d1; d++, w += 2, a += 4) {
+            const __m256i w0 = _mm256_load_si256(w), w1 = _mm256_load_si256(w + 1);
             for (int r = 0; r < mr; r++) {
-                const __m256i a = _mm256_set1_epi32((int)*(const bv_u32a *)(in->a + r * in->lda + 4 * d));
-                acc16[r][0] = _mm256_add_epi16(acc16[r][0], _mm256_maddubs_epi16(a, w0));
-                acc16[r][1] = _mm256_add_epi16(acc16[r][1], _mm256_maddubs_epi16(a, w1));
+                const __m256i ar = _mm256_set1_epi32((int)*(const bv_u32a *)(a + r * lda));
+                acc16[r][0] = _mm256_add_epi16(acc16[r][0], _mm256_maddubs_epi16(ar, w0));
+                acc16[r][1] = _mm256_add_epi16(acc16[r][1], _mm256_maddubs_epi16(ar, w1));
             }
         }
         for (int r = 0; r < mr; r++) {
@@ -68,12 +66,7 @@ void itile2_small(const bv_itile_in *in, const bv_tile_out *o, const int mr) {
             acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(acc16[r][1], ones16));
         }
     }
-    __attribute__((aligned(32))) int32_t acc32[BV_AVX2_MR * BV_PANEL];
-    for (int r = 0; r < mr; r++) {
-        _mm256_store_si256((__m256i *)(acc32 + r * BV_PANEL), acc[r][0]);
-        _mm256_store_si256((__m256i *)(acc32 + r * BV_PANEL + 8), acc[r][1]);
-    }
-    bv_tile_epilogue_generic(acc32, BV_PANEL, mr, o);
+    panel_epilogue(acc, mr, o, 0);
 }
 
 _Static_assert(BV_AVX2_MR == 4 && BV_AVX2_NV == 1, "update the switch with the tile size");

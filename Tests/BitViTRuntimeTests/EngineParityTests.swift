@@ -77,6 +77,25 @@ struct EngineParityTests {
         }
     }
 
+    @Test("Q-ViT attention: products on the codes (int8 GEMM); a zero point beyond s8 runs its block on sgemm; both follow the graph")
+    func qvitAttentionOnCodes() throws {
+        let spec = EngineTestModels.spec("qvit-vit-mnist", options: ["bits": "4"])
+        let model = try EngineTestModels.model(spec)
+        // Block 0's keys get the zero point 140: c − z leaves s8 (c ∈ [−8, 7]).
+        let zero = try #require(model.namedParameters().first { $0.0 == "blocks.0.attn.k_quantizer.zero_point" }?.1)
+        zero.data[0] = 140
+        let file = try ModelFile(bytes: try EngineTestModels.export(model, spec))
+        let engine = try InferenceEngine(file)
+        engine.profiler.isEnabled = true
+        let (real, labels) = try EngineTestModels.fashionMNIST()
+        let o = try Self.compare(engine, model, real, labels: labels)
+        let ops = engine.profiler.entries.map(\.op)
+        #expect(ops.contains { $0.hasPrefix("attention") && $0.contains("int8 GEMM") }, "\(ops)")
+        #expect(ops.contains { $0.hasPrefix("attention") && $0.contains("sgemm") }, "\(ops)")
+        #expect(o.meanRelative <= Self.foldedTolerance, "mean relative |Δ| \(o.meanRelative)")
+        #expect(o.comparison.agreements == o.comparison.images)
+    }
+
     @Test("GSB: the engine reproduces the batch dependence of the batch-global masks")
     func gsbBatchDependence() throws {
         let spec = EngineTestModels.spec("gsb-vit-mnist")

@@ -29,7 +29,7 @@ struct HostileModelFileTests {
         return try ModelFileWriter.encode(metadata: metadata, tensors: edited)
     }
 
-    @Test("Q-ViT input steps of 0, NaN or ±Inf, and impossible code ranges")
+    @Test("Q-ViT input steps of 0, NaN or ±Inf, zero points that are not integers, and impossible code ranges")
     func qvitSteps() throws {
         let spec = EngineTestModels.spec("qvit-vit-mnist", options: ["bits": "4"])
         let exported = try ModelExporter.export(try EngineTestModels.model(spec), spec: spec, preprocessing: EngineTestModels.preprocessing,
@@ -44,6 +44,8 @@ struct HostileModelFileTests {
             Self.expectRejected(try Self.edited(exported, name, values), ["tensor '\(name)'", "index 3"])
         }
         Self.expectRejected(try Self.edited(exported, "blocks.1.attn.q_quantizer.step", [0.1, .nan]), ["blocks.1.attn.q_quantizer.step"])
+        Self.expectRejected(try Self.edited(exported, "blocks.1.attn.k_quantizer.zero", [0, 0.5]), ["k_quantizer.zero", "index 1", "integer"])
+        Self.expectRejected(try Self.edited(exported, "blocks.0.mlp.fc1.input_zero", [Float](repeating: 1e6, count: 32)), ["input_zero", "integer"])
         Self.expectRejected(try Self.edited(exported, "blocks.0.attn.qkv.input_range", [0, 1e9]), ["input_range", "code range"])
         Self.expectRejected(try Self.edited(exported, "head.input_range", [3, 2]), ["head.input_range"])
         Self.expectRejected(try Self.edited(exported, "blocks.0.mlp.fc2.weight_scale", [Float](repeating: .nan, count: 32)), ["finite"])

@@ -29,7 +29,6 @@ public enum GroupedDilatedConvolution {
         Parallel.forRanges(side, minimumPerThread: max(1, side / parts)) { ys in
             let pixels = ys.count * side, p0 = ys.lowerBound * side
             let columns = (0..<groups).map { _ in PackedBinaryMatrix(rows: pixels, k: k, encoding: .signed, withMask: true) }
-            let outRowBytes = columns[0].wordsPerRow * 8
             let source = UnsafeRawPointer(input.words.pointer).assumingMemoryBound(to: UInt8.self)
             for g in 0..<groups {
                 let words = columns[g].words.pointer, masks = columns[g].mask!.pointer, wpr = columns[g].wordsPerRow

@@ -122,7 +122,7 @@ struct ViTLayerBuilder {
                 v.rectifiesQueriesAndKeys == true ? (try file.floats(a + n + ".weight"), try file.floats(a + n + ".bias")) : nil
             }
             return QViTAttention(g, normQ: try irm("norm_q"), normK: try irm("norm_k"), q: try quantizer("q"), k: try quantizer("k"),
-                                 v: try quantizer("v"), p: try quantizer("attn"))
+                                 v: try quantizer("v"), p: try quantizer("attn"), floatKernels: floatKernels)
         default:
             return FloatAttention(g)
         }

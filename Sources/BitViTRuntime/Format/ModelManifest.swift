@@ -80,7 +80,8 @@ public struct ModelManifest {
     }
 
     /// Why the values of `t` cannot be used, or nil: every float must be finite; a
-    /// quantization step (a divisor: `*step`, `input_threshold`) must not be 0; a code range
+    /// quantization step (a divisor: `*step`, `input_threshold`) must not be 0; a Q-ViT zero
+    /// point (`input_zero`, `*_quantizer.zero`) must be an integer; a code range
     /// (`*range`: Qn, Qp) must hold integers with Qn < Qp spanning at most 255 levels.
     static func valueProblem(_ t: StoredTensor) -> String? {
         guard t.storage == .float32 || t.storage == .float16 else { return nil }
@@ -89,6 +90,10 @@ public struct ModelManifest {
         let last = t.name.split(separator: ".").last.map(String.init) ?? t.name
         if last.hasSuffix("step") || last == "input_threshold", let i = values.firstIndex(of: 0) {
             return "holds the step 0 at index \(i); a quantization step must not be 0"
+        }
+        if t.name.hasSuffix("_quantizer.zero") || last == "input_zero",
+           let i = values.firstIndex(where: { $0 != $0.rounded() || abs($0) > 65_536 }) {
+            return "holds the zero point \(values[i]) at index \(i); a zero point is an integer (a code) of magnitude at most 65536"
         }
         if last.hasSuffix("range") {
             guard values.count == 2, values.allSatisfy({ $0 == $0.rounded() && abs($0) <= 255 }),

@@ -106,6 +106,13 @@ void bv_pack_panels(const uint64_t *bits, ptrdiff_t row_stride, int rows, int wo
 void bv_pack_panels_s8(const int8_t *w, ptrdiff_t w_row_stride, int rows, int k,
                        int8_t *panels, int32_t *col_sums);
 
+/// The int8 weight panels of `bv_pack_panels_s8` for W[n, j] = codes[n·n_stride + j·k_stride] +
+/// offset (u8 codes; the caller guarantees every value fits s8): a code matrix read directly,
+/// or transposed when k_stride is its row stride. Writes the row sums to `col_sums`. Q-ViT's
+/// attention packs its keys (c − z) and transposed values this way for every image and head.
+void bv_pack_panels_u8_offset(const uint8_t *codes, ptrdiff_t n_stride, ptrdiff_t k_stride, int rows, int k,
+                              int offset, int8_t *panels, int32_t *col_sums);
+
 /// u8 activations: q = clamp(rint(x / alpha + zero), 0, qmax) stored as uint8 (rows of
 /// `out_row_stride` bytes; pad bytes up to a multiple of 4 set to 0).
 void bv_quantize_u8(const float *x, ptrdiff_t x_row_stride, int rows, int k,
