@@ -139,6 +139,25 @@ import Testing
         #expect(ComparisonTable.perSeedMarkdown(ComparisonSummary.summarize([Self.row("w1a1", 0, 0.5)])) == nil)
     }
 
+    /// A stored run is the plan's whatever the thread count it trained or resumes with; another
+    /// setting is an error naming the setting.
+    @Test func storedRunsMatchWhateverTheThreadCount() throws {
+        let trained = ToolFixtures.deit
+        let plan = try parse("name: x\noutput: \(trained.directory.deletingLastPathComponent().path)\n"
+            + "runs:\n  - {name: \(trained.directory.lastPathComponent), recipe: r.yaml}")
+        let runner = ComparisonRunner(plan: plan)
+        var config = trained.config
+        config.training.threads = (config.training.threads ?? 1) + 1
+        #expect(try runner.status(of: plan.runs[0], config: config) == .finished)
+        config.training.epochs = 3
+        #expect(throws: BitViTError.self) { try runner.status(of: plan.runs[0], config: config) }
+        do {
+            _ = try runner.status(of: plan.runs[0], config: config)
+        } catch {
+            #expect("\(error)".contains("'  epochs: 1' → '  epochs: 3'"), "\(error)")
+        }
+    }
+
     /// The runner walks every seed of every run: a fresh plan reports each as not started.
     @Test func runnerListsEveryRunAndSeed() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized

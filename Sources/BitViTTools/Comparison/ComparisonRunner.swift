@@ -45,11 +45,16 @@ public struct ComparisonRunner {
         let last = directory.appendingPathComponent("last.safetensors")
         guard FileManager.default.fileExists(atPath: last.path) else { return .notStarted }
         let checkpoint = try Checkpoint.load(last)
-        if let stored = checkpoint.config, stored != config {
-            let (a, b) = (try stored.yaml().split(separator: "\n"), try config.yaml().split(separator: "\n"))
-            let differences = zip(a, b).filter { $0 != $1 }.prefix(4).map { "'\($0)' → '\($1)'" }.joined(separator: "; ")
-            throw BitViTError.invalidArgument(
-                "run '\(Self.title(run, seed))' in \(directory.path) was trained with another configuration (\(differences)); delete the directory to train it again")
+        if var stored = checkpoint.config {
+            // The thread count is not part of the experiment: a run may resume or report with another.
+            stored.training.threads = config.training.threads
+            if stored != config {
+                let (a, b) = (try stored.yaml().split(separator: "\n"), try config.yaml().split(separator: "\n"))
+                let (removed, added) = (a.filter { !b.contains($0) }, b.filter { !a.contains($0) })
+                let differences = zip(removed, added).prefix(4).map { "'\($0)' → '\($1)'" }.joined(separator: "; ")
+                throw BitViTError.invalidArgument(
+                    "run '\(Self.title(run, seed))' in \(directory.path) was trained with another configuration (\(differences)); delete the directory to train it again")
+            }
         }
         return (checkpoint.state?.epoch ?? 0) >= config.training.epochs ? .finished : .interrupted
     }
