@@ -97,8 +97,9 @@ void bv_itile_scalar(const bv_itile_in *in, int mr, int nv, const bv_tile_out *o
 
 
 /// The transform applied to an int32 tile held in memory (acc[r*acc_stride + c]); used by the
-/// scalar, AVX2 and NEON tiles. Plain C, vectorized by each file's target. The fields of `o`
-/// are copied to restrict-qualified locals so the C stores cannot force reloads.
+/// scalar and NEON tiles (the AVX2 and AVX-512 tiles transform their registers). Plain C,
+/// vectorized by each file's target. The fields of `o` are copied to restrict-qualified locals
+/// so the C stores cannot force reloads.
 static inline __attribute__((always_inline))
 void bv_tile_epilogue_generic(const int32_t *acc, int acc_stride, int mr, const bv_tile_out *o) {
     const float *restrict P = o->P, *restrict Q = o->Q, *restrict S = o->S, *restrict B = o->B;

@@ -22,15 +22,10 @@ struct HeadQuantizer {
         bv_quantize_levels_rows(x, stride, Int32(rows), Int32(k), &a, &z, 0, qn, qp, out, rowStride, nil, 0)
     }
 
-    /// Zero points that are integers, so that `c − z` is an integer for every code.
-    private var integerZeros: Bool { zero.allSatisfy { z in z.isFinite && z == z.rounded() && abs(z) <= 65_536 } }
-
-    /// Whether the codes `c − Qn` fit u8 with the integer zero point `z − Qn` (a left operand of
-    /// the int8 GEMM).
-    var hasUnsignedCodes: Bool { integerZeros && qn.isFinite && qp.isFinite && qp - qn <= 255 }
-
-    /// Whether every `c − z` fits s8 (a right operand of the int8 GEMM).
-    var hasSignedOffsets: Bool { integerZeros && zero.allSatisfy { qn - $0 >= -128 && qp - $0 <= 127 } }
+    /// Whether every `c − z` fits s8 (a right operand of the int8 GEMM). The loader guarantees
+    /// integer zero points and at most 256 levels (`ModelManifest.valueProblem`), so the codes
+    /// `c − Qn` always fit u8 (a left operand).
+    var hasSignedOffsets: Bool { zero.allSatisfy { qn - $0 >= -128 && qp - $0 <= 127 } }
 
     /// The largest |c − z| of head `h`.
     func largestOffset(head h: Int) -> Int32 { Int32(max(abs(qn - zero[h]), abs(qp - zero[h]))) }
@@ -47,12 +42,12 @@ struct HeadQuantizer {
 /// (γ, β shared by heads, ε 1e-5), per-head quantizers on q, k, v and on the softmax output,
 /// `softmax(q̂·k̂ᵀ·d^−½)`, `P̂·v̂`.
 ///
-/// With integer zero points (every exported file; `integerProducts`), both products run on the
-/// int8 GEMM on the codes: q̂·k̂ᵀ = α_q·α_k·Σ (c_q − z_q)(c_k − z_k), with q's codes as the u8
-/// operand (zero point per row) and k's `c_k − z_k` as s8 panels, and P̂·v̂ likewise with P's codes
-/// and v's transposed; the steps apply in the GEMM's epilogue. The sums are exact integers, so
+/// Both products run on the int8 GEMM on the codes (`integerProducts`):
+/// q̂·k̂ᵀ = α_q·α_k·Σ (c_q − z_q)(c_k − z_k), with q's codes as the u8 operand (zero point per
+/// row) and k's `c_k − z_k` as s8 panels, and P̂·v̂ likewise with P's codes and v's transposed;
+/// the steps apply in the GEMM's epilogue. The sums are exact integers, so
 /// the result equals the dequantized float product up to its rounding. The float path
-/// (`floatKernels`, or zero points that are not small integers) multiplies the dequantized
+/// (`floatKernels`, or a zero point that puts some `c − z` outside s8) multiplies the dequantized
 /// values with sgemm.
 final class QViTAttention: AttentionCore {
     let g: AttentionGeometry
@@ -70,7 +65,7 @@ final class QViTAttention: AttentionCore {
         self.normQ = normQ
         self.normK = normK
         self.q = q; self.k = k; self.v = v; self.p = p
-        let integer = !floatKernels && [q, p].allSatisfy(\.hasUnsignedCodes) && [k, v].allSatisfy(\.hasSignedOffsets)
+        let integer = !floatKernels && k.hasSignedOffsets && v.hasSignedOffsets
         func rows(_ quantizer: HeadQuantizer) -> [AlignedBuffer<Int32>] {
             guard integer else { return [] }
             return (0..<g.heads).map { AlignedBuffer([Int32](repeating: Int32(quantizer.zero[$0] - quantizer.qn), count: g.tokens)) }
