@@ -143,50 +143,57 @@ final class QViTAttention: AttentionCore {
             k.codes(y, stride: ys, rows: n, k: d, head: head, into: o.scratch, rowStride: d)
             k.packOffsets(o.scratch, nStride: d, kStride: 1, rows: n, k: d, head: head, into: o.keyPanels, sums: o.keySums)
             let s = scores + item * n * n
-            var args = bv_igemm_args()
-            args.m = Int32(n); args.n = Int32(n); args.k = Int32(d)
-            args.a = UnsafePointer(o.queryCodes); args.lda = layout.headDimStride
-            args.a_zero = UnsafePointer(queryZeros[head].pointer)
-            args.w = UnsafePointer(o.keyPanels); args.col_sums = UnsafePointer(o.keySums)
-            args.scale = q.step[head] * k.step[head]
-            args.c = s; args.ldc = n
-            args.a_max = Int32(q.qp - q.qn); args.w_max = k.largestOffset(head: head)
-            _ = bv_igemm(&args, 0, Int32(n), 0, Int32(n), path)
+            Self.product(rows: n, columns: n, depth: d, codes: o.queryCodes, rowStride: layout.headDimStride,
+                         zeros: queryZeros[head], left: q, panels: o.keyPanels, sums: o.keySums, right: k, head: head,
+                         into: s, ldc: n, path: path)
             _ = bv_softmax_bias_max_rows(s, s, nil, n, n, scale)
             // P: u8 codes (unsigned range); v: s8 panels of (c − z)ᵀ, one column per token.
             p.codes(s, stride: n, rows: n, k: n, head: head, into: o.probabilityCodes, rowStride: layout.tokenStride)
             v.codes(g.pointer(qkv, image: b, part: 2, head: head), stride: g.qkvStride, rows: n, k: d, head: head,
                     into: o.scratch, rowStride: d)
             v.packOffsets(o.scratch, nStride: 1, kStride: d, rows: d, k: n, head: head, into: o.valuePanels, sums: o.valueSums)
-            args = bv_igemm_args()
-            args.m = Int32(n); args.n = Int32(d); args.k = Int32(n)
-            args.a = UnsafePointer(o.probabilityCodes); args.lda = layout.tokenStride
-            args.a_zero = UnsafePointer(probabilityZeros[head].pointer)
-            args.w = UnsafePointer(o.valuePanels); args.col_sums = UnsafePointer(o.valueSums)
-            args.scale = p.step[head] * v.step[head]
-            args.c = context + b * n * g.dim + head * d; args.ldc = g.dim
-            args.a_max = Int32(p.qp - p.qn); args.w_max = v.largestOffset(head: head)
-            _ = bv_igemm(&args, 0, Int32(n), 0, Int32(d), path)
+            Self.product(rows: n, columns: d, depth: n, codes: o.probabilityCodes, rowStride: layout.tokenStride,
+                         zeros: probabilityZeros[head], left: p, panels: o.valuePanels, sums: o.valueSums, right: v, head: head,
+                         into: context + b * n * g.dim + head * d, ldc: g.dim, path: path)
         }
+    }
+
+    /// `c = α_left·α_right·Σ (u − z_left)·w` on one thread: u8 codes `u` of `left` (row stride
+    /// `rowStride` bytes, `zeros` per row) times the s8 panels of `c − z` of `right` (`sums` per column).
+    private static func product(rows m: Int, columns n: Int, depth k: Int, codes: UnsafeMutablePointer<UInt8>, rowStride: Int,
+                                zeros: AlignedBuffer<Int32>, left: HeadQuantizer, panels: UnsafeMutablePointer<Int8>,
+                                sums: UnsafeMutablePointer<Int32>, right: HeadQuantizer, head h: Int,
+                                into c: UnsafeMutablePointer<Float>, ldc: Int, path: Int32) {
+        var args = bv_igemm_args()
+        args.m = Int32(m); args.n = Int32(n); args.k = Int32(k)
+        args.a = UnsafePointer(codes); args.lda = rowStride
+        args.a_zero = UnsafePointer(zeros.pointer)
+        args.w = UnsafePointer(panels); args.col_sums = UnsafePointer(sums)
+        args.scale = left.step[h] * right.step[h]
+        args.c = c; args.ldc = ldc
+        args.a_max = Int32(left.qp - left.qn); args.w_max = right.largestOffset(head: h)
+        _ = bv_igemm(&args, 0, Int32(m), 0, Int32(n), path)
     }
 }
 
 /// Byte layout of one (image, head)'s integer operands in the attention workspace.
 private struct CodeOperands {
-    let tokens: Int, headDim: Int
     /// Row strides of the u8 codes (K padded to a multiple of 4, as the int8 GEMM reads them).
-    var headDimStride: Int { (headDim + 3) / 4 * 4 }
-    var tokenStride: Int { (tokens + 3) / 4 * 4 }
-    private static func panelBytes(rows: Int, k: Int) -> Int { (rows + 15) / 16 * 64 * ((k + 3) / 4) }
-    private static func rounded(_ x: Int) -> Int { (x + 63) / 64 * 64 }
+    let headDimStride: Int, tokenStride: Int
+    /// Byte offsets of the operands in the order of `Bound`, then the total.
+    private let offsets: [Int]
 
-    private var offsets: [Int] {
+    init(tokens: Int, headDim: Int) {
+        (headDimStride, tokenStride) = ((headDim + 3) / 4 * 4, (tokens + 3) / 4 * 4)
         let sizes = [tokens * headDimStride, tokens * tokenStride, tokens * headDim,
                      Self.panelBytes(rows: tokens, k: headDim), Self.panelBytes(rows: headDim, k: tokens),
                      4 * tokens, 4 * headDim]
         var at = 0
-        return sizes.map { size in defer { at += Self.rounded(size) }; return at } + [at]
+        offsets = sizes.map { size in defer { at += (size + 63) / 64 * 64 }; return at } + [at]
     }
+
+    private static func panelBytes(rows: Int, k: Int) -> Int { (rows + 15) / 16 * 64 * ((k + 3) / 4) }
+
     /// Bytes per (image, head), a multiple of 64.
     var bytes: Int { offsets.last! }
 
