@@ -96,6 +96,34 @@ struct EngineParityTests {
         #expect(o.comparison.agreements == o.comparison.images)
     }
 
+    @Test("Q-ViT on RGB: the 8-bit patch embedding runs one exact int8 GEMM per image channel and follows the graph")
+    func qvitPatchEmbeddingPerChannel() throws {
+        let spec = ModelSpec(name: "qvit-vit-mnist", classes: 10, imageSize: 28, patchSize: 7, inChannels: 3, dim: 32, depth: 1,
+                             heads: 2, mlpRatio: 2, options: ["bits": "4"])
+        var rng = RandomGenerator(seed: 9)
+        let model = try ModelZoo.make(spec, seed: 4)
+        model.train()
+        _ = withNoGrad { model(Tensor.randn([8, 3, 28, 28], using: &rng)) }
+        // Three different channel steps (training spreads them; the lazy initialization gives one).
+        let alpha = try #require(model.namedParameters().first { $0.0 == "patch_embed.proj.input_quantizer.alpha" }?.1)
+        #expect(alpha.count == 3)
+        for (i, f) in [Float(1), 1.37, 0.71].enumerated() { alpha.data[i] *= f }
+        model.eval()
+        let preprocessing = Preprocessing(imageSize: 28, channels: 3, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+        let (metadata, tensors) = try ModelExporter.export(model, spec: spec, preprocessing: preprocessing, classNames: EngineTestModels.classNames)
+        let file = try ModelFile(bytes: try ModelFileWriter.encode(metadata: metadata, tensors: tensors))
+        let engine = try InferenceEngine(file)
+        engine.profiler.isEnabled = true
+        let images = Tensor.randn([6, 3, 28, 28], using: &rng)
+        let reference = withNoGrad { model(images).logits }
+        let logits = try engine.logits(images)
+        var c = LogitComparison()
+        c.add(candidate: logits.scalars, reference: reference.data, batch: 6, classes: 10)
+        #expect(engine.profiler.entries.map(\.op).contains("patch embedding (int8 GEMM ×3)"), "\(engine.profiler.entries.map(\.op))")
+        #expect(Float(c.meanAbsoluteError) / max(c.maxReference, 1e-6) <= Self.foldedTolerance, "mean |Δ| \(c.meanAbsoluteError)")
+        #expect(c.agreements == 6)
+    }
+
     @Test("GSB: the engine reproduces the batch dependence of the batch-global masks")
     func gsbBatchDependence() throws {
         let spec = EngineTestModels.spec("gsb-vit-mnist")

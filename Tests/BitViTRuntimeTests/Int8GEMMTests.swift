@@ -33,6 +33,27 @@ struct Int8GEMMTests {
         }
     }
 
+    /// A product over a range of a's columns (`columns:`): the sum over that range only, also
+    /// when the range ends inside a 4-byte group (the codes past it meet the weights' zero padding).
+    @Test func columnRangesSumOverTheirColumnsOnly() {
+        var rng = RandomGenerator(seed: 33)
+        let (m, n, k) = (9, 21, 99)
+        let a = (0..<(m * k)).map { _ in UInt8(rng.nextInt(below: 256)) }
+        let pa = QuantizedInt8Matrix(codes: a, rows: m, k: k)
+        for path in int8Paths {
+            for columns in [0..<99, 0..<49, 4..<57, 48..<99, 96..<99] {
+                let w = (0..<(n * columns.count)).map { _ in Int8(rng.nextInt(below: 256) - 128) }
+                let pw = w.withUnsafeBufferPointer { PackedInt8Weights(codes: $0.baseAddress!, rows: n, k: columns.count) }
+                let got = withOutput(m * n, initial: [Float](repeating: 0, count: m * n)) {
+                    Int8GEMM.multiply(pa, pw, into: $0, columns: columns, path: path)
+                }
+                let part = (0..<m).flatMap { r in columns.map { a[r * k + $0] } }
+                let want = Self.reference(part, w, m: m, n: n, k: columns.count).map(Float.init)
+                #expect(got == want, "path \(path) columns \(columns)")
+            }
+        }
+    }
+
     @Test func zeroPointsScalesAndBias() {
         var rng = RandomGenerator(seed: 32)
         for path in int8Paths {

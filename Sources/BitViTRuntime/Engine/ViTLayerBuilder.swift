@@ -36,29 +36,44 @@ struct ViTLayerBuilder {
         return codes.enumerated().map { i, q in Float(q) * (steps.count == 1 ? steps[0] : steps[i / k]) }
     }
 
-    func patchEmbedding(_ v: ViTArchitecture) throws -> FloatLinear {
+    func patchEmbedding(_ v: ViTArchitecture) throws -> TokenLinear {
         let bias = try file.floats("patch_embed.bias")
         let w = try file.tensor("patch_embed.weight")
         switch family {
         case .gsb:
             // 8-bit weights on the float image (GSB never quantizes the image): sgemm on the
-            // dequantized weights is exact.
+            // dequantized weights is exact; an integer product would need an integer image.
             return FloatLinear(weight: Self.dequantized(w.codes(), rows: v.dim, steps: try file.floats("patch_embed.weight_scale")),
                                out: v.dim, in: v.patchInputs, bias: bias)
         case .qvit:
             // The image is quantized per channel (8 bits); im2col columns are channel-major, so
-            // each channel's step and zero point repeat over its p² columns.
+            // each channel's step and zero point repeat over its p² columns: one exact int8 GEMM
+            // per channel (`Int8Linear`'s runs of equal steps).
             let perColumn = v.patchSize * v.patchSize
-            let step = AlignedBuffer(try file.floats("patch_embed.input_step").flatMap { [Float](repeating: $0, count: perColumn) })
-            let zero = AlignedBuffer(try file.floats("patch_embed.input_zero").flatMap { [Float](repeating: $0, count: perColumn) })
-            let range = try file.floats("patch_embed.input_range")
-            return FloatLinear(weight: Self.dequantized(w.codes(), rows: v.dim, steps: try file.floats("patch_embed.weight_scale")),
-                               out: v.dim, in: v.patchInputs, bias: bias,
-                               encoding: .levels(step: step.pointer, zero: zero.pointer, qn: range[0], qp: range[1], shift: nil),
-                               keepAlive: [step, zero])
+            let step = try file.floats("patch_embed.input_step").flatMap { [Float](repeating: $0, count: perColumn) }
+            let zero = try file.floats("patch_embed.input_zero").flatMap { [Float](repeating: $0, count: perColumn) }
+            return try levels(codes: w.codes(), out: v.dim, in: v.patchInputs, weightScale: try file.floats("patch_embed.weight_scale"),
+                              step: step, zero: zero, range: try file.floats("patch_embed.input_range"), shift: nil, bias: bias,
+                              exactOnly: true)
         default:
             return FloatLinear(weight: w.floats(), out: v.dim, in: v.patchInputs, bias: bias)
         }
+    }
+
+    /// A layer whose input is quantized to integer levels (`InputEncoding.levels`): the int8
+    /// GEMM, or sgemm on the dequantized weights with the float kernels — and, when
+    /// `exactOnly`, also where the int8 GEMM would need folded weights (`Int8Linear`), so that
+    /// an 8-bit layer stays exact.
+    func levels(codes: [Int8], out: Int, in k: Int, weightScale: [Float], step: [Float], zero: [Float], range: [Float],
+                shift: [Float]?, bias: [Float], exactOnly: Bool) throws -> TokenLinear {
+        if !floatKernels && (!exactOnly || Int8Linear.exactRuns(step) != nil) {
+            return Int8Linear(codes: codes, out: out, in: k, weightScale: weightScale, inputStep: step, inputZero: zero,
+                              range: (range[0], range[1]), inputShift: shift, bias: bias, parts: int8Digits)
+        }
+        let s = AlignedBuffer(step), z = AlignedBuffer(zero), sh = shift.map { AlignedBuffer($0) }
+        return FloatLinear(weight: Self.dequantized(codes, rows: out, steps: weightScale), out: out, in: k, bias: bias,
+                           encoding: .levels(step: s.pointer, zero: z.pointer, qn: range[0], qp: range[1], shift: sh.map { UnsafePointer($0.pointer) }),
+                           keepAlive: [s, z] + (sh.map { [$0] } ?? []))
     }
 
     func linear(_ l: String, _ v: ViTArchitecture) throws -> TokenLinear {
@@ -90,17 +105,9 @@ struct ViTLayerBuilder {
             return BinaryLinear(signs: w, channelScales: nil, bias: bias, scale: scale, encoding: encoding, geluFold: fold,
                                 keepAlive: [shift])
         case .qvit:
-            let scales = try file.floats(l + ".weight_scale"), step = try file.floats(l + ".input_step")
-            let zero = try file.floats(l + ".input_zero"), range = try file.floats(l + ".input_range")
-            let codes = w.codes()
-            if floatKernels {
-                let s = AlignedBuffer(step), z = AlignedBuffer(zero)
-                return FloatLinear(weight: Self.dequantized(codes, rows: out, steps: scales), out: out, in: k, bias: bias,
-                                   encoding: .levels(step: s.pointer, zero: z.pointer, qn: range[0], qp: range[1], shift: nil),
-                                   keepAlive: [s, z])
-            }
-            return Int8Linear(codes: codes, out: out, in: k, weightScale: scales, inputStep: step, inputZero: zero,
-                              range: (range[0], range[1]), bias: bias, parts: int8Digits)
+            return try levels(codes: w.codes(), out: out, in: k, weightScale: try file.floats(l + ".weight_scale"),
+                              step: try file.floats(l + ".input_step"), zero: try file.floats(l + ".input_zero"),
+                              range: try file.floats(l + ".input_range"), shift: nil, bias: bias, exactOnly: false)
         }
     }
 
@@ -128,26 +135,23 @@ struct ViTLayerBuilder {
         }
     }
 
-    func head(_ h: String, _ v: ViTArchitecture) throws -> FloatLinear {
+    func head(_ h: String, _ v: ViTArchitecture) throws -> TokenLinear {
         let bias = try file.floats(h + ".bias")
         let w = try file.tensor(h + ".weight")
         switch family {
         case .gsb:
-            // 8-bit input (per tensor, after the shift) and 8-bit weight (per tensor).
-            let shift = try buffer(h + ".input_shift")
-            let step = AlignedBuffer([Float](repeating: try file.scalar(h + ".input_step"), count: v.dim))
-            let zero = AlignedBuffer<Float>(count: v.dim)
-            return FloatLinear(weight: Self.dequantized(w.codes(), rows: v.classes, steps: [try file.scalar(h + ".weight_scale")]),
-                               out: v.classes, in: v.dim, bias: bias,
-                               encoding: .levels(step: step.pointer, zero: zero.pointer, qn: -128, qp: 127, shift: shift.pointer),
-                               keepAlive: [shift, step, zero])
+            // 8-bit input (per tensor, after the shift) and 8-bit weight (per tensor): exact on
+            // the int8 GEMM.
+            return try levels(codes: w.codes(), out: v.classes, in: v.dim, weightScale: [Float](repeating: try file.scalar(h + ".weight_scale"), count: v.classes),
+                              step: [Float](repeating: try file.scalar(h + ".input_step"), count: v.dim),
+                              zero: [Float](repeating: 0, count: v.dim), range: [-128, 127], shift: try file.floats(h + ".input_shift"),
+                              bias: bias, exactOnly: true)
         case .qvit:
-            let step = try buffer(h + ".input_step"), zero = try buffer(h + ".input_zero")
-            let range = try file.floats(h + ".input_range")
-            return FloatLinear(weight: Self.dequantized(w.codes(), rows: v.classes, steps: try file.floats(h + ".weight_scale")),
-                               out: v.classes, in: v.dim, bias: bias,
-                               encoding: .levels(step: step.pointer, zero: zero.pointer, qn: range[0], qp: range[1], shift: nil),
-                               keepAlive: [step, zero])
+            // Per-channel input steps: exact on the int8 GEMM only while they are a few runs
+            // (as initialized); trained steps keep the head on sgemm (about 0.4 M MACs per token).
+            return try levels(codes: w.codes(), out: v.classes, in: v.dim, weightScale: try file.floats(h + ".weight_scale"),
+                              step: try file.floats(h + ".input_step"), zero: try file.floats(h + ".input_zero"),
+                              range: try file.floats(h + ".input_range"), shift: nil, bias: bias, exactOnly: true)
         default:
             return FloatLinear(weight: w.floats(), out: v.classes, in: v.dim, bias: bias)
         }

@@ -19,13 +19,13 @@ final class ViTRuntime {
 
     let v: ViTArchitecture
     let family: ExportFamily
-    let patchEmbedding: FloatLinear
+    let patchEmbedding: TokenLinear
     let classToken: [Float]
     let distillationToken: [Float]?
     let positions: [Float]
     let blocks: [Block]
     let finalNorm: (weight: AlignedBuffer<Float>, bias: AlignedBuffer<Float>)
-    let heads: [FloatLinear]
+    let heads: [TokenLinear]
 
     init(_ file: ModelFile, floatKernels: Bool, int8Digits: Int) throws {
         let meta = file.metadata
@@ -67,7 +67,7 @@ final class ViTRuntime {
 
     private func forward(_ images: UnsafePointer<Float>, batch: Int, workspace: Workspace, profiler: EngineProfiler) -> [Float] {
         workspace.prepare(batch: batch)
-        profiler.measure("patch embedding (sgemm)") { embed(images, batch: batch, workspace: workspace) }
+        profiler.measure("patch embedding (\(patchEmbedding.kernelName))") { embed(images, batch: batch, workspace: workspace) }
         for block in blocks {
             let (qkv, context) = attentionInputs(block, batch: batch, workspace: workspace, profiler: profiler)
             block.attention.run(qkv: qkv, batch: batch, into: context, workspace: workspace, profiler: profiler)

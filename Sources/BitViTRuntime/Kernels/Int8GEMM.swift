@@ -17,12 +17,17 @@ public enum Int8GEMM {
     public static var minimumWorkPerThread = 1 << 20
 
     /// C = transform(dequantized a · dequantized wᵀ). Returns the path used.
+    ///
+    /// `columns` restricts the product to a range of a's columns (w then has `columns.count`
+    /// columns): Σ over k ∈ columns only. The range must start at a multiple of 4; a's codes
+    /// past its end up to the next multiple of 4 are read and meet w's zero padding.
     @discardableResult
     public static func multiply(_ a: QuantizedInt8Matrix, _ w: PackedInt8Weights,
                                 into c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
                                 transform: OutputTransform = OutputTransform(),
+                                columns: Range<Int>? = nil,
                                 path: BinaryKernelPath? = nil) -> BinaryKernelPath {
-        run(a, w, c: c, c32: nil, ldc: ldc, transform: transform, path: path)
+        run(a, w, c: c, c32: nil, ldc: ldc, transform: transform, columns: columns, path: path)
     }
 
     /// Raw s32 products Σ_k a[m, k]·w[n, k] of the codes (no zero points, no scales).
@@ -30,19 +35,22 @@ public enum Int8GEMM {
     public static func multiplyRaw(_ a: QuantizedInt8Matrix, _ w: PackedInt8Weights,
                                    into c: UnsafeMutablePointer<Int32>, ldc: Int? = nil,
                                    path: BinaryKernelPath? = nil) -> BinaryKernelPath {
-        run(a, w, c: nil, c32: c, ldc: ldc, transform: OutputTransform(), path: path)
+        run(a, w, c: nil, c32: c, ldc: ldc, transform: OutputTransform(), columns: nil, path: path)
     }
 
     private static func run(_ a: QuantizedInt8Matrix, _ w: PackedInt8Weights,
                             c: UnsafeMutablePointer<Float>?, c32: UnsafeMutablePointer<Int32>?, ldc: Int?,
-                            transform: OutputTransform, path: BinaryKernelPath?) -> BinaryKernelPath {
-        precondition(a.k == w.k, "Int8GEMM: a has k = \(a.k), w has k = \(w.k)")
+                            transform: OutputTransform, columns: Range<Int>?, path: BinaryKernelPath?) -> BinaryKernelPath {
+        let columns = columns ?? 0..<a.k
+        precondition(columns.lowerBound >= 0 && columns.upperBound <= a.k && columns.lowerBound % 4 == 0,
+                     "Int8GEMM: columns \(columns) of a with k = \(a.k)")
+        precondition(columns.count == w.k, "Int8GEMM: a has k = \(columns.count), w has k = \(w.k)")
         let m = a.rows, n = w.rows, ldc = ldc ?? n
         precondition(ldc >= n, "Int8GEMM: ldc \(ldc) < N \(n)")
         let resolved = BinaryKernels.resolveInt8(path)
         var args = bv_igemm_args()
-        args.m = Int32(m); args.n = Int32(n); args.k = Int32(a.k)
-        args.a = UnsafePointer(a.codes.pointer)
+        args.m = Int32(m); args.n = Int32(n); args.k = Int32(w.k)
+        args.a = UnsafePointer(a.codes.pointer + columns.lowerBound)
         args.lda = a.rowStride
         args.a_zero = a.zeroPoints.map { UnsafePointer($0.pointer) }
         args.w = UnsafePointer(w.panels.pointer)
@@ -58,7 +66,7 @@ public enum Int8GEMM {
         args.a_max = a.maxCode
         args.w_max = w.largestMagnitude
         let frozen = args
-        KernelWorkSplit.run(m: m, n: n, work: m * n * a.k, minimumWorkPerThread: minimumWorkPerThread) { rows, cols in
+        KernelWorkSplit.run(m: m, n: n, work: m * n * w.k, minimumWorkPerThread: minimumWorkPerThread) { rows, cols in
             var local = frozen
             _ = bv_igemm(&local, Int32(rows.lowerBound), Int32(rows.upperBound),
                          Int32(cols.lowerBound), Int32(cols.upperBound), resolved.rawValue)
