@@ -6,8 +6,9 @@ import BitViTTrain
 import Foundation
 import Testing
 
-/// The size and OPs columns of the committed comparison reports come from `ModelCost`: every
-/// run of both plans, built from its recipe and overrides, costs what its report row says.
+/// The committed comparison reports are what their plans give: the size and OPs columns come
+/// from `ModelCost` (every run, built from its recipe and overrides, costs what its report row
+/// says), and a plan that keeps records has the report its records give, word for word.
 @Suite("Comparison costs")
 struct ComparisonCostTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -34,5 +35,23 @@ struct ComparisonCostTests {
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             #expect(Array(computed[0..<5]) == Array(cells[0..<5]), "\(name) \(run.name)")
         }
+    }
+
+    @Test("Reports regenerate from the committed records", arguments: ["fashion-mnist-12ep"])
+    func reportFromRecords(_ name: String) throws {
+        let original = try ComparisonPlan.load(Self.root.appendingPathComponent("comparisons/\(name).yaml"))
+        let committed = try String(contentsOf: Self.root.appendingPathComponent(original.report), encoding: .utf8)
+        // The runner reads the recipes and records from the repository, whatever the working directory.
+        var plan = original
+        for i in plan.runs.indices { plan.runs[i].recipe = Self.root.appendingPathComponent(plan.runs[i].recipe).path }
+        plan.records = Self.root.appendingPathComponent(try #require(plan.records)).path
+        // No run directories: the rows come from the records alone (and none is written).
+        plan.output = FileManager.default.temporaryDirectory.appendingPathComponent("bitvit-no-runs-\(UUID().uuidString)").path
+        var runner = ComparisonRunner(plan: plan)
+        runner.log = { _ in }
+        let rows = try runner.rows()
+        #expect(!rows.isEmpty)
+        let text = ComparisonReport(plan: original, rows: rows, command: "bitvit compare comparisons/\(name).yaml").text
+        #expect(text == committed, "docs differ from `bitvit compare comparisons/\(name).yaml --report-only`")
     }
 }

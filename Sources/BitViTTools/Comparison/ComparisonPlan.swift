@@ -11,6 +11,7 @@ import Yams
 /// output: runs/compare-cifar10          # run directories <output>/<run name>
 /// report: docs/comparison-cifar10.md    # the generated Markdown
 /// images: docs/images                   # curves <images>/<name>-<table>.svg/png
+/// records: comparisons/records/cifar10  # results kept per run and seed (optional, `ComparisonRecord`)
 /// set: [training.epochs=10]             # overrides applied to every run
 /// seeds: [0, 1, 2]                      # each run trained once per seed, in <output>/<run>/seed-<s>
 /// baselines: [fp, w1a1]                 # every run of a table is compared with these
@@ -40,6 +41,8 @@ public struct ComparisonPlan: Codable, Equatable, Sendable {
     public var output: String
     public var report: String
     public var images: String
+    /// Directory of the runs' `ComparisonRecord`s (nil: none; the report reads run directories).
+    public var records: String?
     /// Overrides applied to every run before its own.
     public var set: [String]
     public var runs: [Run]
@@ -91,13 +94,14 @@ public struct ComparisonPlan: Codable, Equatable, Sendable {
         }
     }
 
-    public init(name: String, title: String, output: String, report: String, images: String, set: [String] = [],
-                runs: [Run], tables: [String: String] = [:], seeds: [Int]? = nil, baselines: [String] = []) {
+    public init(name: String, title: String, output: String, report: String, images: String, records: String? = nil,
+                set: [String] = [], runs: [Run], tables: [String: String] = [:], seeds: [Int]? = nil, baselines: [String] = []) {
         self.name = name
         self.title = title
         self.output = output
         self.report = report
         self.images = images
+        self.records = records
         self.set = set
         self.runs = runs
         self.tables = tables
@@ -112,6 +116,7 @@ public struct ComparisonPlan: Codable, Equatable, Sendable {
         output = try c.decodeIfPresent(String.self, forKey: .output) ?? "runs/\(name)"
         report = try c.decodeIfPresent(String.self, forKey: .report) ?? "docs/\(name).md"
         images = try c.decodeIfPresent(String.self, forKey: .images) ?? "docs/images"
+        records = try c.decodeIfPresent(String.self, forKey: .records)
         set = try c.decodeIfPresent([String].self, forKey: .set) ?? []
         runs = try c.decode([Run].self, forKey: .runs)
         tables = try c.decodeIfPresent([String: String].self, forKey: .tables) ?? [:]
@@ -182,6 +187,14 @@ public struct ComparisonPlan: Codable, Equatable, Sendable {
     public func directory(of run: String, seed: Int? = nil) -> URL {
         let url = URL(fileURLWithPath: output).appendingPathComponent(run)
         return seed.map { url.appendingPathComponent("seed-\($0)") } ?? url
+    }
+
+    /// The record file of `run` with `seed` (`<records>/<run>/seed-<s>.json`; `<records>/<run>.json`
+    /// without a seed), nil when the plan keeps no records.
+    public func recordFile(of run: String, seed: Int? = nil) -> URL? {
+        guard let records else { return nil }
+        let url = URL(fileURLWithPath: records).appendingPathComponent(run)
+        return seed.map { url.appendingPathComponent("seed-\($0).json") } ?? url.appendingPathExtension("json")
     }
 
     /// The overrides of `run` with `{run:NAME}` replaced by the directory of `NAME` with the same

@@ -57,6 +57,17 @@ public struct ComparisonReport {
             + (seeded ? " averaged over the seeds" : "") + ". Size and OPs are per "
             + "image at the deployed bit widths (OPs = BOPs/64 + FLOPs); training time excludes evaluation, "
             + "wall time includes data loading, evaluation and checkpoints.\n\n"
+        let missing = missingTrials
+        if !missing.isEmpty {
+            let total = plan.runs.map { plan.seeds(of: $0).count }.reduce(0, +)
+            let absent = missing.map(\.seeds.count).reduce(0, +)
+            let names = missing.map { run, seeds in
+                seeds == [nil] ? run : run + " (seed" + (seeds.count > 1 ? "s " : " ") + seeds.map { String($0!) }.joined(separator: ", ") + ")"
+            }
+            out += "**Incomplete: \(total - absent) of the plan's \(total) runs (runs × seeds) have finished.** Not yet: "
+                + names.joined(separator: ", ")
+                + ". Their rows are missing below, and so are the differences that need them.\n\n"
+        }
         if seeded {
             out += "Every run is trained once per seed (`training.seed`; the validation images are the same for "
                 + "every seed); the tables give mean ± sample standard deviation over the seeds (column `seeds`: "
@@ -88,6 +99,17 @@ public struct ComparisonReport {
         return out
     }
 
+    /// The plan's runs with seeds that have no row, in plan order.
+    public var missingTrials: [(run: String, seeds: [Int?])] {
+        plan.runs.compactMap { run in
+            let seeds = plan.seeds(of: run).filter { seed in !rows.contains { $0.name == run.name && $0.seed == seed } }
+            return seeds.isEmpty ? nil : (run.name, seeds)
+        }
+    }
+
+    /// The report text as `write` writes it (curves under `plan.images`).
+    public var text: String { markdown { key in relative("\(plan.images)/\(plan.name)-\(key).svg") } }
+
     /// A repository path as seen from the report's directory (`recipes/x.yaml` from `docs/` →
     /// `../recipes/x.yaml`).
     func relative(_ path: String) -> String {
@@ -111,7 +133,6 @@ public struct ComparisonReport {
         }
         let reportURL = URL(fileURLWithPath: plan.report)
         try FileManager.default.createDirectory(at: reportURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let text = markdown { key in relative("\(plan.images)/\(plan.name)-\(key).svg") }
         try AtomicFile.write(text, to: reportURL)
         return written + [reportURL]
     }

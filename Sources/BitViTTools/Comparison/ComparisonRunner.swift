@@ -11,6 +11,10 @@ import Foundation
 /// resumed (exactly, see docs/training.md), a missing one is started; so re-running the same
 /// command after an interruption continues where it stopped. A stored run trained with another
 /// configuration than the plan now gives is an error rather than a silent mix.
+///
+/// With the plan's `records`, a finished run leaves a `ComparisonRecord`; a run with a record
+/// and no directory counts as done (`recorded`) and is trained again only when a run still to
+/// train needs its checkpoints (a teacher or an initialization, `{run:NAME}`), keeping its record.
 public struct ComparisonRunner {
     public var plan: ComparisonPlan
     /// Progress reporting for each run's training.
@@ -31,29 +35,54 @@ public struct ComparisonRunner {
     }
 
     /// `name` or `name (seed s)`.
-    static func title(_ run: ComparisonPlan.Run, _ seed: Int?) -> String {
-        run.name + (seed.map { " (seed \($0))" } ?? "")
-    }
+    static func title(_ run: ComparisonPlan.Run, _ seed: Int?) -> String { title(run.name, seed) }
+
+    static func title(_ name: String, _ seed: Int?) -> String { name + (seed.map { " (seed \($0))" } ?? "") }
 
     public enum Status: Equatable {
-        case finished, interrupted, notStarted
+        /// Trained to its epoch count in its run directory.
+        case finished
+        /// Its run directory holds an unfinished run.
+        case interrupted
+        /// No run directory, and no record.
+        case notStarted
+        /// No run directory, but a record of it finished (`ComparisonRecord`).
+        case recorded
+    }
+
+    /// "'a' → 'b'; …": up to four lines of `old` that `new` changes.
+    static func changedLines(_ old: String, _ new: String) -> String {
+        let (a, b) = (old.split(separator: "\n"), new.split(separator: "\n"))
+        let (removed, added) = (a.filter { !b.contains($0) }, b.filter { !a.contains($0) })
+        return zip(removed, added).prefix(4).map { "'\($0)' → '\($1)'" }.joined(separator: "; ")
+    }
+
+    /// The record of `run` with `seed`, after checking that it holds the plan's configuration
+    /// (nil: the plan keeps no records, or none yet).
+    public func record(of run: ComparisonPlan.Run, seed: Int? = nil, config: TrainConfig) throws -> ComparisonRecord? {
+        guard let file = plan.recordFile(of: run.name, seed: seed), let record = try ComparisonRecord.read(file) else { return nil }
+        let expected = try ComparisonRecord.normalized(config, output: plan.output)
+        guard record.config == expected else {
+            throw BitViTError.invalidArgument(
+                "the record \(file.path) of run '\(Self.title(run, seed))' holds another configuration (\(Self.changedLines(record.config, expected))); delete it to train the run again")
+        }
+        return record
     }
 
     /// Where `run` with `seed` stands, after checking that its stored configuration is the plan's.
     public func status(of run: ComparisonPlan.Run, seed: Int? = nil, config: TrainConfig) throws -> Status {
         let directory = plan.directory(of: run.name, seed: seed)
         let last = directory.appendingPathComponent("last.safetensors")
-        guard FileManager.default.fileExists(atPath: last.path) else { return .notStarted }
+        guard FileManager.default.fileExists(atPath: last.path) else {
+            return try record(of: run, seed: seed, config: config) == nil ? .notStarted : .recorded
+        }
         let checkpoint = try Checkpoint.load(last)
         if var stored = checkpoint.config {
             // The thread count is not part of the experiment: a run may resume or report with another.
             stored.training.threads = config.training.threads
             if stored != config {
-                let (a, b) = (try stored.yaml().split(separator: "\n"), try config.yaml().split(separator: "\n"))
-                let (removed, added) = (a.filter { !b.contains($0) }, b.filter { !a.contains($0) })
-                let differences = zip(removed, added).prefix(4).map { "'\($0)' → '\($1)'" }.joined(separator: "; ")
                 throw BitViTError.invalidArgument(
-                    "run '\(Self.title(run, seed))' in \(directory.path) was trained with another configuration (\(differences)); delete the directory to train it again")
+                    "run '\(Self.title(run, seed))' in \(directory.path) was trained with another configuration (\(Self.changedLines(try stored.yaml(), try config.yaml()))); delete the directory to train it again")
             }
         }
         return (checkpoint.state?.epoch ?? 0) >= config.training.epochs ? .finished : .interrupted
@@ -78,19 +107,38 @@ public struct ComparisonRunner {
         plan.trials.filter { trial in onlySeeds.map { only in trial.seed.map(only.contains) ?? false } ?? true }
     }
 
+    /// The trials of `trials` to train: those neither finished nor recorded, and the recorded
+    /// ones whose checkpoints a trial to train refers to (`{run:NAME}`, same seed).
+    func trialsToTrain(_ statuses: [Status]) -> Set<String> {
+        var train = Set<String>(), needed = Set<String>()
+        // Students follow their teachers: walking backwards, a trial to train marks its references.
+        for (i, (run, seed)) in trials.enumerated().reversed() {
+            let status = statuses[i]
+            guard status == .notStarted || status == .interrupted || (status == .recorded && needed.contains(Self.title(run, seed)))
+            else { continue }
+            train.insert(Self.title(run, seed))
+            for reference in ComparisonPlan.references(in: plan.set + run.set) { needed.insert(Self.title(reference, seed)) }
+        }
+        return train
+    }
+
     /// Trains every run and seed that has not finished. Returns false when stopped on request.
     public func trainAll() throws -> Bool {
         let trials = self.trials
+        let configs = try trials.map { try config(for: $0.run, seed: $0.seed) }
+        let statuses = try zip(trials, configs).map { try status(of: $0.0.run, seed: $0.0.seed, config: $0.1) }
+        let toTrain = trialsToTrain(statuses)
         for (i, (run, seed)) in trials.enumerated() {
-            let config = try config(for: run, seed: seed)
-            let status = try status(of: run, seed: seed, config: config)
+            let (config, status) = (configs[i], statuses[i])
             let directory = plan.directory(of: run.name, seed: seed)
             let header = "[\(i + 1)/\(trials.count)] \(Self.title(run, seed)) (\(run.label))"
-            if status == .finished {
-                log("\(header): finished earlier, skipped")
+            guard toTrain.contains(Self.title(run, seed)) else {
+                log("\(header): \(status == .recorded ? "recorded earlier" : "finished earlier"), skipped")
+                try writeRecordIfMissing(run, seed: seed, config: config)
                 continue
             }
-            log("\(header): \(status == .interrupted ? "resuming" : "training") in \(directory.path)")
+            let what = status == .interrupted ? "resuming" : status == .recorded ? "training again for the runs that need its checkpoints" : "training"
+            log("\(header): \(what) in \(directory.path)")
             let start = DispatchTime.now().uptimeNanoseconds
             var session = TrainingSession(config: config, runDirectory: directory, observer: observer(run))
             session.stopRequested = stopRequested
@@ -100,8 +148,40 @@ public struct ComparisonRunner {
                 log("\(header): stopped; run the same command again to continue")
                 return false
             }
+            if let kept = try record(of: run, seed: seed, config: config) {
+                // The record stays what the report shows; say whether training again reproduced it.
+                let again = try TestReport.read(directory.appendingPathComponent(TestReport.fileName))
+                let (recorded, now) = ((kept.test?.best ?? kept.test?.last)?.result.top1, (again?.best ?? again?.last)?.result.top1)
+                func text(_ top1: Double?) -> String { top1.map { String(format: "%.2f %%", 100 * $0) } ?? "—" }
+                log("\(header): test top-1 \(text(now)), recorded \(text(recorded))"
+                    + (recorded == now ? " (reproduced)" : "; the report keeps the record"))
+            } else {
+                try writeRecordIfMissing(run, seed: seed, config: config)
+            }
         }
         return true
+    }
+
+    /// The record of a finished run directory (nil: not finished).
+    func recordOfDirectory(_ run: ComparisonPlan.Run, seed: Int?, config: TrainConfig) throws -> ComparisonRecord? {
+        let directory = plan.directory(of: run.name, seed: seed)
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("last.safetensors").path),
+              try status(of: run, seed: seed, config: config) == .finished else { return nil }
+        let epochs = try MetricsLog.read(directory.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
+        let state = try Checkpoint.load(directory.appendingPathComponent("last.safetensors")).state
+        return ComparisonRecord(run: run.name, seed: seed, config: try ComparisonRecord.normalized(config, output: plan.output),
+                                epochs: epochs, test: try TestReport.read(directory.appendingPathComponent(TestReport.fileName)),
+                                bestValidationTop1: state?.bestTop1, bestEpoch: state?.bestEpoch,
+                                wallSeconds: Self.wallSeconds(in: directory))
+    }
+
+    /// Writes the record of `run` with `seed` when the plan keeps records, it has none, and its
+    /// directory holds the finished run.
+    func writeRecordIfMissing(_ run: ComparisonPlan.Run, seed: Int?, config: TrainConfig) throws {
+        guard let file = plan.recordFile(of: run.name, seed: seed), try record(of: run, seed: seed, config: config) == nil,
+              let record = try recordOfDirectory(run, seed: seed, config: config) else { return }
+        try record.write(to: file)
+        log("\(Self.title(run, seed)): recorded in \(file.path)")
     }
 
     static let wallFile = "comparison_wall_seconds.txt"
@@ -118,25 +198,24 @@ public struct ComparisonRunner {
         try AtomicFile.write(String(format: "%.1f\n", total), to: directory.appendingPathComponent(Self.wallFile))
     }
 
-    /// The report rows of every finished run and seed, in plan order (a run's seeds together).
+    /// The report rows of every finished or recorded run and seed, in plan order (a run's seeds
+    /// together): from its record when the plan keeps one (written now for finished runs without
+    /// one), otherwise from its run directory.
     public func rows() throws -> [ComparisonRow] {
         try plan.runs.flatMap { run in plan.seeds(of: run).map { (run, $0) } }.compactMap { run, seed in
             let config = try config(for: run, seed: seed)
-            guard try status(of: run, seed: seed, config: config) == .finished else {
+            try writeRecordIfMissing(run, seed: seed, config: config)
+            guard let record = try record(of: run, seed: seed, config: config) ?? recordOfDirectory(run, seed: seed, config: config) else {
                 log("\(Self.title(run, seed)): not finished, left out of the report")
                 return nil
             }
-            let directory = plan.directory(of: run.name, seed: seed)
-            let records = try MetricsLog.read(directory.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
-            let state = try Checkpoint.load(directory.appendingPathComponent("last.safetensors")).state
-            let test = try TestReport.read(directory.appendingPathComponent(TestReport.fileName))
-            let model = try ModelZoo.make(config.model)
+            let test = record.test
             return ComparisonRow(
-                name: run.name, seed: seed, label: run.label, tables: run.tables, cost: try ModelCost(model: model),
+                name: run.name, seed: seed, label: run.label, tables: run.tables, cost: try ModelCost(model: try ModelZoo.make(config.model)),
                 testTop1: (test?.best ?? test?.last)?.result.top1, lastTestTop1: test?.last.result.top1,
-                bestValidationTop1: state?.bestTop1, bestEpoch: state?.bestEpoch,
-                epochs: records.last?.epoch ?? 0, trainingSeconds: records.last?.elapsedSeconds ?? 0,
-                wallSeconds: Self.wallSeconds(in: directory), records: records, testImages: test?.last.result.count)
+                bestValidationTop1: record.bestValidationTop1, bestEpoch: record.bestEpoch,
+                epochs: record.epochs.last?.epoch ?? 0, trainingSeconds: record.epochs.last?.elapsedSeconds ?? 0,
+                wallSeconds: record.wallSeconds, records: record.epochs, testImages: test?.last.result.count)
         }
     }
 }
