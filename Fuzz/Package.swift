@@ -9,7 +9,7 @@ import PackageDescription
 // program built the same way, writes the seed corpora under Corpus/.
 let fuzzTargets = [
     "model-file", "engine", "safetensors", "checkpoint", "pytorch", "pickle",
-    "idx", "cifar", "image", "recipe",
+    "idx", "cifar", "image", "recipe", "comparison",
 ]
 
 let package = Package(

@@ -22,6 +22,7 @@ struct SeedCorpora {
         try dataFiles()
         try images()
         try recipes()
+        try comparisons()
     }
 
     /// Writes `bytes` as `Corpus/<target>/<name>`.
@@ -196,5 +197,21 @@ struct SeedCorpora {
         try write(Array("defaults: &d {lr: 0.01, weight_decay: 0.05}\noptimizer: *d\n".utf8), "recipe", "alias")
         try write(Array("{model: {name: w1a1-vit-mnist, classes: 10, options: {estimator: approxsign}}, data: {batch_size: 8}}".utf8),
                   "recipe", "flow")
+    }
+
+    // MARK: Comparison plans and records
+
+    /// The plans of `comparisons/` (selector byte 0) and their records (selector byte 1).
+    static func comparisons() throws {
+        let dir = root.appendingPathComponent("comparisons")
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() where name.hasSuffix(".yaml") {
+            try write([0] + [UInt8](try Data(contentsOf: dir.appendingPathComponent(name))), "comparison", "plan-" + name)
+        }
+        let records = dir.appendingPathComponent("records")
+        guard let files = FileManager.default.enumerator(atPath: records.path) else { return }
+        for case let path as String in files where path.hasSuffix("seed-0.json") {
+            try write([1] + [UInt8](try Data(contentsOf: records.appendingPathComponent(path))), "comparison",
+                      "record-" + path.replacingOccurrences(of: "/", with: "-"))
+        }
     }
 }

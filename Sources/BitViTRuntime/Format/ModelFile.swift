@@ -32,12 +32,17 @@ public struct StoredTensor: @unchecked Sendable {
         precondition(storage.isIntegerCode, "StoredTensor \(name): \(storage.name) holds no integer codes")
         let p = bytes.assumingMemoryBound(to: UInt8.self)
         if storage == .int8 { return (0..<count).map { Int8(bitPattern: p[$0]) } }
-        let b = storage.bits
-        return (0..<count).map { i in
-            var v = 0
-            for j in 0..<b where (p[(i * b + j) / 8] >> UInt8((i * b + j) % 8)) & 1 == 1 { v |= 1 << j }
-            if v >= 1 << (b - 1) { v -= 1 << b }     // two's complement
-            return Int8(v)
+        // Element i holds bits i·b … i·b + b − 1 (LSB first), within the two bytes from bit i·b
+        // rounded down to a byte (b ≤ 7).
+        let b = storage.bits, mask = (1 << b) - 1, byteCount = (count * b + 7) / 8
+        return [Int8](unsafeUninitializedCapacity: count) { out, initialized in
+            for i in 0..<count {
+                let bit = i * b, byte = bit >> 3
+                let window = Int(p[byte]) | (byte + 1 < byteCount ? Int(p[byte + 1]) << 8 : 0)
+                let v = (window >> (bit & 7)) & mask
+                out[i] = Int8(truncatingIfNeeded: v >= 1 << (b - 1) ? v - (1 << b) : v)     // two's complement
+            }
+            initialized = count
         }
     }
 

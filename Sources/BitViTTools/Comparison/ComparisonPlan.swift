@@ -126,13 +126,17 @@ public struct ComparisonPlan: Codable, Equatable, Sendable {
 
     /// Reads and validates a plan file.
     public static func load(_ url: URL) throws -> ComparisonPlan {
-        let text = try FileInput.readText(url, limit: DocumentLimits.maxBytes, what: "comparison plan")
-        try BoundedYAML.check(text, source: url.path)
+        try parse(try FileInput.readText(url, limit: DocumentLimits.maxBytes, what: "comparison plan"), source: url.path)
+    }
+
+    /// Reads and validates the text of a plan file (`source` names it in errors).
+    public static func parse(_ text: String, source: String) throws -> ComparisonPlan {
+        try BoundedYAML.check(text, source: source)
         let plan: ComparisonPlan
         do { plan = try YAMLDecoder().decode(ComparisonPlan.self, from: text) } catch {
-            throw BitViTError.malformed(file: url.path, reason: "not a comparison plan: \(ReadableError.decoding(error, keyName: snakeCased))")
+            throw BitViTError.malformed(file: source, reason: "not a comparison plan: \(ReadableError.decoding(error, keyName: snakeCased))")
         }
-        try plan.validate(source: url.path)
+        try plan.validate(source: source)
         return plan
     }
 
@@ -209,7 +213,8 @@ public struct ComparisonPlan: Codable, Equatable, Sendable {
         } + (seed.map { ["training.seed=\($0)"] } ?? []) + ["name=\(run.name)", "training.output=\(output)"]
     }
 
-    static func references(in overrides: [String]) -> [String] {
+    /// The run names `{run:NAME}` references in `overrides` name, in order.
+    public static func references(in overrides: [String]) -> [String] {
         overrides.flatMap { o -> [String] in
             o.components(separatedBy: "{run:").dropFirst().compactMap { part in
                 part.firstIndex(of: "}").map { String(part[..<$0]) }

@@ -47,19 +47,29 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
     /// Reads a record; nil when the file does not exist.
     public static func read(_ url: URL) throws -> ComparisonRecord? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let data = try FileInput.read(url, limit: maxBytes, what: "comparison record")
+        return try decode(try FileInput.read(url, limit: maxBytes, what: "comparison record"), source: url.path)
+    }
+
+    /// Decodes the bytes of a record file (`source` names it in errors).
+    public static func decode(_ data: Data, source: String) throws -> ComparisonRecord {
+        guard data.count <= maxBytes else {
+            throw BitViTError.malformed(file: source, reason: "\(data.count) bytes, more than a comparison record's \(maxBytes)")
+        }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do { return try decoder.decode(ComparisonRecord.self, from: data) } catch {
-            throw BitViTError.malformed(file: url.path, reason: "not a comparison record: \(ReadableError.decoding(error))")
+            throw BitViTError.malformed(file: source, reason: "not a comparison record: \(ReadableError.decoding(error))")
         }
     }
 
-    /// Writes the record atomically (sorted keys, one field per line: diffs stay readable).
-    public func write(to url: URL) throws {
+    /// The file's bytes: JSON with sorted keys, one field per line (diffs stay readable).
+    public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try AtomicFile.write(try encoder.encode(self) + Data("\n".utf8), to: url)
+        return try encoder.encode(self) + Data("\n".utf8)
     }
+
+    /// Writes the record atomically.
+    public func write(to url: URL) throws { try AtomicFile.write(try encoded(), to: url) }
 }
