@@ -20,6 +20,9 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Worker threads for every run (overrides training.threads).") var threads: Int?
     @Option(help: "Train only this seed of the plan's seeds (repeatable), e.g. one process per seed; the report covers every finished seed.")
     var seed: [Int] = []
+    @Option(name: .customLong("run"),
+            help: "Train only this run of the plan (repeatable), and the runs it needs that have not finished (its teacher or initialization).")
+    var runs: [String] = []
 
     func validate() throws { try checkThreads(threads) }
 
@@ -34,6 +37,13 @@ struct CompareCommand: ParsableCommand {
                 throw ValidationError("--seed \(seed.map(String.init).joined(separator: ", ")): the plan trains \(trained)")
             }
             runner.onlySeeds = Set(seed)
+        }
+        if !runs.isEmpty {
+            let names = plan.runs.map(\.name)
+            if let unknown = runs.first(where: { !names.contains($0) }) {
+                throw ValidationError("--run \(unknown): the plan has no such run; its runs: \(names.joined(separator: ", "))")
+            }
+            runner.onlyRuns = Set(runs)
         }
         if dryRun {
             for line in try runner.statusLines() { print(line) }

@@ -88,6 +88,28 @@ import Testing
         _ = root
     }
 
+    /// `--run`: the requested runs train, with the unfinished runs they need; the rest wait.
+    @Test func onlyRequestedRunsTrainWithTheRunsTheyNeed() throws {
+        func finished(_ plan: ComparisonPlan, _ run: String) -> Bool {
+            FileManager.default.fileExists(atPath: plan.directory(of: run, seed: 0).appendingPathComponent("last.safetensors").path)
+        }
+        let (teacherOnly, _) = try Self.plan()
+        var runner = ComparisonRunner(plan: teacherOnly)
+        var lines: [String] = []
+        runner.log = { lines.append($0) }
+        runner.onlyRuns = ["teacher"]
+        #expect(try runner.trainAll())
+        #expect(finished(teacherOnly, "teacher") && !finished(teacherOnly, "student"))
+        #expect(lines.contains { $0.contains("student (seed 0)") && $0.contains("not requested") }, "\(lines)")
+
+        let (studentOnly, _) = try Self.plan()
+        runner = ComparisonRunner(plan: studentOnly)
+        runner.log = { _ in }
+        runner.onlyRuns = ["student"]
+        #expect(try runner.trainAll())
+        #expect(finished(studentOnly, "teacher") && finished(studentOnly, "student"), "the student's teacher trains first")
+    }
+
     /// Records compare configurations without the thread count and the output directory, so a
     /// record made in one checkout holds in another.
     @Test func normalizedConfigurationsDropThreadsAndCheckoutPaths() throws {

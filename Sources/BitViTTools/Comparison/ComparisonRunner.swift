@@ -26,6 +26,9 @@ public struct ComparisonRunner {
     /// Train only these seeds (nil: every seed of the plan), so that the seeds of one plan can
     /// train in parallel processes (`bitvit compare --seed`); their run directories are disjoint.
     public var onlySeeds: Set<Int>?
+    /// Train only these runs (nil: every run), and the runs they need that have not finished
+    /// (their teachers and initializations, `{run:NAME}`; `bitvit compare --run`).
+    public var onlyRuns: Set<String>?
 
     public init(plan: ComparisonPlan) { self.plan = plan }
 
@@ -107,15 +110,16 @@ public struct ComparisonRunner {
         plan.trials.filter { trial in onlySeeds.map { only in trial.seed.map(only.contains) ?? false } ?? true }
     }
 
-    /// The trials of `trials` to train: those neither finished nor recorded, and the recorded
-    /// ones whose checkpoints a trial to train refers to (`{run:NAME}`, same seed).
+    /// The trials of `trials` to train: those of `onlyRuns` neither finished nor recorded, and
+    /// the unfinished or recorded ones whose checkpoints a trial to train refers to (`{run:NAME}`,
+    /// same seed).
     func trialsToTrain(_ statuses: [Status]) -> Set<String> {
         var train = Set<String>(), needed = Set<String>()
         // Students follow their teachers: walking backwards, a trial to train marks its references.
         for (i, (run, seed)) in trials.enumerated().reversed() {
-            let status = statuses[i]
-            guard status == .notStarted || status == .interrupted || (status == .recorded && needed.contains(Self.title(run, seed)))
-            else { continue }
+            let status = statuses[i], requested = onlyRuns?.contains(run.name) ?? true
+            let unfinished = status == .notStarted || status == .interrupted
+            guard (requested && unfinished) || (needed.contains(Self.title(run, seed)) && status != .finished) else { continue }
             train.insert(Self.title(run, seed))
             for reference in ComparisonPlan.references(in: plan.set + run.set) { needed.insert(Self.title(reference, seed)) }
         }
@@ -133,7 +137,8 @@ public struct ComparisonRunner {
             let directory = plan.directory(of: run.name, seed: seed)
             let header = "[\(i + 1)/\(trials.count)] \(Self.title(run, seed)) (\(run.label))"
             guard toTrain.contains(Self.title(run, seed)) else {
-                log("\(header): \(status == .recorded ? "recorded earlier" : "finished earlier"), skipped")
+                let why = status == .recorded ? "recorded earlier" : status == .finished ? "finished earlier" : "not requested (--run)"
+                log("\(header): \(why), skipped")
                 try writeRecordIfMissing(run, seed: seed, config: config)
                 continue
             }
