@@ -126,6 +126,18 @@ import Testing
         #expect(!text.contains("threads"), "\(text)")
         config.training.threads = 1
         #expect(try ComparisonRecord.normalized(config, output: output) == text)
+
+        // A dictionary's keys come out in no fixed order: the same configuration either way.
+        config.model.options = ["bits": "4", "irm": "true"]
+        let options = try ComparisonRecord.normalized(config, output: output)
+        let lines = options.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let i = try #require(lines.firstIndex { $0.hasSuffix("bits: '4'") || $0.hasSuffix("bits: \"4\"") || $0.hasSuffix("bits: 4") })
+        let j = try #require(lines.firstIndex { $0.contains("irm:") })
+        var swapped = lines
+        swapped.swapAt(i, j)
+        #expect(swapped.joined(separator: "\n") != options)
+        #expect(ComparisonRecord.sameConfiguration(swapped.joined(separator: "\n"), options))
+        #expect(!ComparisonRecord.sameConfiguration(options.replacingOccurrences(of: "epochs: 1", with: "epochs: 2"), options))
     }
 
     @Test(arguments: [

@@ -44,6 +44,16 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
         return try config.yaml().replacingOccurrences(of: URL(fileURLWithPath: output).path + "/", with: "<output>/")
     }
 
+    /// Whether two `normalized` texts describe the same configuration: equal as text, or equal
+    /// once read back (the YAML of a dictionary, such as `model.options`, lists its keys in no
+    /// fixed order).
+    public static func sameConfiguration(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
+        guard let x = try? TrainConfig.resolve(recipeText: a, source: "record"),
+              let y = try? TrainConfig.resolve(recipeText: b, source: "plan") else { return false }
+        return x == y
+    }
+
     /// Reads a record; nil when the file does not exist.
     public static func read(_ url: URL) throws -> ComparisonRecord? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }

@@ -65,7 +65,7 @@ public struct ComparisonRunner {
     public func record(of run: ComparisonPlan.Run, seed: Int? = nil, config: TrainConfig) throws -> ComparisonRecord? {
         guard let file = plan.recordFile(of: run.name, seed: seed), let record = try ComparisonRecord.read(file) else { return nil }
         let expected = try ComparisonRecord.normalized(config, output: plan.output)
-        guard record.config == expected else {
+        guard ComparisonRecord.sameConfiguration(record.config, expected) else {
             throw BitViTError.invalidArgument(
                 "the record \(file.path) of run '\(Self.title(run, seed))' holds another configuration (\(Self.changedLines(record.config, expected))); delete it to train the run again")
         }
