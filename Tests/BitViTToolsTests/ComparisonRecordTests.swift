@@ -49,6 +49,18 @@ import Testing
         let trained = try runner.rows()
         #expect(trained.count == 2 && trained.allSatisfy { $0.testTop1 != nil })
 
+        // A finished directory whose test split is not measured yet (another process is at it)
+        // gets no record from the report.
+        try FileManager.default.removeItem(at: teacherRecord)
+        let test = plan.directory(of: "teacher", seed: 0).appendingPathComponent(TestReport.fileName)
+        let measured = try Data(contentsOf: test)
+        try FileManager.default.removeItem(at: test)
+        _ = try runner.rows()
+        #expect(!FileManager.default.fileExists(atPath: teacherRecord.path))
+        try measured.write(to: test)
+        _ = try runner.rows()
+        #expect(try Data(contentsOf: teacherRecord) == written)
+
         // Without the run directories the records alone give the same report rows.
         try FileManager.default.removeItem(at: URL(fileURLWithPath: plan.output))
         let student = plan.runs[1]

@@ -161,7 +161,7 @@ public struct ComparisonRunner {
                 log("\(header): test top-1 \(text(now)), recorded \(text(recorded))"
                     + (recorded == now ? " (reproduced)" : "; the report keeps the record"))
             } else {
-                try writeRecordIfMissing(run, seed: seed, config: config)
+                try writeRecordIfMissing(run, seed: seed, config: config, requireTest: false)
             }
         }
         return true
@@ -181,10 +181,11 @@ public struct ComparisonRunner {
     }
 
     /// Writes the record of `run` with `seed` when the plan keeps records, it has none, and its
-    /// directory holds the finished run.
-    func writeRecordIfMissing(_ run: ComparisonPlan.Run, seed: Int?, config: TrainConfig) throws {
+    /// directory holds the finished run — with its test results when `requireTest` (a run that
+    /// another process is training measures its test split after its last checkpoint).
+    func writeRecordIfMissing(_ run: ComparisonPlan.Run, seed: Int?, config: TrainConfig, requireTest: Bool = true) throws {
         guard let file = plan.recordFile(of: run.name, seed: seed), try record(of: run, seed: seed, config: config) == nil,
-              let record = try recordOfDirectory(run, seed: seed, config: config) else { return }
+              let record = try recordOfDirectory(run, seed: seed, config: config), record.test != nil || !requireTest else { return }
         try record.write(to: file)
         log("\(Self.title(run, seed)): recorded in \(file.path)")
     }
