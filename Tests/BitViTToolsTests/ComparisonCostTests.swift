@@ -14,7 +14,7 @@ struct ComparisonCostTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    @Test("Report columns W/A, params, size and OPs", arguments: ["cifar10", "fashion-mnist"])
+    @Test("Report columns W/A, params, size and OPs", arguments: ["fashion-mnist", "fashion-mnist-12ep"])
     func reportColumns(_ name: String) throws {
         var plan = try ComparisonPlan.load(Self.root.appendingPathComponent("comparisons/\(name).yaml"))
         let report = try String(contentsOf: Self.root.appendingPathComponent(plan.report), encoding: .utf8)

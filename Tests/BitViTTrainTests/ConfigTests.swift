@@ -121,6 +121,17 @@ import BitViTTrain
         #expect(try TrainConfig.resolve(recipeText: yaml) == c)
     }
 
+    /// Checkpoints store this text: one configuration gives one text, whatever order its
+    /// free-form maps (Swift dictionaries) enumerate in.
+    @Test func yamlListsFreeFormMapsInKeyOrder() throws {
+        let keys = ["opt_shift", "opt_attention", "opt_downsampling", "opt_bits", "opt_zeta", "opt_alpha"]
+        let c = try TrainConfig.resolve(recipeText: recipe, overrides: keys.map { "model.options.\($0)=1" })
+        let yaml = try c.yaml()
+        let positions = try keys.sorted().map { key in try #require(yaml.range(of: "    \(key): ")).lowerBound }
+        #expect(positions == positions.sorted())
+        #expect(try TrainConfig.resolve(recipeText: yaml).yaml() == yaml)
+    }
+
     @Test func recipeFilesInTheRepositoryResolve() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../recipes")
         let files = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)

@@ -45,8 +45,8 @@ public struct ComparisonRecord: Codable, Equatable, Sendable {
     }
 
     /// Whether two `normalized` texts describe the same configuration: equal as text, or equal
-    /// once read back (the YAML of a dictionary, such as `model.options`, lists its keys in no
-    /// fixed order).
+    /// once read back (records written before `TrainConfig.yaml()` sorted the keys of free-form
+    /// maps such as `model.options` list them in any order).
     public static func sameConfiguration(_ a: String, _ b: String) -> Bool {
         if a == b { return true }
         guard let x = try? TrainConfig.resolve(recipeText: a, source: "record"),

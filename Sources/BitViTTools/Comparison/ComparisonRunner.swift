@@ -74,11 +74,22 @@ public struct ComparisonRunner {
 
     /// Where `run` with `seed` stands, after checking that its stored configuration is the plan's.
     public func status(of run: ComparisonPlan.Run, seed: Int? = nil, config: TrainConfig) throws -> Status {
-        let directory = plan.directory(of: run.name, seed: seed)
-        let last = directory.appendingPathComponent("last.safetensors")
-        guard FileManager.default.fileExists(atPath: last.path) else {
+        guard let checkpoint = try lastCheckpoint(of: run, seed: seed, config: config) else {
             return try record(of: run, seed: seed, config: config) == nil ? .notStarted : .recorded
         }
+        return Self.isFinished(checkpoint, config) ? .finished : .interrupted
+    }
+
+    static func isFinished(_ checkpoint: Checkpoint, _ config: TrainConfig) -> Bool {
+        (checkpoint.state?.epoch ?? 0) >= config.training.epochs
+    }
+
+    /// The last checkpoint in the run directory of `run` with `seed` (nil: none), after checking
+    /// that it was trained with `config`.
+    func lastCheckpoint(of run: ComparisonPlan.Run, seed: Int?, config: TrainConfig) throws -> Checkpoint? {
+        let directory = plan.directory(of: run.name, seed: seed)
+        let last = directory.appendingPathComponent("last.safetensors")
+        guard FileManager.default.fileExists(atPath: last.path) else { return nil }
         let checkpoint = try Checkpoint.load(last)
         if var stored = checkpoint.config {
             // The thread count is not part of the experiment: a run may resume or report with another.
@@ -88,7 +99,7 @@ public struct ComparisonRunner {
                     "run '\(Self.title(run, seed))' in \(directory.path) was trained with another configuration (\(Self.changedLines(try stored.yaml(), try config.yaml()))); delete the directory to train it again")
             }
         }
-        return (checkpoint.state?.epoch ?? 0) >= config.training.epochs ? .finished : .interrupted
+        return checkpoint
     }
 
     /// One line per run and seed (of `onlySeeds`): name, model, epochs, status and label (`bitvit compare --dry-run`).
@@ -156,7 +167,7 @@ public struct ComparisonRunner {
             if let kept = try record(of: run, seed: seed, config: config) {
                 // The record stays what the report shows; say whether training again reproduced it.
                 let again = try TestReport.read(directory.appendingPathComponent(TestReport.fileName))
-                let (recorded, now) = ((kept.test?.best ?? kept.test?.last)?.result.top1, (again?.best ?? again?.last)?.result.top1)
+                let (recorded, now) = (kept.test?.selected.result.top1, again?.selected.result.top1)
                 func text(_ top1: Double?) -> String { top1.map { String(format: "%.2f %%", 100 * $0) } ?? "—" }
                 log("\(header): test top-1 \(text(now)), recorded \(text(recorded))"
                     + (recorded == now ? " (reproduced)" : "; the report keeps the record"))
@@ -170,10 +181,9 @@ public struct ComparisonRunner {
     /// The record of a finished run directory (nil: not finished).
     func recordOfDirectory(_ run: ComparisonPlan.Run, seed: Int?, config: TrainConfig) throws -> ComparisonRecord? {
         let directory = plan.directory(of: run.name, seed: seed)
-        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("last.safetensors").path),
-              try status(of: run, seed: seed, config: config) == .finished else { return nil }
+        guard let checkpoint = try lastCheckpoint(of: run, seed: seed, config: config), Self.isFinished(checkpoint, config) else { return nil }
         let epochs = try MetricsLog.read(directory.appendingPathComponent("metrics.jsonl")).filter { $0.type == "epoch" }
-        let state = try Checkpoint.load(directory.appendingPathComponent("last.safetensors")).state
+        let state = checkpoint.state
         return ComparisonRecord(run: run.name, seed: seed, config: try ComparisonRecord.normalized(config, output: plan.output),
                                 epochs: epochs, test: try TestReport.read(directory.appendingPathComponent(TestReport.fileName)),
                                 bestValidationTop1: state?.bestTop1, bestEpoch: state?.bestEpoch,
@@ -218,7 +228,7 @@ public struct ComparisonRunner {
             let test = record.test
             return ComparisonRow(
                 name: run.name, seed: seed, label: run.label, tables: run.tables, cost: try ModelCost(model: try ModelZoo.make(config.model)),
-                testTop1: (test?.best ?? test?.last)?.result.top1, lastTestTop1: test?.last.result.top1,
+                testTop1: test?.selected.result.top1, lastTestTop1: test?.last.result.top1,
                 bestValidationTop1: record.bestValidationTop1, bestEpoch: record.bestEpoch,
                 epochs: record.epochs.last?.epoch ?? 0, trainingSeconds: record.epochs.last?.elapsedSeconds ?? 0,
                 wallSeconds: record.wallSeconds, records: record.epochs, testImages: test?.last.result.count)

@@ -73,7 +73,7 @@ enum ConfigTree {
         case .mapping(let m):
             return Node(Array(m).map { pair -> (Node, Node) in
                 let key = pair.key.string ?? ""
-                let value = opaque.contains(key) ? pair.value : renamingKeys(pair.value, opaque: opaque, rename)
+                let value = opaque.contains(key) ? sortingKeys(pair.value) : renamingKeys(pair.value, opaque: opaque, rename)
                 return (Node(rename(key)), value)
             })
         case .sequence(let s):
@@ -81,6 +81,14 @@ enum ConfigTree {
         default:
             return node
         }
+    }
+
+    /// `node` with its mapping's pairs in key order. Opaque maps come from Swift dictionaries,
+    /// which encode in a different order in every process: sorted, one configuration has one YAML text.
+    static func sortingKeys(_ node: Node) -> Node {
+        guard case .mapping(let m) = node else { return node }
+        let pairs: [(Node, Node)] = Array(m).sorted { ($0.key.string ?? "") < ($1.key.string ?? "") }.map { ($0.key, $0.value) }
+        return Node(pairs)
     }
 
     /// Dotted paths of every non-null leaf (and every key under an opaque map).

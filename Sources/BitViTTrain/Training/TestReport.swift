@@ -26,6 +26,9 @@ public struct TestReport: Codable, Equatable, Sendable {
 
     public static let fileName = "test.json"
 
+    /// The checkpoint a run reports: the one selected on validation, else the last.
+    public var selected: Entry { best ?? last }
+
     public init(last: Entry, best: Entry?) {
         self.last = last
         self.best = best
