@@ -6,13 +6,13 @@ import Yams
 /// Read from a YAML file by `bitvit compare` (docs/comparison.md describes the format):
 ///
 /// ```yaml
-/// name: compare-cifar10
-/// title: CIFAR-10 (JPEG), 500 training images per class, 32×32
-/// output: runs/compare-cifar10          # run directories <output>/<run name>
-/// report: docs/comparison-cifar10.md    # the generated Markdown
-/// images: docs/images                   # curves <images>/<name>-<table>.svg/png
-/// records: comparisons/records/cifar10  # results kept per run and seed (optional, `ComparisonRecord`)
-/// set: [training.epochs=10]             # overrides applied to every run
+/// name: compare-fashion-mnist-12ep
+/// title: Fashion-MNIST, 200 training images per class, 28×28, 12 epochs, 3 seeds
+/// output: runs/compare-fashion-mnist-200              # run directories <output>/<run name>
+/// report: docs/comparison-fashion-mnist-12ep.md       # the generated Markdown
+/// images: docs/images                                 # curves <images>/<name>-<table>.svg/png
+/// records: comparisons/records/fashion-mnist-12ep     # results kept per run and seed (optional, `ComparisonRecord`)
+/// set: [training.epochs=12]                           # overrides applied to every run
 /// seeds: [0, 1, 2]                      # each run trained once per seed, in <output>/<run>/seed-<s>
 /// baselines: [fp, w1a1]                 # every run of a table is compared with these
 /// runs:
