@@ -171,20 +171,26 @@ void bv_pack_panels(const uint64_t *bits, ptrdiff_t row_stride, int rows, int wo
 
 void bv_pack_panels_s8(const int8_t *w, ptrdiff_t w_row_stride, int rows, int k,
                        int8_t *panels, int32_t *col_sums) {
-    const int k4 = (k + 3) / 4, npanels = (rows + BV_PANEL - 1) / BV_PANEL;
+    const int k4 = (k + 3) / 4, npanels = (rows + BV_PANEL - 1) / BV_PANEL, whole = k / 4;
     for (int p = 0; p < npanels; p++) {
         int8_t *panel = panels + (ptrdiff_t)p * 64 * k4;
         for (int c = 0; c < BV_PANEL; c++) {
             const int n = p * BV_PANEL + c;
-            int32_t sum = 0;
-            for (int d = 0; d < k4; d++)
-                for (int q = 0; q < 4; q++) {
-                    const int j = 4 * d + q;
-                    const int8_t v = n < rows && j < k ? w[n * w_row_stride + j] : 0;
-                    panel[d * 64 + 4 * c + q] = v;
-                    sum += v;
-                }
-            if (col_sums && n < rows) col_sums[n] = sum;
+            int8_t *dst = panel + 4 * c;
+            if (n >= rows) {
+                for (int d = 0; d < k4; d++) memset(dst + d * 64, 0, 4);
+                continue;
+            }
+            const int8_t *row = w + (ptrdiff_t)n * w_row_stride;
+            // Whole groups of 4 as one 4-byte copy; the last group zero padded.
+            for (int d = 0; d < whole; d++) memcpy(dst + d * 64, row + 4 * d, 4);
+            for (int d = whole; d < k4; d++)
+                for (int q = 0; q < 4; q++) dst[d * 64 + q] = 4 * d + q < k ? row[4 * d + q] : 0;
+            if (col_sums) {
+                int32_t sum = 0;
+                for (int j = 0; j < k; j++) sum += row[j];
+                col_sums[n] = sum;
+            }
         }
     }
 }
@@ -200,10 +206,27 @@ void bv_pack_panels_u8_offset(const uint8_t *codes, ptrdiff_t n_stride, ptrdiff_
         for (int c = 0; c < width; c++) {
             const uint8_t *row = codes + (ptrdiff_t)(p * BV_PANEL + c) * n_stride;
             int32_t sum = 0;
-            for (int j = 0; j < k; j++) {
-                const int v = row[j * k_stride] + offset;
-                panel[(j >> 2) * 64 + 4 * c + (j & 3)] = (int8_t)v;
-                sum += v;
+            if (k_stride == 1) {
+                // Contiguous codes (keys): one group of 4 per destination dword, no index arithmetic.
+                int8_t *dst = panel + 4 * c;
+                int j = 0;
+                for (; j + 4 <= k; j += 4, dst += 64)
+                    for (int q = 0; q < 4; q++) {
+                        const int v = row[j + q] + offset;
+                        dst[q] = (int8_t)v;
+                        sum += v;
+                    }
+                for (; j < k; j++) {
+                    const int v = row[j] + offset;
+                    panel[(j >> 2) * 64 + 4 * c + (j & 3)] = (int8_t)v;
+                    sum += v;
+                }
+            } else {
+                for (int j = 0; j < k; j++) {
+                    const int v = row[j * k_stride] + offset;
+                    panel[(j >> 2) * 64 + 4 * c + (j & 3)] = (int8_t)v;
+                    sum += v;
+                }
             }
             for (int j = k; j < 4 * k4; j++) panel[(j >> 2) * 64 + 4 * c + (j & 3)] = 0;
             col_sums[p * BV_PANEL + c] = sum;

@@ -91,25 +91,24 @@ final class Int8Linear: TokenLinear {
         outFeatures = out
         (qn, qp) = range
         var foldedBias = bias.map(Double.init)
+        // (Qn − z_k): what the zero points add to every output, folded into the bias.
+        let zeroOffset = inputZero.map { Double(range.0 - $0) }
         if let runs = Self.exactRuns(inputStep) {
             isExact = true
             var offset = 0
-            passes = runs.map { run in
-                defer { offset += (run.count + 3) / 4 * 4 }
-                let alpha = Double(inputStep[run.lowerBound])
-                var runCodes = [Int8](repeating: 0, count: out * run.count)
-                for n in 0..<out {
-                    var constant = 0.0
-                    for j in run {
-                        runCodes[n * run.count + j - run.lowerBound] = codes[n * k + j]
-                        constant += Double(range.0 - inputZero[j]) * Double(codes[n * k + j])
+            passes = codes.withUnsafeBufferPointer { codes in
+                runs.map { run in
+                    defer { offset += (run.count + 3) / 4 * 4 }
+                    let alpha = Double(inputStep[run.lowerBound])
+                    for n in 0..<out {
+                        var constant = 0.0
+                        for j in run { constant += zeroOffset[j] * Double(codes[n * k + j]) }
+                        foldedBias[n] += alpha * Double(weightScale[n]) * constant
                     }
-                    foldedBias[n] += alpha * Double(weightScale[n]) * constant
-                }
-                return runCodes.withUnsafeBufferPointer {
-                    Pass(features: run, codeOffset: offset,
-                         weights: PackedInt8Weights(codes: $0.baseAddress!, rows: out, k: run.count,
-                                                    channelScales: weightScale.map { Float(alpha * Double($0)) }))
+                    // The run's columns of every row, read in place (row stride k).
+                    return Pass(features: run, codeOffset: offset,
+                                weights: PackedInt8Weights(codes: codes.baseAddress! + run.lowerBound, rows: out, k: run.count,
+                                                           rowStride: k, channelScales: weightScale.map { Float(alpha * Double($0)) }))
                 }
             }
             codeColumns = offset
@@ -117,31 +116,42 @@ final class Int8Linear: TokenLinear {
             codeColumns = k
             isExact = false
             let parts = requestedParts
-            var digitCodes = [[Int8]](repeating: [Int8](repeating: 0, count: out * k), count: parts)
+            // Digit p of weight (n, j) at p·out·k + n·k + j.
+            var digitCodes = [Int8](repeating: 0, count: parts * out * k)
             var beta = [Double](repeating: 0, count: out)
             let largestStep = Double(inputStep.map(abs).max() ?? 1)
+            let relativeStep = inputStep.map { Double($0) / largestStep }
             let top = 127 * Int(pow(128.0, Double(parts - 1)))
-            for n in 0..<out {
-                let largestCode = (0..<k).map { abs(Int(codes[n * k + $0])) }.max() ?? 0
-                let multiplier = Double(max(1, top / max(largestCode, 1)))
-                beta[n] = Double(weightScale[n]) * largestStep / multiplier
-                var constant: Double = 0
-                for j in 0..<k {
-                    var v = Int((multiplier * Double(codes[n * k + j]) * (Double(inputStep[j]) / largestStep)).rounded(.toNearestOrEven))
-                    constant += Double(range.0 - inputZero[j]) * Double(v)
-                    for p in 0..<parts {
-                        // Balanced base-128 digits; the top one takes the rest (|rest| ≤ 127).
-                        let d = p == parts - 1 ? v : ((v + 64) & 127) - 64
-                        digitCodes[p][n * k + j] = Int8(d)
-                        v = (v - d) / 128
+            codes.withUnsafeBufferPointer { codes in
+                digitCodes.withUnsafeMutableBufferPointer { digits in
+                    for n in 0..<out {
+                        let row = UnsafeBufferPointer(rebasing: codes[(n * k)..<((n + 1) * k)])
+                        let largestCode = max(abs(Int(row.min() ?? 0)), Int(row.max() ?? 0))
+                        let multiplier = Double(max(1, top / max(largestCode, 1)))
+                        beta[n] = Double(weightScale[n]) * largestStep / multiplier
+                        var constant: Double = 0
+                        for j in 0..<k {
+                            var v = Int((multiplier * Double(row[j]) * relativeStep[j]).rounded(.toNearestOrEven))
+                            constant += zeroOffset[j] * Double(v)
+                            // Balanced base-128 digits; the top one takes the rest (|rest| ≤ 127
+                            // by the multiplier's choice). v − d is a multiple of 128: the shift divides exactly.
+                            var digit = digits.baseAddress! + n * k + j
+                            for _ in 1..<parts {
+                                let d = ((v &+ 64) & 127) &- 64
+                                digit.pointee = Int8(truncatingIfNeeded: d)
+                                v = (v &- d) &>> 7
+                                digit += out * k
+                            }
+                            digit.pointee = Int8(v)
+                        }
+                        foldedBias[n] += beta[n] * constant
                     }
                 }
-                foldedBias[n] += beta[n] * constant
             }
             // Largest digit first: it carries the bias (and the residual when accumulating).
-            passes = (0..<parts).reversed().map { p in
-                digitCodes[p].withUnsafeBufferPointer {
-                    Pass(features: 0..<k, codeOffset: 0, weights: PackedInt8Weights(codes: $0.baseAddress!, rows: out, k: k,
+            passes = digitCodes.withUnsafeBufferPointer { digits in
+                (0..<parts).reversed().map { p in
+                    Pass(features: 0..<k, codeOffset: 0, weights: PackedInt8Weights(codes: digits.baseAddress! + p * out * k, rows: out, k: k,
                                                                     channelScales: beta.map { Float($0 * pow(128.0, Double(p))) }))
                 }
             }

@@ -34,13 +34,33 @@ public struct StoredTensor: @unchecked Sendable {
         if storage == .int8 { return (0..<count).map { Int8(bitPattern: p[$0]) } }
         // Element i holds bits i·b … i·b + b − 1 (LSB first), within the two bytes from bit i·b
         // rounded down to a byte (b ≤ 7).
-        let b = storage.bits, mask = (1 << b) - 1, byteCount = (count * b + 7) / 8
+        let b = storage.bits, byteCount = (count * b + 7) / 8
+        // Two's complement: the code's top bit moved to bit 7, then an arithmetic shift back.
+        let up = UInt8(8 - b)
+        func signed(_ byte: UInt8, _ left: UInt8) -> Int8 { Int8(bitPattern: byte &<< left) &>> up }
         return [Int8](unsafeUninitializedCapacity: count) { out, initialized in
-            for i in 0..<count {
+            // Whole bytes of 4- and 2-bit codes with constant shifts (a loop the compiler vectorizes).
+            var i = 0
+            if b == 4 {
+                for byte in 0..<(count / 2) {
+                    out[2 * byte] = signed(p[byte], 4)
+                    out[2 * byte + 1] = signed(p[byte], 0)
+                }
+                i = count / 2 * 2
+            } else if b == 2 {
+                for byte in 0..<(count / 4) {
+                    out[4 * byte] = signed(p[byte], 6)
+                    out[4 * byte + 1] = signed(p[byte], 4)
+                    out[4 * byte + 2] = signed(p[byte], 2)
+                    out[4 * byte + 3] = signed(p[byte], 0)
+                }
+                i = count / 4 * 4
+            }
+            while i < count {
                 let bit = i * b, byte = bit >> 3
-                let window = Int(p[byte]) | (byte + 1 < byteCount ? Int(p[byte + 1]) << 8 : 0)
-                let v = (window >> (bit & 7)) & mask
-                out[i] = Int8(truncatingIfNeeded: v >= 1 << (b - 1) ? v - (1 << b) : v)     // two's complement
+                let window = UInt16(p[byte]) | (byte + 1 < byteCount ? UInt16(p[byte + 1]) &<< 8 : 0)
+                out[i] = signed(UInt8(truncatingIfNeeded: window &>> UInt16(bit & 7)), up)
+                i += 1
             }
             initialized = count
         }

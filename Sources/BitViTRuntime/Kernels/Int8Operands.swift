@@ -85,9 +85,17 @@ public final class PackedInt8Weights: @unchecked Sendable {
         panels = AlignedBuffer(count: panelCount * 64 * k4)
         columnSums = AlignedBuffer(count: rows)
         self.channelScales = channelScales.map { AlignedBuffer($0) }
-        var largest: Int32 = 0
-        for r in 0..<rows { for j in 0..<k { largest = max(largest, abs(Int32(codes[r * (rowStride ?? k) + j]))) } }
-        largestMagnitude = largest
+        // Smallest and largest code rather than |code|: no overflow check, so the loop vectorizes.
+        var (smallest, largest) = (Int8.max, Int8.min)
+        let stride = rowStride ?? k
+        for r in 0..<rows {
+            let row = UnsafeBufferPointer(start: codes + r * stride, count: k)
+            for c in row {
+                smallest = min(smallest, c)
+                largest = max(largest, c)
+            }
+        }
+        largestMagnitude = max(-Int32(smallest), Int32(largest))
         bv_pack_panels_s8(codes, rowStride ?? k, Int32(rows), Int32(k), panels.pointer, columnSums.pointer)
     }
 
