@@ -96,7 +96,7 @@ public final class PackedInt8Weights: @unchecked Sendable {
             }
         }
         largestMagnitude = max(-Int32(smallest), Int32(largest))
-        bv_pack_panels_s8(codes, rowStride ?? k, Int32(rows), Int32(k), panels.pointer, columnSums.pointer)
+        bv_pack_panels_s8(codes, stride, Int32(rows), Int32(k), panels.pointer, columnSums.pointer)
     }
 
     /// Symmetric per-channel quantization of float weights to `bits` bits (2…8):
