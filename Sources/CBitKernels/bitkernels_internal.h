@@ -96,6 +96,14 @@ void bv_itile_avx2(const bv_itile_in *in, int mr, int nv, const bv_tile_out *out
 void bv_itile_scalar(const bv_itile_in *in, int mr, int nv, const bv_tile_out *out);
 
 
+/// Direct grouped convolution: pixels x0 ..< x0 + n of output row y, all groups, valid taps
+/// `taps` (bit t = 3·ky + kx) for every one of them.
+typedef void (*bv_gconv_run_fn)(const bv_gconv3x3_args *, int y, int x0, int n, int taps);
+int bv_gconv_avx2_handles(int cg);
+/// Pixels per AVX2 register tile for channel width cg.
+int bv_gconv_avx2_pixels(int cg);
+void bv_gconv_run_avx2(const bv_gconv3x3_args *a, int y, int x0, int n, int taps);
+
 /// The transform applied to an int32 tile held in memory (acc[r*acc_stride + c]); used by the
 /// scalar and NEON tiles (the AVX2 and AVX-512 tiles transform their registers). Plain C,
 /// vectorized by each file's target. The fields of `o` are copied to restrict-qualified locals

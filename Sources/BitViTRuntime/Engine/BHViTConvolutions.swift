@@ -47,12 +47,16 @@ func tapMajorWeights(_ w: [Float], out: Int, cg: Int, kernel: Int, group g: Int,
 /// One MSGDC branch: `BinConv_{3×3, groups 4, dilation d, padding d}(sgn(Z))·α_o + bias`, on one
 /// image at a time (the RPReLU that follows is applied by the mixer).
 ///
-/// Bit kernels: `BinaryConvolution.dilated3x3` on the packed signs (zero padding by masks).
+/// Bit kernels: `GroupedDilatedConvolution` on the packed signs (out-of-image taps skipped), or
+/// `BinaryConvolution.dilated3x3` (zero padding by masks) for channel groups it does not handle.
 /// Float kernels: im2col of the float signs and sgemm per group on the ±α_o weights.
 final class DilatedConvolutionBranch {
     let channels: Int
     let dilation: Int
     let groups = 4
+    /// Bit kernels: the direct grouped kernel's lanes when the channel groups allow it (every
+    /// BHViT preset), else the bit-im2col weights.
+    let lanes: GroupedConvolutionWeights?
     let bits: BinaryConvWeights?
     let floatWeights: [AlignedBuffer<Float>]
     let bias: AlignedBuffer<Float>
@@ -66,9 +70,17 @@ final class DilatedConvolutionBranch {
         self.rprelu = rprelu
         let w = ViTLayerBuilder.signs(signs)
         if floatKernels {
+            lanes = nil
             bits = nil
             floatWeights = (0..<4).map { tapMajorWeights(w, out: c, cg: c / 4, kernel: 3, group: $0, groups: 4, rowScales: alphas) }
+        } else if GroupedConvolutionWeights.supports(channels: c, groups: groups) {
+            lanes = w.withUnsafeBufferPointer {
+                GroupedConvolutionWeights(weight: $0.baseAddress!, channels: c, groups: 4, channelScales: alphas)
+            }
+            bits = nil
+            floatWeights = []
         } else {
+            lanes = nil
             bits = w.withUnsafeBufferPointer {
                 BinaryConvWeights(weight: $0.baseAddress!, outChannels: c, inChannels: c, groups: 4, kernel: 3, channelScales: alphas)
             }
@@ -78,8 +90,8 @@ final class DilatedConvolutionBranch {
 
     /// Bit kernels: `input` holds the signs of one `side`×`side` image; writes `[side², C]`.
     func run(bits input: PackedBinaryMatrix, side: Int, into out: UnsafeMutablePointer<Float>) {
-        if GroupedDilatedConvolution.applies(bits!) {
-            GroupedDilatedConvolution.run(input, side: side, weights: bits!, dilation: dilation, bias: bias.pointer, into: out)
+        if let lanes {
+            GroupedDilatedConvolution.run(input, side: side, weights: lanes, dilation: dilation, bias: bias.pointer, into: out)
         } else {
             BinaryConvolution.dilated3x3(input, height: side, width: side, weights: bits!, dilation: dilation, into: out,
                                          transform: OutputTransform(bias: UnsafePointer(bias.pointer)))

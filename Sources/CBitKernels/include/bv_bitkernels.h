@@ -228,6 +228,35 @@ void bv_im2col_2x2s2(const uint64_t *in, const uint64_t *in_mask, ptrdiff_t in_r
                      uint64_t *out, uint64_t *out_mask, ptrdiff_t out_row_stride,
                      int32_t *out_counts);
 
+// MARK: Direct grouped 3×3 convolution (BHViT MSGDC)
+
+/// Operands of a grouped 3×3 binary convolution with dilation `dil`, stride 1, "same" zero
+/// padding (padding = dil) and as many output as input channels, on one `side`×`side` image.
+typedef struct {
+    /// Input signs: pixel (y, x) is row y·side + x, `in_row_stride` 64-bit words apart, channel c
+    /// at bit c (bit 1 = −1). No sgn(0) = 0 entries (no nonzero mask).
+    const uint64_t *in;
+    ptrdiff_t in_row_stride;
+    int side, channels, groups, dil;
+    /// Weight signs as lanes of cg = channels/groups bits (cg/8 bytes each, 32-byte aligned):
+    /// lane (g, t, o) at byte ((g·9 + t)·cg + o)·cg/8, bit c = sign of the weight of output
+    /// channel g·cg + o, input channel g·cg + c, tap t = 3·ky + kx.
+    const uint8_t *lanes;
+    /// Per output channel: out = α·dot + bias (one fused multiply-add; bias may be NULL).
+    const float *alpha, *bias;
+    /// Output pixel (y, x) at `out + (y·side + x)·ldc`, channel c at offset c.
+    float *out;
+    ptrdiff_t ldc;
+} bv_gconv3x3_args;
+
+/// Whether `bv_gconv3x3` handles this shape: channels/groups a multiple of 8, at most 64.
+int bv_gconv3x3_supported(int channels, int groups);
+
+/// Output image rows [y0, y1): dot = Σ over in-image taps of the ±1 products (out-of-image taps
+/// count 0). AVX2 (and AVX-512 CPUs) run the register-tile kernel for cg = 16 and 32, other
+/// widths and paths the portable one. Returns the path used.
+int bv_gconv3x3(const bv_gconv3x3_args *args, int y0, int y1, int path);
+
 // MARK: Machine ceilings (register-resident loops, one thread)
 
 /// Peak rates measured by register-resident instruction loops on the calling thread, timed in
