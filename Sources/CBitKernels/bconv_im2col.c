@@ -1,10 +1,6 @@
-// Bit-level im2col for the binary convolutions (BHViT's grouped dilated 3×3 MSGDC convs and
-// the 2×2 stride-2 downsampling conv).
-//
-// Why im2col and not a direct convolution: a gathered row is only 9·cg bits per pixel (144
-// bits for cg = 16, 1/32 of the float im2col), built with a few shifts per tap, and it lets the
-// conv run on the tuned GEMM microkernel with K packed densely. A direct kernel that XORs each
-// tap's pixel word would pad every tap to a 32-bit lane: 2× the work for cg = 16.
+// Bit-level im2col for the binary convolutions that run as a GEMM: BHViT's 2×2 stride-2
+// downsampling conv, and grouped dilated 3×3 convs whose channel groups the direct kernel
+// (bgconv.c, every BHViT preset's MSGDC) does not take or whose input has sgn(0) = 0 entries.
 //
 // Zero padding: an out-of-image tap is written with mask bits 0, so the TERNARY product
 // (dot = nnz − 2·popcount((a ^ w) & mask)) counts it as exactly 0 — no per-position

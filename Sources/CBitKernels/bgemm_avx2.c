@@ -24,16 +24,53 @@ __m256i widen(__m256i bytes) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(bytes, _mm256_set1_epi8(1)), _mm256_set1_epi16(1));
 }
 
+/// Byte counts of K dwords [d0, d1) (at most 31) of `mr` rows against the 16 columns at `b`,
+/// added to `acc8[r][half]`.
+static inline __attribute__((always_inline)) BV_TARGET_AVX2
+void count_steps(const bv_u32a *a, const bv_u32a *am, ptrdiff_t as, const uint32_t *b, int d0, int d1, const int op,
+                 const int mr, __m256i acc8[][2]) {
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    for (int d = d0; d < d1; d++) {
+        const __m256i b0 = _mm256_load_si256((const __m256i *)(b + d * BV_PANEL));
+        const __m256i b1 = _mm256_load_si256((const __m256i *)(b + d * BV_PANEL + 8));
+        for (int r = 0; r < mr; r++) {
+            const __m256i av = _mm256_set1_epi32((int)a[r * as + d]);
+            __m256i x0, x1;
+            if (op == BV_OP_XOR) {
+                x0 = _mm256_xor_si256(av, b0); x1 = _mm256_xor_si256(av, b1);
+            } else if (op == BV_OP_AND) {
+                x0 = _mm256_and_si256(av, b0); x1 = _mm256_and_si256(av, b1);
+            } else {
+                const __m256i mv = _mm256_set1_epi32((int)am[r * as + d]);
+                x0 = _mm256_and_si256(_mm256_xor_si256(av, b0), mv);
+                x1 = _mm256_and_si256(_mm256_xor_si256(av, b1), mv);
+            }
+            acc8[r][0] = _mm256_add_epi8(acc8[r][0], popcount_bytes(x0, lut, low4));
+            acc8[r][1] = _mm256_add_epi8(acc8[r][1], popcount_bytes(x1, lut, low4));
+        }
+    }
+}
+
 /// Dot products of `mr` rows with the 16 columns of the panel at `b` (plane 0; planes as in
 /// `in`), into dword accumulators `acc[r][half]`.
 static inline __attribute__((always_inline)) BV_TARGET_AVX2
 void panel_products(const bv_btile_in *in, const uint32_t *panel, const int op, const int mr, __m256i acc[][2]) {
-    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256i acc8[BV_AVX2_MR][2];
-    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
     const ptrdiff_t as = in->a_row_stride;
+    if (in->a_planes == 1 && in->b_planes == 1 && in->k32 <= 31) {
+        // One plane pair and K ≤ 992 (every ViT linear but DeiT's fc2): the byte counts never
+        // need widening mid-way, so the dword accumulators are not live in the loop (no spills).
+        for (int r = 0; r < mr; r++) acc8[r][0] = acc8[r][1] = _mm256_setzero_si256();
+        count_steps(in->a, in->a_mask, as, panel, 0, in->k32, op, mr, acc8);
+        for (int r = 0; r < mr; r++) {
+            acc[r][0] = widen(acc8[r][0]);
+            acc[r][1] = widen(acc8[r][1]);
+        }
+        return;
+    }
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
     for (int i = 0; i < in->a_planes; i++) {
         const bv_u32a *a = in->a + i * in->a_plane_stride;
         const bv_u32a *am = op == BV_OP_XOR_MASKED ? in->a_mask + i * in->a_plane_stride : a;
@@ -42,25 +79,7 @@ void panel_products(const bv_btile_in *in, const uint32_t *panel, const int op, 
             for (int d0 = 0; d0 < in->k32; d0 += 31) {
                 const int d1 = bv_min(in->k32, d0 + 31);
                 for (int r = 0; r < mr; r++) acc8[r][0] = acc8[r][1] = _mm256_setzero_si256();
-                for (int d = d0; d < d1; d++) {
-                    const __m256i b0 = _mm256_load_si256((const __m256i *)(b + d * BV_PANEL));
-                    const __m256i b1 = _mm256_load_si256((const __m256i *)(b + d * BV_PANEL + 8));
-                    for (int r = 0; r < mr; r++) {
-                        const __m256i av = _mm256_set1_epi32((int)a[r * as + d]);
-                        __m256i x0, x1;
-                        if (op == BV_OP_XOR) {
-                            x0 = _mm256_xor_si256(av, b0); x1 = _mm256_xor_si256(av, b1);
-                        } else if (op == BV_OP_AND) {
-                            x0 = _mm256_and_si256(av, b0); x1 = _mm256_and_si256(av, b1);
-                        } else {
-                            const __m256i mv = _mm256_set1_epi32((int)am[r * as + d]);
-                            x0 = _mm256_and_si256(_mm256_xor_si256(av, b0), mv);
-                            x1 = _mm256_and_si256(_mm256_xor_si256(av, b1), mv);
-                        }
-                        acc8[r][0] = _mm256_add_epi8(acc8[r][0], popcount_bytes(x0, lut, low4));
-                        acc8[r][1] = _mm256_add_epi8(acc8[r][1], popcount_bytes(x1, lut, low4));
-                    }
-                }
+                count_steps(a, am, as, b, d0, d1, op, mr, acc8);
                 for (int r = 0; r < mr; r++) {
                     acc[r][0] = _mm256_add_epi32(acc[r][0], widen(acc8[r][0]));
                     acc[r][1] = _mm256_add_epi32(acc[r][1], widen(acc8[r][1]));

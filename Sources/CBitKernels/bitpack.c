@@ -1,6 +1,7 @@
 // Packing float rows into bit planes, and bit / int8 matrices into GEMM panels.
 #include "bitkernels_internal.h"
 #include "bitpack_row.h"
+#include "dispatch.h"
 #include <string.h>
 
 static int words_for(int k) { return (k + 63) / 64; }
@@ -94,6 +95,7 @@ void bv_pack_thresholds(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_st
     }
 }
 
+BV_CLONES
 void bv_pack_quantized_planes(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,
                               int rows, int k, float alpha, float zero, int qmax, int encoding,
                               uint64_t *bits, ptrdiff_t row_stride, ptrdiff_t plane_stride,
@@ -103,16 +105,25 @@ void bv_pack_quantized_planes(const float *x, ptrdiff_t x_row_stride, ptrdiff_t 
     else while ((1 << planes) <= qmax) planes++;
     const int words = words_for(k);
     for (int r = 0; r < rows; r++) {
-        for (int p = 0; p < planes; p++) memset(bits + p * plane_stride + r * row_stride, 0, 8 * (size_t)words);
-        for (int j = 0; j < k; j++) {
-            // Division (not a reciprocal multiply) and rint (half to even) match PyTorch's
-            // round(x / alpha + zero) bit for bit.
-            float q = __builtin_rintf(x[r * x_row_stride + j * x_k_stride] / alpha + zero);
-            q = q < 0.0f ? 0.0f : (q > (float)qmax ? (float)qmax : q);
-            const int code = (int)q;
+        const float *xr = x + r * x_row_stride;
+        for (int w = 0; w < words; w++) {
+            // The codes of 64 values first (a loop the compiler vectorizes), then one word per plane.
+            const int j0 = 64 * w, n = bv_min(64, k - j0);
+            int32_t code[64];
+            for (int j = 0; j < n; j++) {
+                // Division (not a reciprocal multiply) and rint (half to even) match PyTorch's
+                // round(x / alpha + zero) bit for bit.
+                float q = __builtin_rintf(xr[(j0 + j) * x_k_stride] / alpha + zero);
+                q = q < 0.0f ? 0.0f : (q > (float)qmax ? (float)qmax : q);
+                code[j] = (int32_t)q;
+            }
             for (int p = 0; p < planes; p++) {
-                const int on = encoding == BV_CODES_THERMOMETER ? code > p : (code >> p) & 1;
-                bits[p * plane_stride + r * row_stride + j / 64] |= (uint64_t)on << (j % 64);
+                uint64_t word = 0;
+                for (int j = 0; j < n; j++) {
+                    const int on = encoding == BV_CODES_THERMOMETER ? code[j] > p : (code[j] >> p) & 1;
+                    word |= (uint64_t)on << j;
+                }
+                bits[p * plane_stride + r * row_stride + w] = word;
             }
         }
         if (row_counts)

@@ -229,20 +229,13 @@ final class MSMHARuntime {
                     continue
                 }
                 o.values.repack(from: o.valueBits)
-                // QD codes q = clamp(round(3A/α_h + z_h), 0, 3) (3A and the division as in training).
+                // QD codes q = clamp(round(3A/α_h + z_h), 0, 3) (3A and the division as in training),
+                // as the planes q & 1 and q >> 1 with their row counts.
                 let step = qd.step[head], zero = qd.zero[head]
-                let a = o.weights.words.pointer, planeStride = o.weights.planeStride, wordsPerKeys = o.weights.wordsPerRow
-                a.update(repeating: 0, count: 2 * planeStride)
-                for i in 0..<t {
-                    let low = a + i * wordsPerKeys, high = low + planeStride, row = scores + i * t
-                    for j in 0..<t {
-                        let code = Int(min(max((row[j] * 3 / step + zero).rounded(.toNearestOrEven), 0), 3))
-                        let shift = UInt64(j & 63), w = j >> 6
-                        low[w] |= UInt64(truncatingIfNeeded: code & 1) &<< shift
-                        high[w] |= UInt64(truncatingIfNeeded: code >> 1) &<< shift
-                    }
-                }
-                o.weights.recountRows()
+                for i in 0..<(t * t) { scores[i] *= 3 }
+                bv_pack_quantized_planes(scores, t, 1, Int32(t), Int32(t), step, zero, 3, Int32(BV_CODES_BINARY),
+                                         o.weights.words.pointer, o.weights.wordsPerRow, o.weights.planeStride,
+                                         o.weights.rowCounts!.pointer)
                 BinaryGEMM.multiply(o.weights, o.values, into: context + base * c + c0, ldc: c, transform: OutputTransform(scale: step))
             }
         }

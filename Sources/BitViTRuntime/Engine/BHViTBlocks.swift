@@ -1,4 +1,5 @@
 import BitViTPlatform
+import CBitKernels
 
 /// MSGDC's token mixer in the engine (docs/reference/bhvit.md §3.5): `Z = U + b`, three binary grouped
 /// dilated convolutions of `sgn(Z)` (dilations 1, 3, 5), each `·α_o + bias` then RPReLU,
@@ -143,89 +144,37 @@ final class BHViTBlockRuntime {
         case .attention(let m): m.run(u, residual: x, batch: batch, workspace: workspace, profiler: profiler)
         }
         profiler.measure("BN") { BHViTRows.affine(x, normAfter, rows: rows, channels: c, into: u) }
-        let hidden = workspace.floats("block.hidden", rows * ratio * c)
         profiler.measure("MLP fc1 encode") { fc1.linear.encode(u, rows: rows, stride: nil, transform: .none, workspace: workspace) }
-        profiler.measure("MLP fc1 " + fc1.linear.kernelName) {
-            fc1.linear.multiply(rows: rows, into: hidden, ldy: nil, accumulate: false, workspace: workspace)
+        // H1 = RPReLU(fc1 + Tile(U2)) exists only in blocks of rows of about 128 KB, made while
+        // fc2's input is encoded from them, with GroupMean(H1) taken from the same block: the
+        // hidden layer is never stored whole.
+        let means = workspace.floats("block.groupMean", rows * c)
+        let (wide, r, act, first) = (ratio * c, ratio, fc1.rprelu, fc1.linear)
+        let h1 = RowTransform.custom(blockRows: max(8, (1 << 15) / wide)) { start, count, out in
+            first.multiply(rows: start..<(start + count), of: rows, into: out, workspace: workspace)
+            BHViTRows.tileRPReLU(out, rows: count, channels: wide, act, source: u + start * c, sourceChannels: c, into: out)
+            BHViTRows.groupMeans(out, rows: count, channels: c, ratio: r, into: means + start * c)
         }
-        profiler.measure("MLP RPReLU (Tile)") {
-            BHViTRows.residualRPReLU(hidden, rows: rows, channels: ratio * c, fc1.rprelu, source: u, sourceChannels: c)
+        profiler.measure("MLP fc1 \(fc1.linear.kernelName) + RPReLU (Tile) + GroupMean + fc2 encode") {
+            fc2.linear.encode(u, rows: rows, stride: nil, transform: h1, workspace: workspace)
         }
         let y = workspace.floats("block.mlp", rows * c)
-        profiler.measure("MLP fc2 encode") { fc2.linear.encode(hidden, rows: rows, stride: nil, transform: .none, workspace: workspace) }
         profiler.measure("MLP fc2 " + fc2.linear.kernelName) {
             fc2.linear.multiply(rows: rows, into: y, ldy: nil, accumulate: false, workspace: workspace)
         }
         profiler.measure("MLP RPReLU (GroupMean)") {
-            BHViTRows.residualRPReLU(y, rows: rows, channels: c, fc2.rprelu, source: hidden, sourceChannels: ratio * c, groupMean: ratio)
+            BHViTRows.residualRPReLU(y, rows: rows, channels: c, fc2.rprelu, source: means, sourceChannels: c)
         }
         profiler.measure("LayerScale + shift branches + residual") { addBranches(x, mlp: y, u2: u, batch: batch) }
     }
 
     /// `x = (x + LS(y)) + Σ_k LS_k(S_k(u2))` with circular indexing on the `side`×`side` grid.
     private func addBranches(_ x: UnsafeMutablePointer<Float>, mlp y: UnsafePointer<Float>, u2: UnsafePointer<Float>, batch: Int) {
-        let c = channels, r = side, quarter = c / 4
+        let (c, r) = (channels, side)
         let ls = mlpScale.alpha.pointer, lm = mlpScale.move.pointer
-        let third: Float = 1 / 3, fifth: Float = 1 / 5
-        let shift = self.shift
+        let scale = shift.map { UnsafePointer($0.scale.pointer) }, move = shift.map { UnsafePointer($0.move.pointer) }
         BHViTRows.forRanges(batch * r * r, channels: c) { range in
-            for row in range {
-                let (b, p) = (row / (r * r), row % (r * r))
-                let (i, j) = (p / r, p % r)
-                let xr = x + row * c, yr = y + row * c
-                guard let shift else {
-                    for k in 0..<c { xr[k] = xr[k] + (yr[k] * ls[k] + lm[k]) }
-                    continue
-                }
-                let image = u2 + b * r * r * c
-                func at(_ di: Int, _ dj: Int) -> UnsafePointer<Float> {
-                    image + ((((i + di) % r + r) % r) * r + ((j + dj) % r + r) % r) * c
-                }
-                let center = at(0, 0)
-                let up1 = at(-1, 0), down1 = at(1, 0), left1 = at(0, -1), right1 = at(0, 1)
-                let up2 = at(-2, 0), down2 = at(2, 0), left2 = at(0, -2), right2 = at(0, 2)
-                let s = shift.scale.pointer, m = shift.move.pointer
-                // Channel quarter q of ch3/ch5 reads the pixel above, below, left, right.
-                for q in 0..<4 {
-                    let n1 = q == 0 ? up1 : q == 1 ? down1 : q == 2 ? left1 : right1
-                    let n2 = q == 0 ? up2 : q == 1 ? down2 : q == 2 ? left2 : right2
-                    var k = q * quarter
-                    let end = k + quarter
-                    // Eight channels at a time (the same float operations, lane by lane).
-                    while k + 8 <= end {
-                        let u = SIMD8.load(center, k)
-                        let a1 = SIMD8.load(up1, k), b1 = SIMD8.load(down1, k), l1 = SIMD8.load(left1, k), r1 = SIMD8.load(right1, k)
-                        let h3 = ((u + a1) + b1) * third
-                        let w3 = ((u + l1) + r1) * third
-                        let h5 = ((((u + a1) + b1) + SIMD8.load(up2, k)) + SIMD8.load(down2, k)) * fifth
-                        let w5 = ((((u + l1) + r1) + SIMD8.load(left2, k)) + SIMD8.load(right2, k)) * fifth
-                        var total = h3 * SIMD8.load(s, k) + SIMD8.load(m, k)
-                        total = total + (w3 * SIMD8.load(s, c + k) + SIMD8.load(m, c + k))
-                        total = total + (SIMD8.load(n1, k) * SIMD8.load(s, 2 * c + k) + SIMD8.load(m, 2 * c + k))
-                        total = total + (h5 * SIMD8.load(s, 3 * c + k) + SIMD8.load(m, 3 * c + k))
-                        total = total + (w5 * SIMD8.load(s, 4 * c + k) + SIMD8.load(m, 4 * c + k))
-                        total = total + (SIMD8.load(n2, k) * SIMD8.load(s, 5 * c + k) + SIMD8.load(m, 5 * c + k))
-                        let mlp = SIMD8.load(yr, k) * SIMD8.load(ls, k) + SIMD8.load(lm, k)
-                        ((SIMD8.load(xr, k) + mlp) + total).store(xr, k)
-                        k += 8
-                    }
-                    while k < end {
-                        let u = center[k]
-                        let h3 = ((u + up1[k]) + down1[k]) * third
-                        let w3 = ((u + left1[k]) + right1[k]) * third
-                        let h5 = ((((u + up1[k]) + down1[k]) + up2[k]) + down2[k]) * fifth
-                        let w5 = ((((u + left1[k]) + right1[k]) + left2[k]) + right2[k]) * fifth
-                        var total = h3 * s[k] + m[k]
-                        total = total + (w3 * s[c + k] + m[c + k])
-                        total = total + (n1[k] * s[2 * c + k] + m[2 * c + k])
-                        total = total + (h5 * s[3 * c + k] + m[3 * c + k])
-                        total = total + (w5 * s[4 * c + k] + m[4 * c + k])
-                        total = total + (n2[k] * s[5 * c + k] + m[5 * c + k])
-                        xr[k] = (xr[k] + (yr[k] * ls[k] + lm[k])) + total
-                        k += 1
-                    }
-                }
-            }
+            bv_bhvit_block_residual_rows(x, y, u2, Int32(r), Int32(c), ls, lm, scale, move, range.lowerBound, range.upperBound)
         }
     }
 }

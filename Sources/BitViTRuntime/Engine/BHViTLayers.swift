@@ -1,4 +1,5 @@
 import BitViTPlatform
+import CBitKernels
 
 /// A folded BatchNorm over token channels, `y = x·scale + shift` (`[C]` each).
 struct ChannelAffine {
@@ -39,7 +40,7 @@ struct LayerScaleParameters {
 /// encoding; the GEMM's output transform applies `output_scale` (α_o·BN scale) and
 /// `output_shift` (BN shift).
 struct BHViTBinaryLinear {
-    let linear: TokenLinear
+    let linear: RowBlockLinear
     let rprelu: RPReLUParameters
     var inFeatures: Int { linear.inFeatures }
     var outFeatures: Int { linear.outFeatures }
@@ -67,7 +68,7 @@ struct BHViTLayerBuilder {
         let scales = try file.floats(l + ".output_scale"), shift = try file.floats(l + ".output_shift")
         let move = try buffer(l + ".move")
         let encoding = InputEncoding.sign(shift: move.pointer, keepZeros: false)
-        let linear: TokenLinear = floatKernels
+        let linear: RowBlockLinear = floatKernels
             ? FloatLinear(weight: ViTLayerBuilder.signs(w, rowScales: scales), out: out, in: k, bias: shift, encoding: encoding,
                           keepAlive: [move])
             : BinaryLinear(signs: w, channelScales: scales, bias: shift, scale: 1, encoding: encoding, keepAlive: [move])
@@ -94,47 +95,27 @@ enum BHViTRows {
         }
     }
 
-    /// `y = RPReLU(y + residual(r, k))` in place, where the residual reads row `r` of `source`
-    /// (`sourceChannels` wide) at channel `k % sourceChannels` (Tile) or, with `groupMean` > 1,
-    /// the mean of channels `k·groupMean ..< (k + 1)·groupMean` (GroupMean).
+    /// `y = RPReLU(y + Tile(source))` in place, where row r of `source` is `sourceChannels` wide
+    /// and output channel k reads its channel `k % sourceChannels` (with `sourceChannels == c`, a
+    /// plain residual).
     static func residualRPReLU(_ y: UnsafeMutablePointer<Float>, rows: Int, channels c: Int, _ p: RPReLUParameters,
-                               source: UnsafePointer<Float>, sourceChannels sc: Int, groupMean: Int = 1) {
-        let m1 = p.move1.pointer, a = p.slope.pointer, m2 = p.move2.pointer
-        let inverse = 1 / Float(groupMean)
+                               source: UnsafePointer<Float>, sourceChannels sc: Int) {
         forRanges(rows, channels: c) { range in
-            for r in range {
-                let yr = y + r * c, sr = source + r * sc
-                if groupMean > 1 {
-                    for k in 0..<c {
-                        let g = sr + k * groupMean
-                        var s: Float = 0
-                        for j in 0..<groupMean { s += g[j] }
-                        let u = (yr[k] + s * inverse) - m1[k]
-                        yr[k] = (max(u, 0) + a[k] * min(u, 0)) + m2[k]
-                    }
-                } else {
-                    // Tile: output channel base + k reads source channel k.
-                    var base = 0
-                    while base < c {
-                        let yb = yr + base, m1b = m1 + base, ab = a + base, m2b = m2 + base
-                        let n = min(sc, c - base)
-                        var k = 0
-                        while k + 8 <= n {
-                            let u = (SIMD8.load(yb, k) + SIMD8.load(sr, k)) - SIMD8.load(m1b, k)
-                            let positive = u.replacing(with: 0, where: u .< 0), negative = u.replacing(with: 0, where: u .> 0)
-                            ((positive + SIMD8.load(ab, k) * negative) + SIMD8.load(m2b, k)).store(yb, k)
-                            k += 8
-                        }
-                        while k < n {
-                            let u = (yb[k] + sr[k]) - m1b[k]
-                            yb[k] = (max(u, 0) + ab[k] * min(u, 0)) + m2b[k]
-                            k += 1
-                        }
-                        base += sc
-                    }
-                }
-            }
+            tileRPReLU(y + range.lowerBound * c, rows: range.count, channels: c, p, source: source + range.lowerBound * sc,
+                       sourceChannels: sc, into: y + range.lowerBound * c)
         }
+    }
+
+    /// `out = RPReLU(y + Tile(source))` for `rows` rows on the calling thread (`out` may be `y`).
+    static func tileRPReLU(_ y: UnsafePointer<Float>, rows: Int, channels c: Int, _ p: RPReLUParameters,
+                           source: UnsafePointer<Float>, sourceChannels sc: Int, into out: UnsafeMutablePointer<Float>) {
+        bv_bhvit_tile_rprelu_rows(y, Int32(rows), Int32(c), source, Int32(sc), p.move1.pointer, p.slope.pointer, p.move2.pointer, out)
+    }
+
+    /// GroupMean: `out[r][k]` = the mean of channels `k·ratio ..< (k + 1)·ratio` of row r of `x`
+    /// (`channels·ratio` wide), summed in channel order, for `rows` rows on the calling thread.
+    static func groupMeans(_ x: UnsafePointer<Float>, rows: Int, channels c: Int, ratio: Int, into out: UnsafeMutablePointer<Float>) {
+        bv_bhvit_group_means_rows(x, Int32(rows), Int32(c), Int32(ratio), out)
     }
 
     /// `y = x + v` with a per-channel `v`.

@@ -8,7 +8,7 @@ import CBitKernels
 ///
 /// is one binary GEMM with the output transform fused (α_n per output channel for the W1A1
 /// baseline, one folded `scale` = α_in·mean|W| for GSB).
-final class BinaryLinear: TokenLinear {
+final class BinaryLinear: RowBlockLinear {
     let inFeatures: Int
     let outFeatures: Int
     let weights: PackedBinaryWeights
@@ -90,5 +90,10 @@ final class BinaryLinear: TokenLinear {
         let b = bias?.pointer
         BinaryGEMM.multiply(a, weights, into: y, ldc: ldy,
                             transform: OutputTransform(scale: scale, bias: b.map { UnsafePointer($0) }, accumulate: accumulate))
+    }
+
+    func multiply(rows: Range<Int>, of total: Int, into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        BinaryGEMM.multiply(operand(total, workspace), weights, into: y,
+                            transform: OutputTransform(scale: scale, bias: bias.map { UnsafePointer($0.pointer) }), rows: rows)
     }
 }

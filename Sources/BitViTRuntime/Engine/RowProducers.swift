@@ -8,6 +8,10 @@ enum RowTransform {
     case layerNorm(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float)
     /// Exact GELU, then clipped to ±clip when given (the MLP hidden activation).
     case gelu(clip: Float?)
+    /// The caller's producer: `fill(firstRow, count, out)` writes rows `firstRow ..< firstRow +
+    /// count` (count ≤ `blockRows`; contiguous, k floats each) from the sources it captures;
+    /// called concurrently for disjoint rows. The `x` given to `RowProducer.run` is not read.
+    case custom(blockRows: Int, fill: (_ firstRow: Int, _ count: Int, _ out: UnsafeMutablePointer<Float>) -> Void)
 }
 
 /// How a layer reads its (transformed) input: the quantizer of its input as evaluation mode
@@ -45,12 +49,18 @@ enum RowProducer {
                 encode(x + range.lowerBound * k, range.lowerBound, range.count)
                 return
             }
+            var blockRows = RowProducer.blockRows
+            if case .custom(let rows, _) = transform { blockRows = max(1, rows) }
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * k)
             defer { scratch.deallocate() }
             var r = range.lowerBound
             while r < range.upperBound {
                 let n = min(blockRows, range.upperBound - r)
-                apply(transform, x + r * stride, stride: stride, rows: n, k: k, into: scratch)
+                if case .custom(_, let fill) = transform {
+                    fill(r, n, scratch)
+                } else {
+                    apply(transform, x + r * stride, stride: stride, rows: n, k: k, into: scratch)
+                }
                 encode(scratch, r, n)
                 r += n
             }
@@ -70,6 +80,8 @@ enum RowProducer {
             if let clip {
                 for i in 0..<(rows * k) { out[i] = min(max(out[i], -clip), clip) }
             }
+        case .custom:
+            preconditionFailure("RowProducer.apply: a custom producer fills its rows itself")
         }
     }
 

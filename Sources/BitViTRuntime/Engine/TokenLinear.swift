@@ -15,11 +15,20 @@ protocol TokenLinear: AnyObject {
     func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace)
 }
 
+/// A token linear layer that also multiplies a block of its encoded rows on the calling thread,
+/// so that whoever consumes the output can take each block while it is in cache (BHViT's MLP:
+/// fc1's output is consumed by fc2's encoding block by block and never stored whole).
+protocol RowBlockLinear: TokenLinear {
+    /// Rows `rows` of the `total` encoded input rows, times Wᵀ with the output transform, into
+    /// `y` (row `rows.lowerBound` first, row stride `outFeatures`).
+    func multiply(rows: Range<Int>, of total: Int, into y: UnsafeMutablePointer<Float>, workspace: Workspace)
+}
+
 /// `y = α·enc(x)·Wᵀ + bias` with float weights (full precision, or the dequantized weights of
 /// a quantized layer in float mode): with the weights packed at load (`PackedFloatWeight`)
 /// where the CPU prefers that, otherwise through OpenBLAS sgemm. `enc` is the dequantized
 /// input encoding, so a quantized model runs the same function as with its bit kernels.
-final class FloatLinear: TokenLinear {
+final class FloatLinear: RowBlockLinear {
     let inFeatures: Int
     let outFeatures: Int
     /// The weight `[out, in]` for OpenBLAS, or nil when `packed` holds it.
@@ -59,7 +68,7 @@ final class FloatLinear: TokenLinear {
             return
         }
         workspace.setInPlaceInput(nil, of: self)
-        let out = workspace.floats("linear.in", rows * k)
+        let out = input(rows, workspace)
         RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
             if case .identity = encoding, UnsafeMutablePointer(mutating: block) == out + r0 * k { return }
             RowProducer.dequantize(encoding, block, rows: n, k: k, into: out + r0 * k)
@@ -68,7 +77,7 @@ final class FloatLinear: TokenLinear {
 
     func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {
         let k = inFeatures, n = outFeatures, ldy = ldy ?? n
-        let a = workspace.inPlaceInput(of: self) ?? UnsafePointer(workspace.floats("linear.in", rows * k))
+        let a = workspace.inPlaceInput(of: self) ?? UnsafePointer(input(rows, workspace))
         if let packed {
             packed.multiply(rows: rows, a, lda: k, alpha: alpha, bias: bias.map { UnsafePointer($0.pointer) }, accumulate: accumulate,
                             into: y, ldc: ldy)
@@ -77,6 +86,25 @@ final class FloatLinear: TokenLinear {
         BLAS.gemm(transposeB: true, m: rows, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight!.pointer, ldb: k,
                   beta: accumulate ? 1 : 0, c: y, ldc: ldy)
         if let bias { addRowVector(bias.pointer, to: y, rows: rows, cols: n, ld: ldy) }
+    }
+
+    func multiply(rows: Range<Int>, of total: Int, into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let k = inFeatures, n = outFeatures
+        let a = (workspace.inPlaceInput(of: self) ?? UnsafePointer(input(total, workspace))) + rows.lowerBound * k
+        if let packed {
+            packed.multiply(rows: rows.count, a, lda: k, alpha: alpha, bias: bias.map { UnsafePointer($0.pointer) }, accumulate: false,
+                            into: y, ldc: n)
+            return
+        }
+        BLAS.gemm(transposeB: true, m: rows.count, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight!.pointer, ldb: k,
+                  beta: 0, c: y, ldc: n)
+        if let bias { addRowVector(bias.pointer, to: y, rows: rows.count, cols: n, ld: n) }
+    }
+
+    /// The encoded input rows, one buffer per input width (two layers of different widths can
+    /// hold their inputs at once).
+    private func input(_ rows: Int, _ workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        workspace.floats("linear.in/\(inFeatures)", rows * inFeatures)
     }
 }
 

@@ -54,16 +54,24 @@ public enum BinaryGEMM {
     }
 
     /// Computes C = transform(Â · Ŵᵀ) into `c` (M = a.rows, N = w.rows), or, with `packedOutput`,
-    /// its threshold bits instead (`c` is then not written). Returns the path used.
+    /// its threshold bits instead (`c` is then not written). With `rows`, only those rows of Â
+    /// (one plane, no packed output): `c` then holds row `rows.lowerBound` first and the
+    /// transform's `rowScale` is indexed from it too. Returns the path used.
     @discardableResult
     public static func multiply(_ a: PackedBinaryMatrix, _ w: PackedBinaryWeights,
                                 into c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
                                 transform: OutputTransform = OutputTransform(),
                                 packedOutput: PackedOutput? = nil,
+                                rows: Range<Int>? = nil,
                                 path: BinaryKernelPath? = nil) -> BinaryKernelPath {
         precondition(a.k == w.k, "BinaryGEMM: a has k = \(a.k), w has k = \(w.k)")
         precondition(2 * a.wordsPerRow == w.panelDwords, "BinaryGEMM: operand word counts differ")
-        let m = a.rows, n = w.rows, ldc = ldc ?? n
+        let first = rows?.lowerBound ?? 0
+        if let rows {
+            precondition(rows.lowerBound >= 0 && rows.upperBound <= a.rows && a.planes == 1 && packedOutput == nil,
+                         "BinaryGEMM: rows \(rows) of a one-plane \(a.rows)-row operand, without packed output")
+        }
+        let m = rows?.count ?? a.rows, n = w.rows, ldc = ldc ?? n
         precondition(ldc >= n, "BinaryGEMM: ldc \(ldc) < N \(n)")
         let resolved = BinaryKernels.resolve(path)
         a.planeScales.withUnsafeBufferPointer { aScales in
@@ -71,12 +79,12 @@ public enum BinaryGEMM {
                 var args = bv_bgemm_args()
                 args.product = product(a, w)
                 args.m = Int32(m); args.n = Int32(n); args.k = Int32(a.k)
-                args.a = UnsafePointer(a.words.pointer)
+                args.a = UnsafePointer(a.words.pointer + first * a.wordsPerRow)
                 args.a_row_stride = a.wordsPerRow
                 args.a_plane_stride = a.planeStride
                 args.a_planes = Int32(a.planes)
-                args.a_mask = a.mask.map { UnsafePointer($0.pointer) }
-                args.a_counts = a.rowCounts.map { UnsafePointer($0.pointer) }
+                args.a_mask = a.mask.map { UnsafePointer($0.pointer + first * a.wordsPerRow) }
+                args.a_counts = a.rowCounts.map { UnsafePointer($0.pointer + first) }
                 args.a_counts_plane_stride = m
                 args.a_scales = aScales.baseAddress
                 args.b = UnsafePointer(w.panels.pointer)

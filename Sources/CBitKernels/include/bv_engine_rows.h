@@ -101,6 +101,25 @@ void bv_quantize_levels_rows(const float *x, ptrdiff_t x_row_stride, int rows, i
                              int per_channel, float qn, float qp, uint8_t *codes, ptrdiff_t code_row_stride,
                              float *values, ptrdiff_t value_row_stride);
 
+/// BHViT's RPReLU with a tiled residual, `out = RPReLU(y + Tile(source))` over `rows` rows of `c`
+/// values: output channel k reads channel `k % sc` of the row's `sc` source values;
+/// RPReLU(u) = (max(u − move1, 0) + slope·min(u − move1, 0)) + move2 per channel (`out` may be `y`).
+void bv_bhvit_tile_rprelu_rows(const float *y, int rows, int c, const float *source, int sc, const float *move1,
+                               const float *slope, const float *move2, float *out);
+
+/// BHViT's GroupMean: `out[r·c + k]` = the mean of `x[r·c·ratio + k·ratio + j]`, j < ratio,
+/// summed in order of j.
+void bv_bhvit_group_means_rows(const float *x, int rows, int c, int ratio, float *out);
+
+/// The end of a BHViT block on rows [row0, row1) of the residual stream `x` `[B·side², c]`:
+/// `x = (x + (y·ls + lm)) + Σ_b (S_b(u2)·shift_scale[b·c + k] + shift_move[b·c + k])` over the six
+/// circular shift branches of `u2` on each image's side×side grid (h3, w3, ch3, h5, w5, ch5;
+/// ch3/ch5 read the pixel 1/2 above, below, left, right in channel quarters 0–3), or without
+/// the branches when `shift_scale` is NULL.
+void bv_bhvit_block_residual_rows(float *x, const float *y, const float *u2, int side, int c, const float *ls,
+                                  const float *lm, const float *shift_scale, const float *shift_move, ptrdiff_t row0,
+                                  ptrdiff_t row1);
+
 #ifdef __cplusplus
 }
 #endif
