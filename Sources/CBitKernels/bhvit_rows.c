@@ -9,9 +9,27 @@
 
 #pragma clang fp contract(off)
 
+#define BV_GROUP_MEANS_ROW(RATIO)                                       \
+    for (int k = 0; k < c; k++) {                                       \
+        float s = xr[k * (RATIO)];                                      \
+        for (int j = 1; j < (RATIO); j++) s += xr[k * (RATIO) + j];     \
+        orow[k] = s * inverse;                                          \
+    }
+
+/// GroupMean of one row of c·ratio values into c means.
+static inline __attribute__((always_inline)) void group_means_row(const float *xr, int c, int ratio, float *orow) {
+    const float inverse = 1.0f / (float)ratio;
+    switch (ratio) {
+    case 4: BV_GROUP_MEANS_ROW(4) break;
+    case 8: BV_GROUP_MEANS_ROW(8) break;
+    default: BV_GROUP_MEANS_ROW(ratio) break;
+    }
+}
+#undef BV_GROUP_MEANS_ROW
+
 BV_CLONES
 void bv_bhvit_tile_rprelu_rows(const float *y, int rows, int c, const float *source, int sc, const float *move1,
-                               const float *slope, const float *move2, float *out) {
+                               const float *slope, const float *move2, float *out, int ratio, float *means) {
     for (int r = 0; r < rows; r++) {
         const float *yr = y + (ptrdiff_t)r * c, *sr = source + (ptrdiff_t)r * sc;
         float *orow = out + (ptrdiff_t)r * c;
@@ -27,30 +45,10 @@ void bv_bhvit_tile_rprelu_rows(const float *y, int rows, int c, const float *sou
                 ob[k] = (positive + a[k] * negative) + m2[k];
             }
         }
+        // The row is still in L1.
+        if (means) group_means_row(orow, c / ratio, ratio, means + (ptrdiff_t)r * (c / ratio));
     }
 }
-
-#define BV_GROUP_MEANS(RATIO)                                                        \
-    for (int r = 0; r < rows; r++) {                                                 \
-        const float *xr = x + (ptrdiff_t)r * c * (RATIO);                            \
-        float *orow = out + (ptrdiff_t)r * c;                                        \
-        for (int k = 0; k < c; k++) {                                                \
-            float s = xr[k * (RATIO)];                                               \
-            for (int j = 1; j < (RATIO); j++) s += xr[k * (RATIO) + j];              \
-            orow[k] = s * inverse;                                                   \
-        }                                                                            \
-    }
-
-BV_CLONES
-void bv_bhvit_group_means_rows(const float *x, int rows, int c, int ratio, float *out) {
-    const float inverse = 1.0f / (float)ratio;
-    switch (ratio) {
-    case 4: BV_GROUP_MEANS(4) break;
-    case 8: BV_GROUP_MEANS(8) break;
-    default: BV_GROUP_MEANS(ratio) break;
-    }
-}
-#undef BV_GROUP_MEANS
 
 /// `i + d` wrapped into [0, side) (|d| ≤ 2: a few compares instead of two divisions).
 static inline int wrap(int i, int d, int side) {

@@ -152,8 +152,8 @@ final class BHViTBlockRuntime {
         let (wide, r, act, first) = (ratio * c, ratio, fc1.rprelu, fc1.linear)
         let h1 = RowTransform.custom(blockRows: max(8, (1 << 15) / wide)) { start, count, out in
             first.multiply(rows: start..<(start + count), of: rows, into: out, workspace: workspace)
-            BHViTRows.tileRPReLU(out, rows: count, channels: wide, act, source: u + start * c, sourceChannels: c, into: out)
-            BHViTRows.groupMeans(out, rows: count, channels: c, ratio: r, into: means + start * c)
+            BHViTRows.tileRPReLU(out, rows: count, channels: wide, act, source: u + start * c, sourceChannels: c, into: out,
+                                 groupMeans: (r, means + start * c))
         }
         profiler.measure("MLP fc1 \(fc1.linear.kernelName) + RPReLU (Tile) + GroupMean + fc2 encode") {
             fc2.linear.encode(u, rows: rows, stride: nil, transform: h1, workspace: workspace)

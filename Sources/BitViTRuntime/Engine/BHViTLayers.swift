@@ -106,16 +106,13 @@ enum BHViTRows {
         }
     }
 
-    /// `out = RPReLU(y + Tile(source))` for `rows` rows on the calling thread (`out` may be `y`).
+    /// `out = RPReLU(y + Tile(source))` for `rows` rows on the calling thread (`out` may be `y`),
+    /// and with `groupMeans`, GroupMean(out) (`c/ratio` means per row, summed in channel order).
     static func tileRPReLU(_ y: UnsafePointer<Float>, rows: Int, channels c: Int, _ p: RPReLUParameters,
-                           source: UnsafePointer<Float>, sourceChannels sc: Int, into out: UnsafeMutablePointer<Float>) {
-        bv_bhvit_tile_rprelu_rows(y, Int32(rows), Int32(c), source, Int32(sc), p.move1.pointer, p.slope.pointer, p.move2.pointer, out)
-    }
-
-    /// GroupMean: `out[r][k]` = the mean of channels `k·ratio ..< (k + 1)·ratio` of row r of `x`
-    /// (`channels·ratio` wide), summed in channel order, for `rows` rows on the calling thread.
-    static func groupMeans(_ x: UnsafePointer<Float>, rows: Int, channels c: Int, ratio: Int, into out: UnsafeMutablePointer<Float>) {
-        bv_bhvit_group_means_rows(x, Int32(rows), Int32(c), Int32(ratio), out)
+                           source: UnsafePointer<Float>, sourceChannels sc: Int, into out: UnsafeMutablePointer<Float>,
+                           groupMeans: (ratio: Int, into: UnsafeMutablePointer<Float>)? = nil) {
+        bv_bhvit_tile_rprelu_rows(y, Int32(rows), Int32(c), source, Int32(sc), p.move1.pointer, p.slope.pointer, p.move2.pointer, out,
+                                  Int32(groupMeans?.ratio ?? 1), groupMeans?.into)
     }
 
     /// `y = x + v` with a per-channel `v`.

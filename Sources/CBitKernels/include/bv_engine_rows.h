@@ -104,12 +104,11 @@ void bv_quantize_levels_rows(const float *x, ptrdiff_t x_row_stride, int rows, i
 /// BHViT's RPReLU with a tiled residual, `out = RPReLU(y + Tile(source))` over `rows` rows of `c`
 /// values: output channel k reads channel `k % sc` of the row's `sc` source values;
 /// RPReLU(u) = (max(u − move1, 0) + slope·min(u − move1, 0)) + move2 per channel (`out` may be `y`).
+/// With `means` (else NULL), also BHViT's GroupMean of each output row, taken while the row is
+/// in L1: `means[r·(c/ratio) + k]` = the mean of out[r·c + k·ratio + j], j < ratio, summed in
+/// order of j.
 void bv_bhvit_tile_rprelu_rows(const float *y, int rows, int c, const float *source, int sc, const float *move1,
-                               const float *slope, const float *move2, float *out);
-
-/// BHViT's GroupMean: `out[r·c + k]` = the mean of `x[r·c·ratio + k·ratio + j]`, j < ratio,
-/// summed in order of j.
-void bv_bhvit_group_means_rows(const float *x, int rows, int c, int ratio, float *out);
+                               const float *slope, const float *move2, float *out, int ratio, float *means);
 
 /// The end of a BHViT block on rows [row0, row1) of the residual stream `x` `[B·side², c]`:
 /// `x = (x + (y·ls + lm)) + Σ_b (S_b(u2)·shift_scale[b·c + k] + shift_move[b·c + k])` over the six
