@@ -12,7 +12,9 @@
 // have started more workers, which sit this job out) claim parts by CAS on `state` while its generation is
 // the one they read and the part index is below `parts`, run them, and add them to `done`.
 // The caller returns when `done == parts`. A worker that wakes late finds the generation
-// changed or no part left and goes back to waiting, so it never runs a part of a finished job.
+// changed or no part left and goes back to waiting, so it never runs a part of a finished job
+// (before a new job's fields are written, the old generation's next part is set past any
+// part count, so a worker mixing the old state with the new `parts` cannot claim either).
 // Workers spin (`pause`, with a `sched_yield` every few microseconds so that a busy machine's
 // other threads still run) for `spin_ns` after their last job, then sleep on a condition
 // variable; the caller signals it only when some worker sleeps.
@@ -132,12 +134,17 @@ void bv_pool_run(int parts, int threads, void (*fn)(void *ctx, int part), void *
     }
     if (pool.workers < threads - 1) start_workers(threads - 1);
     pthread_mutex_lock(&post_lock);
+    // Close the previous generation before its fields are overwritten: a late worker may hold
+    // that generation's state (every part claimed, `next` = its part count) but read this job's
+    // larger `parts`, and would then claim a part that does not exist, with this job's closure,
+    // counted into this job's `done`. With `next` at INT_MAX no part of it is claimable.
+    const uint32_t gen = (uint32_t)(atomic_load(&pool.state) >> 32) + 1;
+    atomic_store(&pool.state, ((uint64_t)(gen - 1) << 32) | 0x7FFFFFFFu);
     pool.fn = fn;
     pool.ctx = ctx;
     pool.parts = parts;
     atomic_store(&pool.active_workers, threads - 1);
     atomic_store(&pool.done, 0);
-    const uint32_t gen = (uint32_t)(atomic_load(&pool.state) >> 32) + 1;
     atomic_store(&pool.state, (uint64_t)gen << 32);
     if (atomic_load(&pool.sleeping) > 0) {
         pthread_mutex_lock(&pool.lock);

@@ -46,4 +46,25 @@ struct ParallelThreadCountTests {
         #expect(Self.threadsUsed(2, pool: false) <= 2)
         #expect(Self.threadsUsed(1, pool: false) == 1)
     }
+
+    @Test("Back-to-back pool jobs of varying sizes run every part exactly once")
+    func everyPartOnce() {
+        // Alternating small and large part counts is what exposed a late worker claiming a
+        // part of a finished job with the next job's part count.
+        let sizes = [2, 64, 3, 17, 1, 40, 2, 9]
+        var wrong = 0
+        Parallel.withSpinningWorkers {
+            Parallel.withThreadCount(2) {
+                for job in 0..<4000 {
+                    let parts = sizes[job % sizes.count]
+                    let counts = UnsafeMutablePointer<Int>.allocate(capacity: parts)
+                    counts.initialize(repeating: 0, count: parts)
+                    Parallel.forPartitions(parts) { p in counts[p] += 1 }
+                    for p in 0..<parts where counts[p] != 1 { wrong += 1 }
+                    counts.deallocate()
+                }
+            }
+        }
+        #expect(wrong == 0)
+    }
 }
