@@ -74,8 +74,9 @@ final class DilatedConvolutionBranch {
             bits = nil
             floatWeights = (0..<4).map { tapMajorWeights(w, out: c, cg: c / 4, kernel: 3, group: $0, groups: 4, rowScales: alphas) }
         } else if GroupedConvolutionWeights.supports(channels: c, groups: groups) {
+            let groups = groups
             lanes = w.withUnsafeBufferPointer {
-                GroupedConvolutionWeights(weight: $0.baseAddress!, channels: c, groups: 4, channelScales: alphas)
+                GroupedConvolutionWeights(weight: $0.baseAddress!, channels: c, groups: groups, channelScales: alphas)
             }
             bits = nil
             floatWeights = []
