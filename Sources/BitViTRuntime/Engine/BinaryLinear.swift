@@ -78,22 +78,21 @@ final class BinaryLinear: RowBlockLinear {
     /// has no fold. `scratch` is a rows × outFeatures buffer the kernels may be given but do not write.
     func multiply(rows: Int, encodingFor next: BinaryLinear, scratch: UnsafeMutablePointer<Float>, workspace: Workspace) -> Bool {
         guard let (above, below) = next.geluFold, next.inFeatures == outFeatures else { return false }
-        let b = bias?.pointer
-        BinaryGEMM.multiply(operand(rows, workspace), weights, into: scratch,
-                            transform: OutputTransform(scale: scale, bias: b.map { UnsafePointer($0) }),
+        BinaryGEMM.multiply(operand(rows, workspace), weights, into: scratch, transform: transform(accumulate: false),
                             packedOutput: .init(bits: next.operand(rows, workspace), above: above.pointer, below: below.pointer))
         return true
     }
 
     func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {
-        let a = operand(rows, workspace)
-        let b = bias?.pointer
-        BinaryGEMM.multiply(a, weights, into: y, ldc: ldy,
-                            transform: OutputTransform(scale: scale, bias: b.map { UnsafePointer($0) }, accumulate: accumulate))
+        BinaryGEMM.multiply(operand(rows, workspace), weights, into: y, ldc: ldy, transform: transform(accumulate: accumulate))
     }
 
     func multiply(rows: Range<Int>, of total: Int, into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        BinaryGEMM.multiply(operand(total, workspace), weights, into: y,
-                            transform: OutputTransform(scale: scale, bias: bias.map { UnsafePointer($0.pointer) }), rows: rows)
+        BinaryGEMM.multiply(operand(total, workspace), weights, into: y, transform: transform(accumulate: false), rows: rows)
+    }
+
+    /// The GEMM's output transform: `scale` and the bias (α_n comes with the weights).
+    private func transform(accumulate: Bool) -> OutputTransform {
+        OutputTransform(scale: scale, bias: bias.map { UnsafePointer($0.pointer) }, accumulate: accumulate)
     }
 }

@@ -76,8 +76,18 @@ final class FloatLinear: RowBlockLinear {
     }
 
     func multiply(rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int?, accumulate: Bool, workspace: Workspace) {
-        let k = inFeatures, n = outFeatures, ldy = ldy ?? n
         let a = workspace.inPlaceInput(of: self) ?? UnsafePointer(input(rows, workspace))
+        product(a, rows: rows, into: y, ldy: ldy ?? outFeatures, accumulate: accumulate)
+    }
+
+    func multiply(rows: Range<Int>, of total: Int, into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let a = workspace.inPlaceInput(of: self) ?? UnsafePointer(input(total, workspace))
+        product(a + rows.lowerBound * inFeatures, rows: rows.count, into: y, ldy: outFeatures, accumulate: false)
+    }
+
+    /// `y (+)= α·a·Wᵀ + bias` for `rows` contiguous encoded rows `a`.
+    private func product(_ a: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+        let k = inFeatures, n = outFeatures
         if let packed {
             packed.multiply(rows: rows, a, lda: k, alpha: alpha, bias: bias.map { UnsafePointer($0.pointer) }, accumulate: accumulate,
                             into: y, ldc: ldy)
@@ -86,19 +96,6 @@ final class FloatLinear: RowBlockLinear {
         BLAS.gemm(transposeB: true, m: rows, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight!.pointer, ldb: k,
                   beta: accumulate ? 1 : 0, c: y, ldc: ldy)
         if let bias { addRowVector(bias.pointer, to: y, rows: rows, cols: n, ld: ldy) }
-    }
-
-    func multiply(rows: Range<Int>, of total: Int, into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        let k = inFeatures, n = outFeatures
-        let a = (workspace.inPlaceInput(of: self) ?? UnsafePointer(input(total, workspace))) + rows.lowerBound * k
-        if let packed {
-            packed.multiply(rows: rows.count, a, lda: k, alpha: alpha, bias: bias.map { UnsafePointer($0.pointer) }, accumulate: false,
-                            into: y, ldc: n)
-            return
-        }
-        BLAS.gemm(transposeB: true, m: rows.count, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight!.pointer, ldb: k,
-                  beta: 0, c: y, ldc: n)
-        if let bias { addRowVector(bias.pointer, to: y, rows: rows.count, cols: n, ld: n) }
     }
 
     /// The encoded input rows, one buffer per input width (two layers of different widths can
