@@ -68,29 +68,31 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
         for (int ng = n0; ng < n1; ng += gw) {
             const int ncols = bv_min(gw, n1 - ng), nv = (ncols + BV_PANEL - 1) / BV_PANEL;
 
-            // Per-column transform of each pair group (see bv_tile_out).
+            // Per-column transform of each pair group (see bv_tile_out): branch-free loops over
+            // the live columns (they vectorize), zeros beyond them.
+            const float base = g->product == BV_PROD_PM1_PM1 ? (float)pa * pb * g->k : 0.0f;
             for (int p = 0; p < pn; p++) {
                 const int ia = (p0 + p) / ngb * pa, jb = (p0 + p) % ngb * pb;
                 const float gp = g->scale * (g->a_scales ? g->a_scales[ia] : 1.0f)
                                * (g->b_scales ? g->b_scales[jb] : 1.0f);
-                const int first = p0 + p == 0;
-                for (int j = 0; j < nv * BV_PANEL; j++) {
-                    if (j >= ncols) { P[p][j] = Q[p][j] = S[p][j] = B[p][j] = 0; continue; }
-                    const int n = ng + j;
-                    const float gs = gp * (g->col_scale ? g->col_scale[n] : 1.0f);
-                    float base = 0;
-                    if (g->product == BV_PROD_PM1_PM1) base = (float)pa * pb * g->k;
-                    if (col_base_counts) {
+                float *restrict Pp = P[p], *restrict Qp = Q[p], *restrict Sp = S[p], *restrict Bp = B[p];
+                const float *cs = g->col_scale ? g->col_scale + ng : NULL;
+                const float *bias = p0 + p == 0 && g->bias ? g->bias + ng : NULL;
+                for (int j = 0; j < ncols; j++) Sp[j] = cs ? gp * cs[j] : gp;
+                for (int j = 0; j < ncols; j++) Bp[j] = bias ? bias[j] : 0.0f;
+                // With R the bias is added after it (B). Q stays one expression a·b + c (a target
+                // with baseline FMA contracts it into one rounding).
+                const int bias_in_q = !g->row_scale;
+                if (col_base_counts)
+                    for (int j = 0; j < ncols; j++) {
                         int64_t cnt = 0;
-                        for (int q = 0; q < pb; q++) cnt += g->b_counts[(jb + q) * g->b_counts_plane_stride + n];
-                        base = (float)(pa * cnt);
+                        for (int q = 0; q < pb; q++) cnt += g->b_counts[(jb + q) * g->b_counts_plane_stride + ng + j];
+                        Qp[j] = Sp[j] * (float)(pa * cnt) + (bias_in_q ? Bp[j] : 0.0f);
                     }
-                    const float bias = first && g->bias ? g->bias[n] : 0.0f;
-                    P[p][j] = (float)w * gs;
-                    Q[p][j] = gs * base + (g->row_scale ? 0.0f : bias);
-                    S[p][j] = gs;
-                    B[p][j] = bias;
-                }
+                else
+                    for (int j = 0; j < ncols; j++) Qp[j] = Sp[j] * base + (bias_in_q ? Bp[j] : 0.0f);
+                for (int j = 0; j < ncols; j++) Pp[j] = (float)w * Sp[j];
+                for (int j = ncols; j < nv * BV_PANEL; j++) Pp[j] = Qp[j] = Sp[j] = Bp[j] = 0;
             }
 
             if (g->out_bits)
@@ -99,50 +101,64 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
                     below[j] = j < ncols ? g->out_below[ng + j] : -__builtin_inff();
                 }
 
+            // One input and output description per pair group; a row tile only moves their
+            // row pointers.
+            bv_btile_in in[BV_MAX_PAIRS];
+            bv_tile_out out[BV_MAX_PAIRS];
+            float U[BV_MR_MAX];
+            for (int p = 0; p < pn; p++) {
+                const int ia = (p0 + p) / ngb * pa, jb = (p0 + p) % ngb * pb;
+                in[p] = (bv_btile_in){
+                    .op = op,
+                    .a = (const bv_u32a *)(g->a + ia * g->a_plane_stride),
+                    .a_row_stride = 2 * g->a_row_stride,
+                    .a_plane_stride = 2 * g->a_plane_stride,
+                    .a_planes = pa,
+                    .a_mask = g->a_mask ? (const bv_u32a *)(g->a_mask + ia * g->a_plane_stride) : NULL,
+                    .b = g->b + jb * g->b_plane_stride + (ptrdiff_t)(ng / BV_PANEL) * panel_stride,
+                    .b_panel_stride = panel_stride,
+                    .b_plane_stride = g->b_plane_stride,
+                    .b_planes = pb,
+                    .k32 = k32,
+                };
+                out[p] = (bv_tile_out){
+                    .P = P[p], .Q = Q[p], .S = S[p], .B = B[p],
+                    .U = row_base ? U : NULL,
+                    .accumulate = p0 + p == 0 ? g->accumulate : 1,
+                    .ldc = g->ldc,
+                    .ncols = ncols,
+                    .bits_stride = g->out_bits_stride,
+                    .bit0 = ng % 64,
+                    .above = above, .below = below,
+                };
+            }
+            const bv_u32a *a0[BV_MAX_PAIRS], *am0[BV_MAX_PAIRS];
+            for (int p = 0; p < pn; p++) { a0[p] = in[p].a; am0[p] = in[p].a_mask; }
+
             for (int m = m0; m < m1; m += MR) {
                 const int mr = bv_min(MR, m1 - m);
+                const ptrdiff_t a_off = 2 * (ptrdiff_t)m * g->a_row_stride;
                 for (int p = 0; p < pn; p++) {
-                    const int ia = (p0 + p) / ngb * pa, jb = (p0 + p) % ngb * pb;
-                    bv_btile_in in = {
-                        .op = op,
-                        .a = (const bv_u32a *)(g->a + ia * g->a_plane_stride + (ptrdiff_t)m * g->a_row_stride),
-                        .a_row_stride = 2 * g->a_row_stride,
-                        .a_plane_stride = 2 * g->a_plane_stride,
-                        .a_planes = pa,
-                        .a_mask = g->a_mask ? (const bv_u32a *)(g->a_mask + ia * g->a_plane_stride
-                                                               + (ptrdiff_t)m * g->a_row_stride) : NULL,
-                        .b = g->b + jb * g->b_plane_stride + (ptrdiff_t)(ng / BV_PANEL) * panel_stride,
-                        .b_panel_stride = panel_stride,
-                        .b_plane_stride = g->b_plane_stride,
-                        .b_planes = pb,
-                        .k32 = k32,
-                    };
-                    float U[BV_MR_MAX];
-                    int64_t nonzero = 0;
-                    if (row_base)
+                    if (row_base) {
+                        const int ia = (p0 + p) / ngb * pa;
+                        int64_t nonzero = 0;
                         for (int r = 0; r < mr; r++) {
                             int64_t cnt = 0;
                             for (int q = 0; q < pa; q++) cnt += g->a_counts[(ia + q) * g->a_counts_plane_stride + m + r];
                             U[r] = (float)(pb * cnt);
                             nonzero += cnt;
                         }
-                    // Rows of A with no nonzero entry ({0,1} planes, or masked ±1) give dot = 0 for
-                    // every column: after the first pair (which writes C and the bias) they add
-                    // exactly 0, so the pair is skipped (GSB's sparse T1/T2 attention planes).
-                    if (row_base && nonzero == 0 && p0 + p > 0) continue;
-                    bv_tile_out out = {
-                        .P = P[p], .Q = Q[p], .S = S[p], .B = B[p],
-                        .U = row_base ? U : NULL,
-                        .R = g->row_scale ? g->row_scale + m : NULL,
-                        .accumulate = p0 + p == 0 ? g->accumulate : 1,
-                        .c = g->c + (ptrdiff_t)m * g->ldc + ng, .c32 = NULL, .ldc = g->ldc,
-                        .ncols = ncols,
-                        .bits = g->out_bits ? g->out_bits + (ptrdiff_t)m * g->out_bits_stride + ng / 64 : NULL,
-                        .bits_stride = g->out_bits_stride,
-                        .bit0 = ng % 64,
-                        .above = above, .below = below,
-                    };
-                    tile(&in, mr, nv, &out);
+                        // Rows of A with no nonzero entry ({0,1} planes, or masked ±1) give dot = 0
+                        // for every column: after the first pair (which writes C and the bias) they
+                        // add exactly 0, so the pair is skipped (GSB's sparse T1/T2 attention planes).
+                        if (nonzero == 0 && p0 + p > 0) continue;
+                    }
+                    in[p].a = a0[p] + a_off;
+                    if (am0[p]) in[p].a_mask = am0[p] + a_off;
+                    out[p].R = g->row_scale ? g->row_scale + m : NULL;
+                    out[p].c = g->c + (ptrdiff_t)m * g->ldc + ng;
+                    out[p].bits = g->out_bits ? g->out_bits + (ptrdiff_t)m * g->out_bits_stride + ng / 64 : NULL;
+                    tile(&in[p], mr, nv, &out[p]);
                 }
             }
         }

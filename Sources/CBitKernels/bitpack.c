@@ -37,6 +37,45 @@ static void pack_rows_avx2(const float *x, ptrdiff_t x_row_stride, int rows, int
 }
 #endif
 
+/// 8×8 bit transpose: bit 8i + j of the result is bit 8j + i of `x`.
+static inline uint64_t transpose_bits8x8(uint64_t x) {
+    uint64_t t;
+    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;  x ^= t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull; x ^= t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull; x ^= t ^ (t << 28);
+    return x;
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+/// Signs of rows that lie side by side in memory (x_row_stride 1, e.g. the channels of V packed
+/// along its tokens): for each k, one compare of 8 rows gives a byte of their bits; 8 such bytes
+/// are transposed into one byte of each row's word. Rows in multiples of 8 (the caller packs the
+/// rest), no mask.
+__attribute__((target("avx2")))
+static void pack_columns_avx2(const float *x, ptrdiff_t x_k_stride, int rows8, int k, const float *shift,
+                              uint64_t *bits, ptrdiff_t row_stride) {
+    const int words = words_for(k);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int r = 0; r < rows8; r += 8) {
+        for (int w = 0; w < words; w++) {
+            uint64_t word[8] = {0};
+            for (int j0 = 64 * w; j0 < bv_min(k, 64 * w + 64); j0 += 8) {
+                const int n = bv_min(8, k - j0);
+                uint64_t bytes = 0;  // byte j: bits of the 8 rows at k = j0 + j
+                for (int j = 0; j < n; j++) {
+                    __m256 v = _mm256_loadu_ps(x + r + (ptrdiff_t)(j0 + j) * x_k_stride);
+                    if (shift) v = _mm256_add_ps(v, _mm256_set1_ps(shift[j0 + j]));
+                    bytes |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_LT_OQ)) << (8 * j);
+                }
+                const uint64_t rowsbits = transpose_bits8x8(bytes);  // byte i: row r + i at j0 …
+                for (int i = 0; i < 8; i++) word[i] |= ((rowsbits >> (8 * i)) & 0xFF) << (j0 - 64 * w);
+            }
+            for (int i = 0; i < 8; i++) bits[(ptrdiff_t)(r + i) * row_stride + w] = word[i];
+        }
+    }
+}
+#endif
+
 /// Packs contiguous rows with the SIMD row packer of `path`; returns 0 when there is none (the
 /// caller then uses the scalar rows).
 static int pack_rows_simd(int path, const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride, int rows, int k,
@@ -67,8 +106,16 @@ void bv_pack_signs(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,
     if (pack_rows_simd(path, x, x_row_stride, x_k_stride, rows, k, shift, 0.0f, 1, bits, row_stride, mask,
                        mask ? row_counts : NULL))
         return;
+    int r0 = 0;
+#if defined(__x86_64__) && defined(__clang__)
+    const int p = bv_bgemm_resolve_path(path);
+    if (x_row_stride == 1 && !mask && (p == BV_KPATH_AVX2 || p == BV_KPATH_AVX512)) {
+        r0 = rows / 8 * 8;
+        pack_columns_avx2(x, x_k_stride, r0, k, shift, bits, row_stride);
+    }
+#endif
     const int words = words_for(k);
-    for (int r = 0; r < rows; r++) {
+    for (int r = r0; r < rows; r++) {
         const int nnz = bv_pack_row_signs_scalar(x + r * x_row_stride, x_k_stride, k, shift,
                                                  bits + r * row_stride, words,
                                                  mask ? mask + r * row_stride : NULL);

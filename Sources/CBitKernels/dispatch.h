@@ -17,4 +17,13 @@
 #define BV_REASSOCIATE
 #endif
 
+// For a loop whose iteration i reads inputs at i and writes outputs at i only: it vectorizes
+// without run-time overlap checks, so in-place calls (y == x) take the vector loop too instead
+// of the scalar fallback the checks would send them to. Outputs must be the inputs or disjoint.
+#if defined(__clang__)
+#define BV_ELEMENTWISE _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define BV_ELEMENTWISE
+#endif
+
 #endif

@@ -36,11 +36,13 @@ static inline float fast_erff(float x) {
 
 BV_CLONES
 void bv_exp_f32(const float *x, float *y, ptrdiff_t n) {
+    BV_ELEMENTWISE
     for (ptrdiff_t i = 0; i < n; i++) y[i] = fast_expf(x[i]);
 }
 
 BV_CLONES
 void bv_gelu_forward_f32(const float *x, float *y, ptrdiff_t n) {
+    BV_ELEMENTWISE
     for (ptrdiff_t i = 0; i < n; i++) {
         float v = x[i];
         y[i] = 0.5f * v * (1.0f + fast_erff(v * 0.70710678118654752f));
@@ -49,6 +51,7 @@ void bv_gelu_forward_f32(const float *x, float *y, ptrdiff_t n) {
 
 BV_CLONES
 void bv_gelu_backward_f32(const float *x, const float *dy, float *dx, ptrdiff_t n) {
+    BV_ELEMENTWISE
     for (ptrdiff_t i = 0; i < n; i++) {
         float v = x[i];
         float cdf = 0.5f * (1.0f + fast_erff(v * 0.70710678118654752f));
@@ -67,6 +70,7 @@ void bv_softmax_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t col
         float sum = 0;
         {
             BV_REASSOCIATE
+            BV_ELEMENTWISE
             for (ptrdiff_t c = 0; c < cols; c++) {
                 float e = fast_expf(scale * (xr[c] - m));
                 yr[c] = e;
@@ -91,6 +95,7 @@ void bv_log_softmax_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t
             for (ptrdiff_t c = 0; c < cols; c++) sum += fast_expf(xr[c] - m);
         }
         float lse = m + logf(sum);
+        BV_ELEMENTWISE
         for (ptrdiff_t c = 0; c < cols; c++) yr[c] = xr[c] - lse;
     }
 }
@@ -106,6 +111,7 @@ void bv_softmax_backward_rows_f32(const float *y, const float *dy, float *dx,
             BV_REASSOCIATE
             for (ptrdiff_t c = 0; c < cols; c++) dot += yr[c] * gr[c];
         }
+        BV_ELEMENTWISE
         for (ptrdiff_t c = 0; c < cols; c++) dr[c] = scale * yr[c] * (gr[c] - dot);
     }
 }
@@ -130,8 +136,10 @@ void bv_layernorm_forward_f32(const float *x, const float *gamma, const float *b
         }
         float rs = 1.0f / sqrtf(v / (float)cols + eps);
         if (gamma && beta) {
+            BV_ELEMENTWISE
             for (ptrdiff_t c = 0; c < cols; c++) yr[c] = (xr[c] - mu) * rs * gamma[c] + beta[c];
         } else {
+            BV_ELEMENTWISE
             for (ptrdiff_t c = 0; c < cols; c++) yr[c] = (xr[c] - mu) * rs;
         }
         if (mean) mean[r] = mu;

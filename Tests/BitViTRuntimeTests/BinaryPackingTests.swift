@@ -49,15 +49,33 @@ struct BinaryPackingTests {
     }
 
     @Test func stridedPackingEqualsPackingTheTranspose() {
-        // V [tokens, d] packed along tokens (rows = d) equals packing Vᵀ row by row.
+        // V [tokens, d] packed along tokens (rows = d) equals packing Vᵀ row by row, on every
+        // path: rows side by side in memory take the column packer (8 rows per compare, a bit
+        // transpose) in groups of 8 and the scalar packer for the rest.
         var rng = RandomGenerator(seed: 52)
-        let (tokens, d) = (77, 9)
-        let v = randomFloats(tokens * d, &rng)
-        var vt = [Float](repeating: 0, count: v.count)
-        for t in 0..<tokens { for c in 0..<d { vt[c * tokens + t] = v[t * d + c] } }
-        let strided = v.withUnsafeBufferPointer { BinaryPack.signs($0.baseAddress!, rows: d, k: tokens, rowStride: 1, kStride: d) }
-        let direct = vt.withUnsafeBufferPointer { BinaryPack.signs($0.baseAddress!, rows: d, k: tokens) }
-        #expect(strided.words.array == direct.words.array)
+        for path in binaryPaths {
+            for (tokens, d) in [(77, 9), (49, 32), (64, 16), (130, 24), (5, 7), (1, 8)] {
+                var v = randomFloats(tokens * d, &rng, zeroFraction: 0.1)
+                v[0] = -0.0  // not negative
+                let shift = randomFloats(tokens, &rng, zeroFraction: 0.5)
+                var vt = [Float](repeating: 0, count: v.count)
+                for t in 0..<tokens { for c in 0..<d { vt[c * tokens + t] = v[t * d + c] } }
+                for withShift in [false, true] {
+                    let (strided, direct) = shift.withUnsafeBufferPointer { s in
+                        let sp = withShift ? s.baseAddress : nil
+                        return (v.withUnsafeBufferPointer {
+                            BinaryPack.signs($0.baseAddress!, rows: d, k: tokens, rowStride: 1, kStride: d, shift: sp, path: path)
+                        }, vt.withUnsafeBufferPointer {
+                            BinaryPack.signs($0.baseAddress!, rows: d, k: tokens, shift: sp, path: .scalar)
+                        })
+                    }
+                    #expect(strided.words.array == direct.words.array, "\(tokens)×\(d) shift \(withShift) path \(path)")
+                    for c in 0..<d { for t in 0..<tokens where strided.bit(row: c, column: t) != (vt[c * tokens + t] + (withShift ? shift[t] : 0) < 0) {
+                        Issue.record("bit (\(c), \(t)) \(tokens)×\(d) path \(path)")
+                    } }
+                }
+            }
+        }
     }
 
     @Test func quantizedPlanesDecodeToTheRoundedCodes() {

@@ -53,37 +53,25 @@ final class MSGDCRuntime {
                 }
             }
         }
-        profiler.measure("MSGDC RPReLU + BN + residual") {
-            let s = norm.scale.pointer, t = norm.shift.pointer
-            let acts = branches.map { ($0.rprelu.move1.pointer, $0.rprelu.slope.pointer, $0.rprelu.move2.pointer) }
-            precondition(acts.count == 3, "MSGDC: three branches")
-            let (o1, o2, o3) = (outputs[0], outputs[1], outputs[2])
-            @inline(__always) func rprelu(_ x: SIMD8<Float>, _ i: Int, _ k: Int) -> SIMD8<Float> {
-                let u = x - SIMD8.load(acts[i].0, k)
-                let positive = u.replacing(with: 0, where: u .< 0), negative = u.replacing(with: 0, where: u .> 0)
-                return (positive + SIMD8.load(acts[i].1, k) * negative) + SIMD8.load(acts[i].2, k)
-            }
+        profiler.measure("MSGDC RPReLU + BN + residual") { addToResidual(x, outputs, rows: rows) }
+    }
+
+    /// `x += BN(Σ_b RPReLU_b(outputs[b]))` over the three branches.
+    private func addToResidual(_ x: UnsafeMutablePointer<Float>, _ outputs: [UnsafeMutablePointer<Float>], rows: Int) {
+        precondition(outputs.count == 3, "MSGDC: three branches")
+        var acts: [UnsafePointer<Float>?] = []
+        for b in branches {
+            let p = b.rprelu
+            acts.append(UnsafePointer(p.move1.pointer))
+            acts.append(UnsafePointer(p.slope.pointer))
+            acts.append(UnsafePointer(p.move2.pointer))
+        }
+        let (c, s, t) = (channels, UnsafePointer(norm.scale.pointer), UnsafePointer(norm.shift.pointer))
+        let (o1, o2, o3) = (UnsafePointer(outputs[0]), UnsafePointer(outputs[1]), UnsafePointer(outputs[2]))
+        acts.withUnsafeBufferPointer { a in
             BHViTRows.forRanges(rows, channels: c) { range in
-                for r in range {
-                    let xr = x + r * c, b1 = o1 + r * c, b2 = o2 + r * c, b3 = o3 + r * c
-                    var k = 0
-                    while k + 8 <= c {
-                        let sum = (rprelu(SIMD8.load(b1, k), 0, k) + rprelu(SIMD8.load(b2, k), 1, k)) + rprelu(SIMD8.load(b3, k), 2, k)
-                        (SIMD8.load(xr, k) + (sum * SIMD8.load(s, k) + SIMD8.load(t, k))).store(xr, k)
-                        k += 8
-                    }
-                    while k < c {
-                        var sum: Float = 0
-                        for (i, branch) in [b1, b2, b3].enumerated() {
-                            let (m1, a, m2) = acts[i]
-                            let u = branch[k] - m1[k]
-                            let y = (max(u, 0) + a[k] * min(u, 0)) + m2[k]
-                            sum = i == 0 ? y : sum + y
-                        }
-                        xr[k] = xr[k] + (sum * s[k] + t[k])
-                        k += 1
-                    }
-                }
+                let o = range.lowerBound * c
+                bv_bhvit_msgdc_residual_rows(x + o, o1 + o, o2 + o, o3 + o, Int32(range.count), Int32(c), a.baseAddress!, s, t)
             }
         }
     }
@@ -112,9 +100,10 @@ final class BHViTBlockRuntime {
     let mixer: Mixer
     let fc1: BHViTBinaryLinear
     let fc2: BHViTBinaryLinear
-    let mlpScale: LayerScaleParameters
-    /// Shift-branch LayerScales `[6·C]` each (branch-major), nil without shift branches.
-    let shift: (scale: AlignedBuffer<Float>, move: AlignedBuffer<Float>)?
+    /// The MLP's LayerScale and the shift branches' LayerScales, interleaved in blocks of
+    /// `BV_RESIDUAL_LANES` channels as `bv_bhvit_block_residual_rows` reads them.
+    let residualParameters: AlignedBuffer<Float>
+    let shiftBranches: Bool
 
     init(_ b: BHViTLayerBuilder, index: Int, stage: BHViTStageGeometry, shiftBranches: Bool, quantizedAttention: Bool) throws {
         let p = "blocks.\(index)."
@@ -131,8 +120,19 @@ final class BHViTBlockRuntime {
         }
         fc1 = try b.binaryLinear(p + "mlp.fc1")
         fc2 = try b.binaryLinear(p + "mlp.fc2")
-        mlpScale = try b.layerScale(p + "mlp.layerscale")
-        shift = shiftBranches ? (try b.buffer(p + "shift.scale"), try b.buffer(p + "shift.move")) : nil
+        let mlpScale = try b.layerScale(p + "mlp.layerscale")
+        // Vectors of C values in the order the C row pass takes them: ls, lm, then (s_b, m_b) for
+        // the six branches (`shift.scale` / `shift.move` are [6·C], branch-major).
+        var vectors = [mlpScale.alpha.array, mlpScale.move.array]
+        if shiftBranches {
+            let (scale, move) = (try b.file.floats(p + "shift.scale"), try b.file.floats(p + "shift.move"))
+            for branch in 0..<6 {
+                vectors.append(Array(scale[(branch * channels)..<((branch + 1) * channels)]))
+                vectors.append(Array(move[(branch * channels)..<((branch + 1) * channels)]))
+            }
+        }
+        self.shiftBranches = shiftBranches
+        residualParameters = BHViTBlockRuntime.interleave(vectors, lanes: Int(BV_RESIDUAL_LANES))
     }
 
     func run(_ x: UnsafeMutablePointer<Float>, batch: Int, workspace: Workspace, profiler: EngineProfiler) {
@@ -170,12 +170,22 @@ final class BHViTBlockRuntime {
 
     /// `x = (x + LS(y)) + Σ_k LS_k(S_k(u2))` with circular indexing on the `side`×`side` grid.
     private func addBranches(_ x: UnsafeMutablePointer<Float>, mlp y: UnsafePointer<Float>, u2: UnsafePointer<Float>, batch: Int) {
-        let (c, r) = (channels, side)
-        let ls = mlpScale.alpha.pointer, lm = mlpScale.move.pointer
-        let scale = shift.map { UnsafePointer($0.scale.pointer) }, move = shift.map { UnsafePointer($0.move.pointer) }
+        let (c, r, params, branches) = (channels, side, UnsafePointer(residualParameters.pointer), Int32(shiftBranches ? 1 : 0))
         BHViTRows.forRanges(batch * r * r, channels: c) { range in
-            bv_bhvit_block_residual_rows(x, y, u2, Int32(r), Int32(c), ls, lm, scale, move, range.lowerBound, range.upperBound)
+            bv_bhvit_block_residual_rows(x, y, u2, Int32(r), Int32(c), params, branches, range.lowerBound, range.upperBound)
         }
+    }
+
+    /// Equal-length vectors interleaved in blocks of `lanes` elements: block kb holds lanes
+    /// kb·lanes ..< (kb + 1)·lanes of every vector in turn, zero past the end.
+    static func interleave(_ vectors: [[Float]], lanes: Int) -> AlignedBuffer<Float> {
+        let n = vectors.first?.count ?? 0, blocks = (n + lanes - 1) / lanes
+        let out = AlignedBuffer<Float>(count: blocks * vectors.count * lanes)
+        for (v, vector) in vectors.enumerated() {
+            precondition(vector.count == n, "interleave: vectors of different lengths")
+            for (k, value) in vector.enumerated() { out.pointer[((k / lanes) * vectors.count + v) * lanes + k % lanes] = value }
+        }
+        return out
     }
 }
 

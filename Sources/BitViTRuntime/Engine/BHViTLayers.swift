@@ -88,10 +88,7 @@ enum BHViTRows {
     static func affine(_ x: UnsafePointer<Float>, _ a: ChannelAffine, rows: Int, channels c: Int, into y: UnsafeMutablePointer<Float>) {
         let s = a.scale.pointer, t = a.shift.pointer
         forRanges(rows, channels: c) { range in
-            for r in range {
-                let xr = x + r * c, yr = y + r * c
-                for k in 0..<c { yr[k] = xr[k] * s[k] + t[k] }
-            }
+            bv_bhvit_affine_rows(x + range.lowerBound * c, Int32(range.count), Int32(c), s, t, y + range.lowerBound * c)
         }
     }
 

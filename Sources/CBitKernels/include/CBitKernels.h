@@ -22,13 +22,13 @@ extern "C" {
 
 // MARK: Vectorized float math
 
-/// y[i] = exp(x[i]); relative error below 2e-7 on [-87, 88].
+/// y[i] = exp(x[i]); relative error below 2e-7 on [-87, 88]. `y` may be `x` (in place).
 void bv_exp_f32(const float *x, float *y, ptrdiff_t n);
 
-/// Exact-form GELU, y = x/2 · (1 + erf(x/√2)); erf absolute error below 2e-7.
+/// Exact-form GELU, y = x/2 · (1 + erf(x/√2)); erf absolute error below 2e-7. `y` may be `x`.
 void bv_gelu_forward_f32(const float *x, float *y, ptrdiff_t n);
 
-/// dx = dy · GELU'(x).
+/// dx = dy · GELU'(x); `dx` may be `dy` or `x`.
 void bv_gelu_backward_f32(const float *x, const float *dy, float *dx, ptrdiff_t n);
 
 /// Row softmax of `scale · x`: `rows` rows of `cols` contiguous values, `y` may alias `x`.
@@ -41,7 +41,7 @@ void bv_log_softmax_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t
 void bv_softmax_backward_rows_f32(const float *y, const float *dy, float *dx,
                                   ptrdiff_t rows, ptrdiff_t cols, float scale);
 
-/// LayerNorm forward over the last axis. `gamma`/`beta` may be NULL (identity affine).
+/// LayerNorm forward over the last axis (`y` may be `x`). `gamma`/`beta` may be NULL (identity affine).
 /// Writes the per-row mean and reciprocal standard deviation when `mean`/`rstd` are non-NULL.
 void bv_layernorm_forward_f32(const float *x, const float *gamma, const float *beta,
                               float *y, float *mean, float *rstd,

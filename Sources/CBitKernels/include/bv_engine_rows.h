@@ -110,14 +110,29 @@ void bv_quantize_levels_rows(const float *x, ptrdiff_t x_row_stride, int rows, i
 void bv_bhvit_tile_rprelu_rows(const float *y, int rows, int c, const float *source, int sc, const float *move1,
                                const float *slope, const float *move2, float *out, int ratio, float *means);
 
+/// `y = x·scale + shift` per channel over `rows` rows of `c` values (`y` may be `x`); BHViT's
+/// folded BatchNorms.
+void bv_bhvit_affine_rows(const float *x, int rows, int c, const float *scale, const float *shift, float *y);
+
+/// The end of BHViT's MSGDC on `rows` rows of `c` values: `x += (Σ_b RPReLU_b(y_b))·scale + shift`
+/// over its three branch outputs y1…y3, summed in branch order; `acts[3b…3b+2]` = move1, slope,
+/// move2 of branch b (RPReLU as in `bv_bhvit_tile_rprelu_rows`).
+void bv_bhvit_msgdc_residual_rows(float *x, const float *y1, const float *y2, const float *y3, int rows, int c,
+                                  const float *const acts[9], const float *scale, const float *shift);
+
+/// Channels per block of bv_bhvit_block_residual_rows's interleaved parameters.
+#define BV_RESIDUAL_LANES 8
+
 /// The end of a BHViT block on rows [row0, row1) of the residual stream `x` `[B·side², c]`:
-/// `x = (x + (y·ls + lm)) + Σ_b (S_b(u2)·shift_scale[b·c + k] + shift_move[b·c + k])` over the six
-/// circular shift branches of `u2` on each image's side×side grid (h3, w3, ch3, h5, w5, ch5;
-/// ch3/ch5 read the pixel 1/2 above, below, left, right in channel quarters 0–3), or without
-/// the branches when `shift_scale` is NULL.
-void bv_bhvit_block_residual_rows(float *x, const float *y, const float *u2, int side, int c, const float *ls,
-                                  const float *lm, const float *shift_scale, const float *shift_move, ptrdiff_t row0,
-                                  ptrdiff_t row1);
+/// `x = (x + (y·ls + lm)) + Σ_b (S_b(u2)·s_b + m_b)` over the six circular shift branches of `u2`
+/// on each image's side×side grid (h3, w3, ch3, h5, w5, ch5; ch3/ch5 read the pixel 1/2 above,
+/// below, left, right in channel quarters 0–3), or without the branches when `shift_branches`
+/// is 0. `params` holds the LayerScale (ls, lm) and branch parameters (s_b, m_b) interleaved in
+/// blocks of BV_RESIDUAL_LANES channels: block kb, vector v, lane l at
+/// `params[(kb·V + v)·BV_RESIDUAL_LANES + l]` for channel kb·BV_RESIDUAL_LANES + l, with vectors
+/// v = ls, lm (V = 2), then s_b, m_b for b = 0…5 (V = 14) with the branches; lanes past c are 0.
+void bv_bhvit_block_residual_rows(float *x, const float *y, const float *u2, int side, int c, const float *params,
+                                  int shift_branches, ptrdiff_t row0, ptrdiff_t row1);
 
 #ifdef __cplusplus
 }
