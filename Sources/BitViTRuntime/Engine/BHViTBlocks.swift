@@ -11,6 +11,9 @@ final class MSGDCRuntime {
     let move: AlignedBuffer<Float>
     let branches: [DilatedConvolutionBranch]
     let norm: ChannelAffine
+    /// move1, slope, move2 of each branch's RPReLU in branch order, as `bv_bhvit_msgdc_residual_rows`
+    /// takes them (pointers into `branches`, which own them).
+    private let activations: [UnsafePointer<Float>?]
 
     init(_ b: BHViTLayerBuilder, prefix p: String, channels: Int, side: Int) throws {
         self.channels = channels
@@ -24,6 +27,10 @@ final class MSGDCRuntime {
                                             dilation: dilation, floatKernels: b.floatKernels)
         }
         norm = try b.affine(p + "conv.norm")
+        precondition(branches.count == 3, "MSGDC: three branches")
+        activations = branches.flatMap { b -> [UnsafePointer<Float>?] in
+            [UnsafePointer(b.rprelu.move1.pointer), UnsafePointer(b.rprelu.slope.pointer), UnsafePointer(b.rprelu.move2.pointer)]
+        }
     }
 
     /// Adds `G` for normalized tokens `u` `[batch·R², C]` to the residual `x`.
@@ -58,17 +65,9 @@ final class MSGDCRuntime {
 
     /// `x += BN(Σ_b RPReLU_b(outputs[b]))` over the three branches.
     private func addToResidual(_ x: UnsafeMutablePointer<Float>, _ outputs: [UnsafeMutablePointer<Float>], rows: Int) {
-        precondition(outputs.count == 3, "MSGDC: three branches")
-        var acts: [UnsafePointer<Float>?] = []
-        for b in branches {
-            let p = b.rprelu
-            acts.append(UnsafePointer(p.move1.pointer))
-            acts.append(UnsafePointer(p.slope.pointer))
-            acts.append(UnsafePointer(p.move2.pointer))
-        }
         let (c, s, t) = (channels, UnsafePointer(norm.scale.pointer), UnsafePointer(norm.shift.pointer))
         let (o1, o2, o3) = (UnsafePointer(outputs[0]), UnsafePointer(outputs[1]), UnsafePointer(outputs[2]))
-        acts.withUnsafeBufferPointer { a in
+        activations.withUnsafeBufferPointer { a in
             BHViTRows.forRanges(rows, channels: c) { range in
                 let o = range.lowerBound * c
                 bv_bhvit_msgdc_residual_rows(x + o, o1 + o, o2 + o, o3 + o, Int32(range.count), Int32(c), a.baseAddress!, s, t)
