@@ -33,6 +33,14 @@ static inline __attribute__((always_inline)) void group_means4_x8(const float *x
     __builtin_memcpy(out, &m, sizeof m);
 }
 
+/// BHViT's RPReLU of one value: (max(u − move1, 0) + slope·min(u − move1, 0)) + move2, the
+/// maxima written as selects so −0 and NaN pass through as in the training graph.
+static inline __attribute__((always_inline)) float rprelu(float u, float move1, float slope, float move2) {
+    const float v = u - move1;
+    const float positive = v < 0 ? 0.0f : v, negative = v > 0 ? 0.0f : v;
+    return (positive + slope * negative) + move2;
+}
+
 #define BV_GROUP_MEANS_ROW(RATIO)                                       \
     for (; k < c; k++) {                                                \
         float s = xr[k * (RATIO)];                                      \
@@ -66,11 +74,7 @@ void bv_bhvit_tile_rprelu_rows(const float *y, int rows, int c, const float *sou
             float *ob = orow + base;
             // `out` may be `y`: element k is read before it is written, so lanes are independent.
 #pragma clang loop vectorize(assume_safety)
-            for (int k = 0; k < n; k++) {
-                const float u = (yb[k] + sr[k]) - m1[k];
-                const float positive = u < 0 ? 0.0f : u, negative = u > 0 ? 0.0f : u;
-                ob[k] = (positive + a[k] * negative) + m2[k];
-            }
+            for (int k = 0; k < n; k++) ob[k] = rprelu(yb[k] + sr[k], m1[k], a[k], m2[k]);
         }
         // The row is still in L1.
         if (means) group_means_row(orow, c / ratio, ratio, means + (ptrdiff_t)r * (c / ratio));
@@ -145,9 +149,10 @@ void bv_bhvit_block_residual_rows(float *x, const float *y, const float *u2, int
             // Channels before the quarter's first whole block, its whole blocks (8 lanes, one vector
             // per operation, the parameters at constant offsets from one pointer: every block when
             // c is a multiple of 32), and the rest.
-            for (; k < end && k % BV_RESIDUAL_LANES; k++)
-                xr[k] = residual_with_branches(k, params + (ptrdiff_t)(k / BV_RESIDUAL_LANES) * block + k % BV_RESIDUAL_LANES,
-                                               xr[k], yr[k], center, up1, down1, left1, right1, up2, down2, left2, right2, n1, n2);
+#define BV_ONE_CHANNEL(K)                                                                                            \
+    xr[K] = residual_with_branches(K, params + (ptrdiff_t)((K) / BV_RESIDUAL_LANES) * block + (K) % BV_RESIDUAL_LANES, \
+                                   xr[K], yr[K], center, up1, down1, left1, right1, up2, down2, left2, right2, n1, n2)
+            for (; k < end && k % BV_RESIDUAL_LANES; k++) BV_ONE_CHANNEL(k);
             for (; k + BV_RESIDUAL_LANES <= end; k += BV_RESIDUAL_LANES) {
                 const float *restrict p = params + (ptrdiff_t)(k / BV_RESIDUAL_LANES) * block;
 #pragma clang loop vectorize(assume_safety)
@@ -155,9 +160,8 @@ void bv_bhvit_block_residual_rows(float *x, const float *y, const float *u2, int
                     xr[k + l] = residual_with_branches(k + l, p + l, xr[k + l], yr[k + l], center, up1, down1, left1, right1,
                                                        up2, down2, left2, right2, n1, n2);
             }
-            for (; k < end; k++)
-                xr[k] = residual_with_branches(k, params + (ptrdiff_t)(k / BV_RESIDUAL_LANES) * block + k % BV_RESIDUAL_LANES,
-                                               xr[k], yr[k], center, up1, down1, left1, right1, up2, down2, left2, right2, n1, n2);
+            for (; k < end; k++) BV_ONE_CHANNEL(k);
+#undef BV_ONE_CHANNEL
         }
     }
 }
@@ -172,11 +176,9 @@ void bv_bhvit_affine_rows(const float *x, int rows, int c, const float *scale, c
     }
 }
 
-/// RPReLU(u) with the parameters of channel k (move1, slope, move2 at k).
+/// RPReLU of channel k with the parameters `p` = {move1, slope, move2}.
 static inline __attribute__((always_inline)) float rprelu_at(float u, const float *const p[3], int k) {
-    const float v = u - p[0][k];
-    const float positive = v < 0 ? 0.0f : v, negative = v > 0 ? 0.0f : v;
-    return (positive + p[1][k] * negative) + p[2][k];
+    return rprelu(u, p[0][k], p[1][k], p[2][k]);
 }
 
 BV_CLONES
