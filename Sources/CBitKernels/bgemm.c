@@ -21,6 +21,88 @@ static int all_equal(const float *s, int n) {
     return 1;
 }
 
+/// The per-column output transform (see bv_tile_out) of columns [ng, ng + ncols) for the pair
+/// group of A planes [ia, ia + pa) and B planes [jb, jb + pb): branch-free loops over the live
+/// columns (they vectorize), zeros up to `width`. `first` pair group: it adds the bias.
+static void column_transform(const bv_bgemm_args *g, int ia, int pa, int jb, int pb, int first, int w,
+                             int col_base_counts, int ng, int ncols, int width, float *restrict Pp,
+                             float *restrict Qp, float *restrict Sp, float *restrict Bp) {
+    const float base = g->product == BV_PROD_PM1_PM1 ? (float)pa * pb * g->k : 0.0f;
+    const float gp = g->scale * (g->a_scales ? g->a_scales[ia] : 1.0f) * (g->b_scales ? g->b_scales[jb] : 1.0f);
+    const float *cs = g->col_scale ? g->col_scale + ng : NULL;
+    const float *bias = first && g->bias ? g->bias + ng : NULL;
+    for (int j = 0; j < ncols; j++) Sp[j] = cs ? gp * cs[j] : gp;
+    for (int j = 0; j < ncols; j++) Bp[j] = bias ? bias[j] : 0.0f;
+    // With R the bias is added after it (B). Q stays one expression a·b + c (a target with
+    // baseline FMA contracts it into one rounding).
+    const int bias_in_q = !g->row_scale;
+    if (col_base_counts)
+        for (int j = 0; j < ncols; j++) {
+            int64_t cnt = 0;
+            for (int q = 0; q < pb; q++) cnt += g->b_counts[(jb + q) * g->b_counts_plane_stride + ng + j];
+            Qp[j] = Sp[j] * (float)(pa * cnt) + (bias_in_q ? Bp[j] : 0.0f);
+        }
+    else
+        for (int j = 0; j < ncols; j++) Qp[j] = Sp[j] * base + (bias_in_q ? Bp[j] : 0.0f);
+    for (int j = 0; j < ncols; j++) Pp[j] = (float)w * Sp[j];
+    for (int j = ncols; j < width; j++) Pp[j] = Qp[j] = Sp[j] = Bp[j] = 0;
+}
+
+/// Row values U[r] of the output transform for products whose dot has a per-row constant part:
+/// pb × the popcount of the row over A planes [ia, ia + pa). Returns their sum.
+static int64_t row_bases(const bv_bgemm_args *g, int ia, int pa, int pb, int m, int mr, float *U) {
+    int64_t nonzero = 0;
+    for (int r = 0; r < mr; r++) {
+        int64_t cnt = 0;
+        for (int q = 0; q < pa; q++) cnt += g->a_counts[(ia + q) * g->a_counts_plane_stride + m + r];
+        U[r] = (float)(pb * cnt);
+        nonzero += cnt;
+    }
+    return nonzero;
+}
+
+/// One plane pair by table lookup (bgemm_avx2_lut.c): column groups of BV_LUT_GROUP, each
+/// row's tables built once per group, the output transform shared with the panel kernel.
+__attribute__((noinline)) static void bgemm_lut(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int op, int w, int row_base,
+                      int col_base_counts) {
+    __attribute__((aligned(64))) float P[BV_LUT_GROUP], Q[BV_LUT_GROUP], S[BV_LUT_GROUP], B[BV_LUT_GROUP];
+    float U[BV_LUT_MAX_ROWS];
+    const int slots = bv_lut_slots(g->k);
+    _Alignas(32) uint8_t tables[BV_LUT_TABLE_BYTES];
+    const int tile = bv_min(BV_LUT_MAX_ROWS, BV_LUT_TABLE_BYTES / (slots * 16));
+    const ptrdiff_t block_stride = (ptrdiff_t)slots * BV_LUT_BLOCK;
+    for (int ng = n0; ng < n1; ng += BV_LUT_GROUP) {
+        const int ncols = bv_min(BV_LUT_GROUP, n1 - ng);
+        column_transform(g, 0, 1, 0, 1, 1, w, col_base_counts, ng, ncols, (ncols + 15) / 16 * 16, P, Q, S, B);
+        bv_tile_out out = {
+            .P = P, .Q = Q, .S = S, .B = B,
+            .U = row_base ? U : NULL,
+            .accumulate = g->accumulate,
+            .ldc = g->ldc,
+            .ncols = ncols,
+        };
+        bv_lut_rows rows = {
+            .op = op,
+            .a_row_stride = 2 * g->a_row_stride,
+            .w = g->b_lut + (ptrdiff_t)(ng / BV_LUT_BLOCK) * block_stride,
+            .block_stride = block_stride,
+            .slots = slots,
+            .ncols = ncols,
+            .tables = tables,
+        };
+        for (int m = m0; m < m1; m += tile) {
+            const int mr = bv_min(tile, m1 - m);
+            if (row_base) row_bases(g, 0, 1, 1, m, mr, U);
+            rows.rows = mr;
+            rows.a = (const bv_u32a *)(g->a + (ptrdiff_t)m * g->a_row_stride);
+            rows.a_mask = g->a_mask ? (const bv_u32a *)(g->a_mask + (ptrdiff_t)m * g->a_row_stride) : NULL;
+            out.R = g->row_scale ? g->row_scale + m : NULL;
+            out.c = g->c + (ptrdiff_t)m * g->ldc + ng;
+            bv_lut_rows_avx2(&rows, &out);
+        }
+    }
+}
+
 int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
     path = bv_bgemm_resolve_path(path);
     btile_fn tile;
@@ -62,37 +144,21 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
     // Packed output: per-column bounds of the group (inactive columns never fire).
     __attribute__((aligned(64))) float above[BV_GROUP_MAX], below[BV_GROUP_MAX];
     if (g->out_bits && npairs != 1) return -1;
+    if (path == BV_KPATH_AVX2 && g->b_lut && g->a_planes == 1 && g->b_planes == 1 && !g->out_bits
+        && g->k <= BV_LUT_MAX_K && n0 % BV_LUT_BLOCK == 0 && n1 - n0 >= 4 * BV_LUT_BLOCK) {
+        bgemm_lut(g, m0, m1, n0, n1, op, w, row_base, col_base_counts);
+        return path;
+    }
 
     for (int p0 = 0; p0 < npairs; p0 += BV_MAX_PAIRS) {
         const int pn = bv_min(BV_MAX_PAIRS, npairs - p0);
         for (int ng = n0; ng < n1; ng += gw) {
             const int ncols = bv_min(gw, n1 - ng), nv = (ncols + BV_PANEL - 1) / BV_PANEL;
 
-            // Per-column transform of each pair group (see bv_tile_out): branch-free loops over
-            // the live columns (they vectorize), zeros beyond them.
-            const float base = g->product == BV_PROD_PM1_PM1 ? (float)pa * pb * g->k : 0.0f;
             for (int p = 0; p < pn; p++) {
                 const int ia = (p0 + p) / ngb * pa, jb = (p0 + p) % ngb * pb;
-                const float gp = g->scale * (g->a_scales ? g->a_scales[ia] : 1.0f)
-                               * (g->b_scales ? g->b_scales[jb] : 1.0f);
-                float *restrict Pp = P[p], *restrict Qp = Q[p], *restrict Sp = S[p], *restrict Bp = B[p];
-                const float *cs = g->col_scale ? g->col_scale + ng : NULL;
-                const float *bias = p0 + p == 0 && g->bias ? g->bias + ng : NULL;
-                for (int j = 0; j < ncols; j++) Sp[j] = cs ? gp * cs[j] : gp;
-                for (int j = 0; j < ncols; j++) Bp[j] = bias ? bias[j] : 0.0f;
-                // With R the bias is added after it (B). Q stays one expression a·b + c (a target
-                // with baseline FMA contracts it into one rounding).
-                const int bias_in_q = !g->row_scale;
-                if (col_base_counts)
-                    for (int j = 0; j < ncols; j++) {
-                        int64_t cnt = 0;
-                        for (int q = 0; q < pb; q++) cnt += g->b_counts[(jb + q) * g->b_counts_plane_stride + ng + j];
-                        Qp[j] = Sp[j] * (float)(pa * cnt) + (bias_in_q ? Bp[j] : 0.0f);
-                    }
-                else
-                    for (int j = 0; j < ncols; j++) Qp[j] = Sp[j] * base + (bias_in_q ? Bp[j] : 0.0f);
-                for (int j = 0; j < ncols; j++) Pp[j] = (float)w * Sp[j];
-                for (int j = ncols; j < nv * BV_PANEL; j++) Pp[j] = Qp[j] = Sp[j] = Bp[j] = 0;
+                column_transform(g, ia, pa, jb, pb, p0 + p == 0, w, col_base_counts, ng, ncols, nv * BV_PANEL,
+                                 P[p], Q[p], S[p], B[p]);
             }
 
             if (g->out_bits)
@@ -139,20 +205,10 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
                 const int mr = bv_min(MR, m1 - m);
                 const ptrdiff_t a_off = 2 * (ptrdiff_t)m * g->a_row_stride;
                 for (int p = 0; p < pn; p++) {
-                    if (row_base) {
-                        const int ia = (p0 + p) / ngb * pa;
-                        int64_t nonzero = 0;
-                        for (int r = 0; r < mr; r++) {
-                            int64_t cnt = 0;
-                            for (int q = 0; q < pa; q++) cnt += g->a_counts[(ia + q) * g->a_counts_plane_stride + m + r];
-                            U[r] = (float)(pb * cnt);
-                            nonzero += cnt;
-                        }
-                        // Rows of A with no nonzero entry ({0,1} planes, or masked ±1) give dot = 0
-                        // for every column: after the first pair (which writes C and the bias) they
-                        // add exactly 0, so the pair is skipped (GSB's sparse T1/T2 attention planes).
-                        if (nonzero == 0 && p0 + p > 0) continue;
-                    }
+                    // Rows of A with no nonzero entry ({0,1} planes, or masked ±1) give dot = 0 for
+                    // every column: after the first pair (which writes C and the bias) they add
+                    // exactly 0, so the pair is skipped (GSB's sparse T1/T2 attention planes).
+                    if (row_base && row_bases(g, (p0 + p) / ngb * pa, pa, pb, m, mr, U) == 0 && p0 + p > 0) continue;
                     in[p].a = a0[p] + a_off;
                     if (am0[p]) in[p].a_mask = am0[p] + a_off;
                     out[p].R = g->row_scale ? g->row_scale + m : NULL;

@@ -72,6 +72,36 @@ typedef struct {
     int s16_steps;
 } bv_itile_in;
 
+/// Output columns per vector of the AVX2 lookup-table kernel (bgemm_avx2_lut.c): one byte each.
+#define BV_LUT_BLOCK 32
+/// Columns whose output transform the table-lookup driver builds at once (rows' tables are
+/// rebuilt once per such group).
+#define BV_LUT_GROUP 512
+/// Largest K the table-lookup driver takes, and the bytes of row tables it keeps on the stack
+/// (K/4 × 16 bytes per row: 8 rows at K ≤ 1024, 2 at 4096).
+#define BV_LUT_MAX_K 4096
+#define BV_LUT_TABLE_BYTES 32768
+/// Most rows of one `bv_lut_rows` call (a tile: their tables are built once and each block of
+/// weights is read once for all of them).
+#define BV_LUT_MAX_ROWS 8
+
+/// Rows of A for the table-lookup kernel: one plane, and the weights of a column group in its
+/// nibble layout (`bv_pack_lut_weights`).
+typedef struct {
+    int op;                      ///< BV_OP_*
+    const bv_u32a *a;            ///< row 0, as dwords
+    const bv_u32a *a_mask;       ///< BV_OP_XOR_MASKED only
+    ptrdiff_t a_row_stride;      ///< dwords
+    int rows;                    ///< ≤ BV_LUT_MAX_ROWS, and rows × slots × 16 ≤ BV_LUT_TABLE_BYTES
+    const uint8_t *w;            ///< block 0 of the group
+    ptrdiff_t block_stride;      ///< bytes between blocks of BV_LUT_BLOCK columns
+    int slots;                   ///< bv_lut_slots(K)
+    int ncols;                   ///< valid columns of the group
+    uint8_t *tables;             ///< scratch: rows × slots × 16 bytes, 32-byte aligned
+} bv_lut_rows;
+
+void bv_lut_rows_avx2(const bv_lut_rows *r, const bv_tile_out *o);
+
 // Tile sizes per path (rows × panels).
 #define BV_AVX512_MR 6
 #define BV_AVX512_NV 4

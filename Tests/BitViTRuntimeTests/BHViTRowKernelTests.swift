@@ -84,15 +84,7 @@ struct BHViTRowKernelTests {
         y[0] = 0
         y[1] = -0.0
         let source = randomFloats(rows * sc, &rng), p = randomFloats(3 * c, &rng)
-        var want = y, wantMeans = [Float](repeating: 0, count: rows * sc)
-        for r in 0..<rows {
-            for k in 0..<c { want[r * c + k] = Self.rprelu(y[r * c + k] + source[r * sc + k % sc], p[k], p[c + k], p[2 * c + k]) }
-            for m in 0..<sc {
-                var s = want[r * c + m * ratio]
-                for j in 1..<ratio { s += want[r * c + m * ratio + j] }
-                wantMeans[r * sc + m] = s * (1 / Float(ratio))
-            }
-        }
+        let (want, wantMeans) = Self.hidden(y, rows: rows, c: c, source: source, sc: sc, p, ratio: ratio)
         let (move1, slope, move2) = (Array(p[0..<c]), Array(p[c..<(2 * c)]), Array(p[(2 * c)...]))
         for inPlace in [false, true] {
             var out = inPlace ? y : [Float](repeating: .nan, count: rows * c), means = [Float](repeating: .nan, count: rows * sc)
@@ -107,6 +99,47 @@ struct BHViTRowKernelTests {
             #expect(out.map(\.bitPattern) == want.map(\.bitPattern), "c \(c) ratio \(ratio) in place \(inPlace)")
             #expect(means.map(\.bitPattern) == wantMeans.map(\.bitPattern), "means, c \(c) ratio \(ratio) in place \(inPlace)")
         }
+    }
+
+    /// The reference of `tileRPReLU`: H1 = RPReLU(y + Tile(source)) and its GroupMean.
+    static func hidden(_ y: [Float], rows: Int, c: Int, source: [Float], sc: Int, _ p: [Float], ratio: Int) -> (h: [Float], means: [Float]) {
+        var h = y, means = [Float](repeating: 0, count: rows * (c / ratio))
+        for r in 0..<rows {
+            for k in 0..<c { h[r * c + k] = Self.rprelu(y[r * c + k] + source[r * sc + k % sc], p[k], p[c + k], p[2 * c + k]) }
+            for m in 0..<(c / ratio) {
+                var s = h[r * c + m * ratio]
+                for j in 1..<ratio { s += h[r * c + m * ratio + j] }
+                means[r * (c / ratio) + m] = s * (1 / Float(ratio))
+            }
+        }
+        return (h, means)
+    }
+
+    @Test("MLP hidden layer: GroupMean and fc2's packed signs without storing it",
+          arguments: [(512, 8, 64), (256, 4, 64), (128, 4, 32), (64, 8, 8), (128, 8, 128), (96, 4, 24), (36, 3, 12), (128, 8, 20)])
+    func mlpHidden(_ shape: (c: Int, ratio: Int, sc: Int)) {
+        let (c, ratio, sc) = shape, rows = 5, words = (c + 63) / 64, stride = words + 1
+        var rng = RandomGenerator(seed: UInt64(c * 7 + ratio + sc))
+        var y = randomFloats(rows * c, &rng)
+        let source = randomFloats(rows * sc, &rng), p = randomFloats(3 * c, &rng), shift = randomFloats(c, &rng)
+        y[0] = -source[0]  // u = 0 exactly
+        y[c + 1] = .nan
+        let (h, wantMeans) = Self.hidden(y, rows: rows, c: c, source: source, sc: sc, p, ratio: ratio)
+        var wantBits = [UInt64](repeating: 0, count: rows * stride)
+        for r in 0..<rows {
+            for k in 0..<c where h[r * c + k] + shift[k] < 0 { wantBits[r * stride + k / 64] |= 1 << UInt64(k % 64) }
+        }
+        let (move1, slope, move2) = (Array(p[0..<c]), Array(p[c..<(2 * c)]), Array(p[(2 * c)...]))
+        var means = [Float](repeating: .nan, count: rows * (c / ratio)), bits = [UInt64](repeating: 0, count: rows * stride)
+        let status = bv_bhvit_mlp_hidden_rows(y, Int32(rows), Int32(c), source, Int32(sc), move1, slope, move2, Int32(ratio), &means,
+                                              shift, &bits, stride)
+        #expect(status == 0)
+        #expect(means.map(\.bitPattern) == wantMeans.map(\.bitPattern), "means, c \(c) ratio \(ratio) sc \(sc)")
+        #expect(bits == wantBits, "signs, c \(c) ratio \(ratio) sc \(sc)")
+        // The same signs as the float rows packed by bv_pack_signs.
+        var packed = [UInt64](repeating: 0, count: rows * stride)
+        bv_pack_signs(h, c, 1, Int32(rows), Int32(c), shift, &packed, stride, nil, nil, Int32(BV_KPATH_AUTO))
+        #expect(packed == bits, "bv_pack_signs, c \(c) ratio \(ratio) sc \(sc)")
     }
 
     @Test("MSGDC's three RPReLUs, BN and residual; the folded BN rows", arguments: [64, 20, 3])

@@ -168,9 +168,9 @@ final class MSMHARuntime {
         init(tokens t: Int, headDim d: Int) {
             queries = PackedBinaryMatrix(rows: t, k: d)
             keyBits = PackedBinaryMatrix(rows: t, k: d)
-            keys = PackedBinaryWeights(keyBits)
+            keys = PackedBinaryWeights(keyBits, lookupTables: false)
             valueBits = PackedBinaryMatrix(rows: d, k: t)
-            values = PackedBinaryWeights(valueBits)
+            values = PackedBinaryWeights(valueBits, lookupTables: false)
             weights = PackedBinaryMatrix(rows: t, k: t, planes: 2, encoding: .unsigned, planeScales: [1, 2])
             scores = AlignedBuffer(count: t * t)
         }

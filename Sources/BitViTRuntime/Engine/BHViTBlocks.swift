@@ -144,18 +144,31 @@ final class BHViTBlockRuntime {
         }
         profiler.measure("BN") { BHViTRows.affine(x, normAfter, rows: rows, channels: c, into: u) }
         profiler.measure("MLP fc1 encode") { fc1.linear.encode(u, rows: rows, stride: nil, transform: .none, workspace: workspace) }
-        // H1 = RPReLU(fc1 + Tile(U2)) exists only in blocks of rows of about 128 KB, made while
-        // fc2's input is encoded from them, with GroupMean(H1) taken from the same block: the
-        // hidden layer is never stored whole.
+        // H1 = RPReLU(fc1 + Tile(U2)) exists only in blocks of rows of about 128 KB of fc1
+        // outputs, made while fc2's input is encoded from them, with GroupMean(H1) taken from the
+        // same block: the hidden layer is never stored whole (on the bit path, not at all).
         let means = workspace.floats("block.groupMean", rows * c)
         let (wide, r, act, first) = (ratio * c, ratio, fc1.rprelu, fc1.linear)
-        let h1 = RowTransform.custom(blockRows: max(8, (1 << 15) / wide)) { start, count, out in
+        let blockRows = max(8, (1 << 15) / wide)
+        func fc1Outputs(_ start: Int, _ count: Int, _ out: UnsafeMutablePointer<Float>) {
             first.multiply(rows: start..<(start + count), of: rows, into: out, workspace: workspace)
-            BHViTRows.tileRPReLU(out, rows: count, channels: wide, act, source: u + start * c, sourceChannels: c, into: out,
-                                 groupMeans: (r, means + start * c))
         }
         profiler.measure("MLP fc1 \(fc1.linear.kernelName) + RPReLU (Tile) + GroupMean + fc2 encode") {
-            fc2.linear.encode(u, rows: rows, stride: nil, transform: h1, workspace: workspace)
+            if let second = fc2.linear as? BinaryLinear, case .sign(let shift?, false) = second.encoding {
+                second.encode(u, rows: rows, transform: .custom(blockRows: blockRows, fill: fc1Outputs), workspace: workspace) { block, start, count, bits, wordsPerRow in
+                    let status = bv_bhvit_mlp_hidden_rows(block, Int32(count), Int32(wide), u + start * c, Int32(c), act.move1.pointer,
+                                                          act.slope.pointer, act.move2.pointer, Int32(r), means + start * c, shift,
+                                                          bits, wordsPerRow)
+                    precondition(status == 0, "BHViT MLP: out of memory for a scratch row")
+                }
+            } else {
+                let h1 = RowTransform.custom(blockRows: blockRows) { start, count, out in
+                    fc1Outputs(start, count, out)
+                    BHViTRows.tileRPReLU(out, rows: count, channels: wide, act, source: u + start * c, sourceChannels: c, into: out,
+                                         groupMeans: (r, means + start * c))
+                }
+                fc2.linear.encode(u, rows: rows, stride: nil, transform: h1, workspace: workspace)
+            }
         }
         let y = workspace.floats("block.mlp", rows * c)
         profiler.measure("MLP fc2 " + fc2.linear.kernelName) {

@@ -72,6 +72,19 @@ final class BinaryLinear: RowBlockLinear {
         }
     }
 
+    /// `encode` for a caller that packs the signs itself, for a `.sign` encoding without zeros
+    /// (bit = x + shift < 0): `pack(block, firstRow, count, bits, wordsPerRow)` gets each block
+    /// of transformed rows as `encode` makes them and writes their packed rows to `bits` (row
+    /// `firstRow` first, `wordsPerRow` 64-bit words per row). Blocks run in parallel.
+    func encode(_ x: UnsafePointer<Float>, rows: Int, transform: RowTransform, workspace: Workspace,
+                packingSigns pack: (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<UInt64>, Int) -> Void) {
+        guard case .sign(_, false) = encoding else { preconditionFailure("BinaryLinear: packingSigns needs signs without zeros") }
+        let m = operand(rows, workspace), wpr = m.wordsPerRow
+        RowProducer.run(x, rows: rows, k: inFeatures, transform: transform) { block, r0, n in
+            pack(block, r0, n, m.words.pointer + r0 * wpr, wpr)
+        }
+    }
+
     /// `multiply` whose output goes straight into `next`'s input operand through `next`'s GELU
     /// fold (GSB's fc1 → fc2: bit = h > above ∨ h < below on the output h in the GEMM's
     /// registers), so the float hidden layer is never stored. False (nothing done) when `next`

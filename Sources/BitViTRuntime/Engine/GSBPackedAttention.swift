@@ -47,7 +47,7 @@ final class GSBPackedAttention: AttentionCore {
             kByWord = k.wordsPerRow > 1 ? AlignedBuffer(count: k.wordsPerRow * g.tokens) : nil
             a = PackedBinaryMatrix(rows: g.tokens, k: g.tokens, planes: 3, encoding: .unsigned)
             candidates = AlignedBuffer(count: g.tokens * a.wordsPerRow)
-            vPanels = PackedBinaryWeights(PackedBinaryMatrix(rows: g.headDim, k: g.tokens, planes: 3, encoding: .signed))
+            vPanels = PackedBinaryWeights(PackedBinaryMatrix(rows: g.headDim, k: g.tokens, planes: 3, encoding: .signed), lookupTables: false)
         }
     }
     /// The slots of one call's (image, head) pairs, kept in the workspace.

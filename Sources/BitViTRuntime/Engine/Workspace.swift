@@ -78,7 +78,7 @@ final class Workspace {
             w.repack(from: bits)
             return w
         }
-        let w = PackedBinaryWeights(bits)
+        let w = PackedBinaryWeights(bits, lookupTables: false)
         weights[key] = w
         return w
     }

@@ -94,6 +94,7 @@ public enum BinaryGEMM {
                 args.b_counts = w.rowCounts.map { UnsafePointer($0.pointer) }
                 args.b_counts_plane_stride = n
                 args.b_scales = bScales.baseAddress
+                if resolved == .avx2, let tables = w.lookupTables { args.b_lut = UnsafePointer(tables.pointer) }
                 args.scale = transform.scale
                 args.row_scale = transform.rowScale
                 args.col_scale = w.channelScales.map { UnsafePointer($0.pointer) }
@@ -113,7 +114,8 @@ public enum BinaryGEMM {
                 }
                 let work = m * n * a.k * a.planes * w.planes
                 let frozen = args
-                KernelWorkSplit.run(m: m, n: n, work: work, minimumWorkPerThread: minimumWorkPerThread) { rows, cols in
+                KernelWorkSplit.run(m: m, n: n, work: work, minimumWorkPerThread: minimumWorkPerThread,
+                                    preferRows: args.b_lut != nil) { rows, cols in
                     var local = frozen
                     _ = bv_bgemm(&local, Int32(rows.lowerBound), Int32(rows.upperBound),
                                  Int32(cols.lowerBound), Int32(cols.upperBound), resolved.rawValue)

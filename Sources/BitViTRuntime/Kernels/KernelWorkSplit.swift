@@ -18,7 +18,9 @@ enum KernelWorkSplit {
     ///   there are at least as many groups as threads.
     /// - Work below `minimumWorkPerThread` units per worker runs on the calling thread: waking a
     ///   worker costs a few microseconds, comparable to a whole small binary GEMM.
-    static func run(m: Int, n: Int, work: Int, minimumWorkPerThread: Int,
+    /// - With `preferRows` (the AVX2 table-lookup kernel, whose per-row tables each part would
+    ///   otherwise rebuild), rows are split whenever there are at least as many row tiles as parts.
+    static func run(m: Int, n: Int, work: Int, minimumWorkPerThread: Int, preferRows: Bool = false,
                     _ body: (Range<Int>, Range<Int>) -> Void) {
         guard m > 0 && n > 0 else { return }
         let threads = Parallel.isInsideRegion ? 1 : min(Parallel.threadCount, max(1, work / max(1, minimumWorkPerThread)))
@@ -32,6 +34,7 @@ enum KernelWorkSplit {
             byColumns = groups >= threads
             if byColumns { parts = min(parts, groups) }
         }
+        if preferRows && (m + 5) / 6 >= parts { byColumns = false }
         if byColumns {
             Parallel.forPartitions(parts) { p in
                 let g0 = groups * p / parts, g1 = groups * (p + 1) / parts

@@ -30,13 +30,27 @@ public final class PackedBinaryWeights: @unchecked Sendable {
     public let panels: AlignedBuffer<UInt32>
     /// Popcount of each row per plane, [planes][rows]; unsigned weights only.
     public let rowCounts: AlignedBuffer<Int32>?
+    /// The same bits one 4-bit nibble per byte for the AVX2 table-lookup kernel
+    /// (`bv_pack_lut_weights`, one plane), or nil: ceil(rows/32)·32·`bv_lut_slots(k)` bytes,
+    /// twice the panels' size. See `prefersLookupTables`.
+    public let lookupTables: AlignedBuffer<UInt8>?
 
     /// Dwords between planes.
     public var planeStride: Int { panelCount * 16 * panelDwords }
 
+    /// Whether weights of this shape should carry `lookupTables`: on CPUs whose binary path is
+    /// AVX2 (no vector popcount), for one plane of at least 128 rows and K ≤ 4096, where the
+    /// table-lookup kernel is faster than the panel kernel (docs/deployment.md).
+    public static func prefersLookupTables(rows: Int, k: Int, planes: Int) -> Bool {
+        BinaryKernels.activePath == .avx2 && planes == 1 && rows >= 128 && k <= 4096
+    }
+
     /// Reorders a row-packed matrix (no mask) into panels. `channelScales` has `bits.rows`
-    /// entries when given.
-    public init(_ bits: PackedBinaryMatrix, channelScales: [Float]? = nil) {
+    /// entries when given. `lookupTables` also stores the nibble layout of the AVX2
+    /// table-lookup kernel (one plane only); by default when `prefersLookupTables` says so.
+    /// Weights packed once and used for many products want it; operands packed per product
+    /// (attention's K̂ and V̂ᵀ) do not.
+    public init(_ bits: PackedBinaryMatrix, channelScales: [Float]? = nil, lookupTables: Bool? = nil) {
         precondition(bits.mask == nil, "PackedBinaryWeights: masked (ternary) weights are not supported")
         if let channelScales { precondition(channelScales.count == bits.rows, "PackedBinaryWeights: \(bits.rows) channel scales expected") }
         rows = bits.rows
@@ -61,12 +75,21 @@ public final class PackedBinaryWeights: @unchecked Sendable {
         } else {
             rowCounts = nil
         }
+        if lookupTables ?? Self.prefersLookupTables(rows: rows, k: k, planes: planes) {
+            precondition(planes == 1, "PackedBinaryWeights: lookup tables hold one plane")
+            let tables = AlignedBuffer<UInt8>(count: (rows + 31) / 32 * 32 * Int(bv_lut_slots(Int32(k))))
+            bv_pack_lut_weights(bits.words.pointer, bits.wordsPerRow, Int32(rows), Int32(k), tables.pointer)
+            self.lookupTables = tables
+        } else {
+            self.lookupTables = nil
+        }
     }
 
     /// Binary linear weights from float W [rows, k] (row-major): signs of W (bit 1 = W < 0)
     /// with per-row scales α_n (BWN / BinLinear: pass the α's computed at export time).
-    public convenience init(signsOf w: UnsafePointer<Float>, rows: Int, k: Int, channelScales: [Float]? = nil) {
-        self.init(BinaryPack.signs(w, rows: rows, k: k, path: .scalar), channelScales: channelScales)
+    public convenience init(signsOf w: UnsafePointer<Float>, rows: Int, k: Int, channelScales: [Float]? = nil,
+                            lookupTables: Bool? = nil) {
+        self.init(BinaryPack.signs(w, rows: rows, k: k, path: .scalar), channelScales: channelScales, lookupTables: lookupTables)
     }
 
     /// Decoded value of plane `plane` at (row, column) without scales (±1 or 0/1).

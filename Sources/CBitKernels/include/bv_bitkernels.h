@@ -100,6 +100,16 @@ void bv_row_popcounts(const uint64_t *bits, ptrdiff_t row_stride, int rows, int 
 void bv_pack_panels(const uint64_t *bits, ptrdiff_t row_stride, int rows, int words,
                     uint32_t *panels);
 
+/// Table slots per column of `bv_pack_lut_weights` for K bits: ceil(K/16)·4 (one per 4 bits).
+int bv_lut_slots(int k);
+
+/// The weights of the AVX2 table-lookup binary GEMM, for CPUs without a vector popcount: one
+/// plane of N rows of K bits (row-packed, `row_stride` words) as one 4-bit nibble per byte,
+/// blocks of 32 columns: block b, slot s, column c at `out[(b·slots + s)·32 + c]`, slots =
+/// `bv_lut_slots(k)` in the kernel's order. `out` holds ceil(N/32)·32·slots bytes (32-byte
+/// aligned); columns past N and nibbles past K are 0. See `bv_bgemm_args.b_lut`.
+void bv_pack_lut_weights(const uint64_t *bits, ptrdiff_t row_stride, int rows, int k, uint8_t *out);
+
 /// int8 weights: N rows of K int8 (row stride `w_row_stride` bytes) into panels of 16
 /// columns × ceil(K/4) dwords (4 int8 each, zero padded). Writes each row's sum to
 /// `col_sums` (for zero-point corrections) when non-NULL.
@@ -159,6 +169,9 @@ typedef struct {
     const int32_t *b_counts;     ///< PM1_01: popcount of each B row, [plane][b_counts_plane_stride]
     ptrdiff_t b_counts_plane_stride;
     const float *b_scales;       ///< [b_planes] or NULL
+    /// Plane 0 of B in `bv_pack_lut_weights`' layout, or NULL. With one plane pair, no packed
+    /// output and K ≤ 4096, the AVX2 path then runs its table-lookup kernel (same results).
+    const uint8_t *b_lut;
     // Output transform.
     float scale;
     const float *row_scale;      ///< [m] or NULL

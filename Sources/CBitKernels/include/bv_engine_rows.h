@@ -110,6 +110,17 @@ void bv_quantize_levels_rows(const float *x, ptrdiff_t x_row_stride, int rows, i
 void bv_bhvit_tile_rprelu_rows(const float *y, int rows, int c, const float *source, int sc, const float *move1,
                                const float *slope, const float *move2, float *out, int ratio, float *means);
 
+/// BHViT's MLP hidden layer H1 = RPReLU(y + Tile(source)) over `rows` rows of `c` fc1 outputs
+/// `y` (as `bv_bhvit_tile_rprelu_rows`), made for fc2's binary GEMM without being stored: its
+/// GroupMean into `means` (as there; not NULL) and the signs of H1 + `shift` (`shift` [c], not
+/// NULL) packed as `bv_pack_signs` packs them (bit = value < 0) into `bits`, row r at
+/// `bits + r·bits_stride`, ceil(c/64) words, bits past c zero. Rows of whole 64-channel words
+/// with ratio 4 or 8 and `sc` a multiple of 8 stay in registers; other shapes go through one
+/// scratch row, and the call returns −1 (nothing written) when it cannot be allocated, else 0.
+int bv_bhvit_mlp_hidden_rows(const float *y, int rows, int c, const float *source, int sc, const float *move1,
+                             const float *slope, const float *move2, int ratio, float *means, const float *shift,
+                             uint64_t *bits, ptrdiff_t bits_stride);
+
 /// `y = x·scale + shift` per channel over `rows` rows of `c` values (`y` may be `x`); BHViT's
 /// folded BatchNorms.
 void bv_bhvit_affine_rows(const float *x, int rows, int c, const float *scale, const float *shift, float *y);
