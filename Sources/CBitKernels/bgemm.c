@@ -103,6 +103,11 @@ __attribute__((noinline)) static void bgemm_lut(const bv_bgemm_args *g, int m0, 
     }
 }
 
+int bv_bgemm_takes_lut(const bv_bgemm_args *g, int path) {
+    return path == BV_KPATH_AVX2 && g->b_lut && g->a_planes == 1 && g->b_planes == 1 && !g->out_bits
+        && g->k <= BV_LUT_MAX_K && g->n >= BV_LUT_MIN_COLUMNS;
+}
+
 int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
     path = bv_bgemm_resolve_path(path);
     btile_fn tile;
@@ -144,8 +149,7 @@ int bv_bgemm(const bv_bgemm_args *g, int m0, int m1, int n0, int n1, int path) {
     // Packed output: per-column bounds of the group (inactive columns never fire).
     __attribute__((aligned(64))) float above[BV_GROUP_MAX], below[BV_GROUP_MAX];
     if (g->out_bits && npairs != 1) return -1;
-    if (path == BV_KPATH_AVX2 && g->b_lut && g->a_planes == 1 && g->b_planes == 1 && !g->out_bits
-        && g->k <= BV_LUT_MAX_K && n0 % BV_LUT_BLOCK == 0 && n1 - n0 >= 4 * BV_LUT_BLOCK) {
+    if (bv_bgemm_takes_lut(g, path) && n0 % BV_LUT_BLOCK == 0 && n1 - n0 >= BV_LUT_MIN_COLUMNS) {
         bgemm_lut(g, m0, m1, n0, n1, op, w, row_base, col_base_counts);
         return path;
     }

@@ -7,9 +7,10 @@
 // and the weights are stored one nibble per byte, 32 output columns per 32-byte vector
 // (`bv_pack_lut_weights`). One vpshufb then looks up 32 columns' counts at position p and
 // one byte add accumulates them: two instructions per 128 bit products instead of four. The
-// tables cost about three instructions per position and are reused across the whole column
-// range of a call. Counts are exact integers, so the results equal the panel kernel's bit for
-// bit (the output transform is the same code, tile_epilogue_avx2.h).
+// tables cost about three instructions per position and serve a row's columns in groups of
+// BV_LUT_GROUP; rows go in tiles of up to 8 so each block of weights is read once per tile.
+// Counts are exact integers and the output transform does panel_epilogue's float operations
+// (tile_epilogue_avx2.h), so the results equal the panel kernel's bit for bit.
 #include "bitkernels_internal.h"
 
 int bv_lut_slots(int k) { return (k + 15) / 16 * 4; }

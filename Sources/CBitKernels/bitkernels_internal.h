@@ -77,9 +77,8 @@ typedef struct {
 /// Columns whose output transform the table-lookup driver builds at once (rows' tables are
 /// rebuilt once per such group).
 #define BV_LUT_GROUP 512
-/// Largest K the table-lookup driver takes, and the bytes of row tables it keeps on the stack
-/// (K/4 × 16 bytes per row: 8 rows at K ≤ 1024, 2 at 4096).
-#define BV_LUT_MAX_K 4096
+/// Bytes of row tables the table-lookup driver keeps on the stack (K/4 × 16 bytes per row: 8
+/// rows at K ≤ 1024, 2 at BV_LUT_MAX_K = 4096).
 #define BV_LUT_TABLE_BYTES 32768
 /// Most rows of one `bv_lut_rows` call (a tile: their tables are built once and each block of
 /// weights is read once for all of them).

@@ -115,7 +115,7 @@ public enum BinaryGEMM {
                 let work = m * n * a.k * a.planes * w.planes
                 let frozen = args
                 KernelWorkSplit.run(m: m, n: n, work: work, minimumWorkPerThread: minimumWorkPerThread,
-                                    preferRows: args.b_lut != nil) { rows, cols in
+                                    preferRows: bv_bgemm_takes_lut(&args, resolved.rawValue) != 0) { rows, cols in
                     var local = frozen
                     _ = bv_bgemm(&local, Int32(rows.lowerBound), Int32(rows.upperBound),
                                  Int32(cols.lowerBound), Int32(cols.upperBound), resolved.rawValue)

@@ -5,7 +5,8 @@ import CBitViTPlatform
 public enum BinaryKernelPath: Int32, CaseIterable, CustomStringConvertible, Sendable {
     /// Portable C with `__builtin_popcount` (POPCNT instruction when the CPU has it).
     case scalar = 1
-    /// AVX2: nibble-table popcount with vpshufb; exact nibble-split vpmaddubsw for int8.
+    /// AVX2: nibble-table popcount with vpshufb, or per-row tables of 4-bit counts looked up with
+    /// vpshufb when the weights carry their nibble layout; exact nibble-split vpmaddubsw for int8.
     case avx2 = 2
     /// AVX-512 F + VPOPCNTDQ for binary products; AVX-512 BW + VNNI (vpdpbusd) for int8.
     case avx512 = 3

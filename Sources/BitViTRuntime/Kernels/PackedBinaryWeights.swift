@@ -39,10 +39,10 @@ public final class PackedBinaryWeights: @unchecked Sendable {
     public var planeStride: Int { panelCount * 16 * panelDwords }
 
     /// Whether weights of this shape should carry `lookupTables`: on CPUs whose binary path is
-    /// AVX2 (no vector popcount), for one plane of at least 128 rows and K ≤ 4096, where the
-    /// table-lookup kernel is faster than the panel kernel (docs/deployment.md).
+    /// AVX2 (no vector popcount), for one plane of the shapes the table-lookup kernel takes
+    /// (`bv_bgemm_takes_lut`), where it is faster than the panel kernel (docs/deployment.md).
     public static func prefersLookupTables(rows: Int, k: Int, planes: Int) -> Bool {
-        BinaryKernels.activePath == .avx2 && planes == 1 && rows >= 128 && k <= 4096
+        BinaryKernels.activePath == .avx2 && planes == 1 && rows >= Int(BV_LUT_MIN_COLUMNS) && k <= Int(BV_LUT_MAX_K)
     }
 
     /// Reorders a row-packed matrix (no mask) into panels. `channelScales` has `bits.rows`

@@ -103,6 +103,10 @@ void bv_pack_panels(const uint64_t *bits, ptrdiff_t row_stride, int rows, int wo
 /// Table slots per column of `bv_pack_lut_weights` for K bits: ceil(K/16)·4 (one per 4 bits).
 int bv_lut_slots(int k);
 
+/// Largest K, and smallest number of columns per call, of the AVX2 table-lookup binary GEMM.
+#define BV_LUT_MAX_K 4096
+#define BV_LUT_MIN_COLUMNS 128
+
 /// The weights of the AVX2 table-lookup binary GEMM, for CPUs without a vector popcount: one
 /// plane of N rows of K bits (row-packed, `row_stride` words) as one 4-bit nibble per byte,
 /// blocks of 32 columns: block b, slot s, column c at `out[(b·slots + s)·32 + c]`, slots =
@@ -169,8 +173,8 @@ typedef struct {
     const int32_t *b_counts;     ///< PM1_01: popcount of each B row, [plane][b_counts_plane_stride]
     ptrdiff_t b_counts_plane_stride;
     const float *b_scales;       ///< [b_planes] or NULL
-    /// Plane 0 of B in `bv_pack_lut_weights`' layout, or NULL. With one plane pair, no packed
-    /// output and K ≤ 4096, the AVX2 path then runs its table-lookup kernel (same results).
+    /// Plane 0 of B in `bv_pack_lut_weights`' layout, or NULL: the AVX2 path then runs its
+    /// table-lookup kernel where `bv_bgemm_takes_lut` says so (same results).
     const uint8_t *b_lut;
     // Output transform.
     float scale;
@@ -191,6 +195,11 @@ typedef struct {
 /// Computes rows [m0, m1) × columns [n0, n1) of C (n0 a multiple of 16, or n1 == n); the
 /// Swift wrapper splits these ranges across threads. Returns the path used.
 int bv_bgemm(const bv_bgemm_args *args, int m0, int m1, int n0, int n1, int path);
+
+/// Whether `bv_bgemm` on `path` (resolved) runs the table-lookup kernel for column ranges
+/// [n0, n1) with n0 a multiple of 32 and n1 − n0 ≥ BV_LUT_MIN_COLUMNS: `b_lut` given, one plane
+/// pair, no packed output, K ≤ BV_LUT_MAX_K. Its per-row tables favour splitting rows over threads.
+int bv_bgemm_takes_lut(const bv_bgemm_args *args, int path);
 
 // MARK: int8 GEMM (u8 activations × s8 weights → s32)
 
