@@ -27,10 +27,10 @@ extension BinaryPack {
 }
 
 extension PackedBinaryWeights {
-    /// Binary linear weights from a [rows, k] tensor.
-    public convenience init(signsOf w: Tensor, channelScales: [Float]? = nil) {
+    /// Binary linear weights from a [rows, k] tensor (`lookupTables` as in `init(_:channelScales:lookupTables:)`).
+    public convenience init(signsOf w: Tensor, channelScales: [Float]? = nil, lookupTables: Bool? = nil) {
         precondition(w.rank == 2, "PackedBinaryWeights(signsOf:): rank-2 tensor expected, got \(w.shape)")
-        self.init(signsOf: w.data, rows: w.shape[0], k: w.shape[1], channelScales: channelScales)
+        self.init(signsOf: w.data, rows: w.shape[0], k: w.shape[1], channelScales: channelScales, lookupTables: lookupTables)
     }
 }
 

@@ -1,5 +1,6 @@
 import BitViTCore
 import BitViTModels
+import BitViTRuntime
 import BitViTTools
 import BitViTTrain
 import Foundation
@@ -21,8 +22,12 @@ struct KernelBenchmarkTests {
         #expect(r.int8.count == 7 && r.int8[2].label == "DeiT-S patch embed")
         #expect(r.single_core.count == 9 && r.single_core.allSatisfy { $0.gmac_per_s > 0 })
         #expect(r.load_average.count == 2 && r.threads == Parallel.threadCount && r.rounds == 1)
+        // On AVX2 CPUs, the table-lookup kernel against the panel kernel on 7 shapes.
+        let avx2 = BinaryKernels.activePath == .avx2
+        #expect(r.lookup_tables.count == (avx2 ? 7 : 0))
+        #expect(r.lookup_tables.allSatisfy { $0.panel_gbmac_per_s > 0 && $0.lookup_gbmac_per_s > 0 && $0.ratio > 0 })
         let lines = BinaryGEMMBenchmark.text(r).split(separator: "\n")
-        #expect(lines.count == 2 + (1 + 4) + 1 + (1 + 4) + (1 + 7) + (1 + 9))
+        #expect(lines.count == 2 + (1 + 4) + 1 + (1 + 4) + (1 + 7) + (1 + 9) + (avx2 ? 1 + 7 : 0))
         #expect(lines[2] == "binary W1A1 (XNOR-popcount), GOPS = 2·M·N·K/t:")
     }
 

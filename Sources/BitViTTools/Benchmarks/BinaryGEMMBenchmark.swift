@@ -42,8 +42,20 @@ public struct BinaryGEMMBenchmark {
         public var kernel: String
         /// Binary (or int8) multiply-accumulates per second of thread CPU time.
         public var gmac_per_s: Double
-        /// gmac_per_s over the measured register-resident ceiling of the same instructions.
+        /// gmac_per_s over the measured register-resident ceiling of the path's instructions
+        /// (AVX-512 popcount or VNNI, the AVX2 nibble-table popcount); 0 when there is none here.
         public var fraction_of_ceiling: Double
+    }
+
+    /// The AVX2 table-lookup kernel against the AVX2 panel kernel on the same operands (weights
+    /// packed with and without their nibble layout): one thread, thread CPU time, alternating.
+    public struct LookupRow: Encodable {
+        public var label: String
+        public var m: Int, n: Int, k: Int
+        /// Binary multiply-accumulates per second (output transform included).
+        public var panel_gbmac_per_s: Double
+        public var lookup_gbmac_per_s: Double
+        public var ratio: Double
     }
 
     public struct Report: Encodable {
@@ -62,6 +74,8 @@ public struct BinaryGEMMBenchmark {
         public var multi_plane: [Row]
         public var int8: [Row]
         public var single_core: [CoreRow]
+        /// Empty unless the binary path is AVX2.
+        public var lookup_tables: [LookupRow]
     }
 
     /// The human-readable report.
@@ -89,11 +103,19 @@ public struct BinaryGEMMBenchmark {
         lines.append(String(format: "  minimum binary/sgemm ratio: %.1f×", r.binary_min_ratio))
         table("multi-plane:", r.multi_plane)
         table("int8 (u8×s8→s32):", r.int8)
-        lines.append("one thread, thread CPU time (kernel rate on a core vs its ceiling):")
+        lines.append("one thread, thread CPU time (kernel rate on a core vs the measured loop of its path: AVX-512 popcount or VNNI, AVX2 nibble-table popcount):")
         for row in r.single_core {
             lines.append(row.label.padding(toLength: 26, withPad: " ", startingAt: 0)
-                + String(format: " M=%-4d N=%-5d K=%-5d %@ %6.0f GMAC/s  %3.0f%% of ceiling",
-                         row.m, row.n, row.k, row.kernel, row.gmac_per_s, 100 * row.fraction_of_ceiling))
+                + String(format: " M=%-4d N=%-5d K=%-5d %@ %6.0f GMAC/s", row.m, row.n, row.k, row.kernel, row.gmac_per_s)
+                + (row.fraction_of_ceiling > 0 ? String(format: "  %3.0f%% of ceiling", 100 * row.fraction_of_ceiling) : ""))
+        }
+        if !r.lookup_tables.isEmpty {
+            lines.append("AVX2 table lookup vs panel kernel (1 thread, thread CPU time, alternating):")
+            for row in r.lookup_tables {
+                lines.append(row.label.padding(toLength: 26, withPad: " ", startingAt: 0)
+                    + String(format: " M=%-4d N=%-5d K=%-5d panel %6.1f GbMAC/s  table lookup %6.1f GbMAC/s  ×%.2f",
+                             row.m, row.n, row.k, row.panel_gbmac_per_s, row.lookup_gbmac_per_s, row.ratio))
+            }
         }
         return lines.joined(separator: "\n")
     }
@@ -147,6 +169,27 @@ public struct BinaryGEMMBenchmark {
         return median(samples)
     }
 
+
+    /// Medians over `rounds` of the thread CPU seconds per call of `a` and of `b`, one thread,
+    /// the two measured alternately in every round.
+    func alternatingCPUTime(_ a: () -> Void, _ b: () -> Void) -> (Double, Double) {
+        var ta: [Double] = [], tb: [Double] = []
+        let saved = rounds
+        for _ in 0..<saved {
+            var one = self
+            one.rounds = 1
+            ta.append(one.cpuTime(a))
+            tb.append(one.cpuTime(b))
+        }
+        return (median(ta), median(tb))
+    }
+
+    /// BHViT-Tiny's MLP linears at 224 (M = tokens of the stage) and DeiT-S's qkv.
+    static let lookupShapes: [(label: String, m: Int, n: Int, k: Int)] = [
+        ("BHViT stage-1 fc1", 3136, 512, 64), ("BHViT stage-2 fc1", 784, 1024, 128), ("BHViT stage-3 fc1", 196, 1024, 256),
+        ("BHViT stage-3 fc2", 196, 256, 1024), ("BHViT stage-4 fc1", 49, 2048, 512), ("DeiT-S qkv", 197, 1152, 384),
+        ("N = 128", 3136, 128, 512),
+    ]
 
     /// Alternates sgemm and the candidate(s) `rounds` times and returns median times.
     func compare(m: Int, n: Int, k: Int, _ candidates: [() -> Void]) -> (sgemm: Double, others: [Double]) {
@@ -264,6 +307,10 @@ public struct BinaryGEMMBenchmark {
 
         // Kernel rate per core, free of scheduling noise: one thread, thread CPU time.
         var single: [CoreRow] = []
+        let binaryCeiling = BinaryKernels.resolve(path) == .avx512 ? ceilings.popcnt512_gbmac_per_s
+            : BinaryKernels.resolve(path) == .avx2 ? ceilings.popcnt_avx2_gbmac_per_s : 0
+        let int8Ceiling = BinaryKernels.resolveInt8(path) == .avx512 ? ceilings.vnni512_gmac_per_s : 0
+        func fraction(_ rate: Double, _ ceiling: Double) -> Double { ceiling > 0 ? rate / ceiling : 0 }
         Parallel.onCallingThread {
             for s in Self.deitSmall + [("K = 8192", 384, 8192)] {
                 let x = Tensor.randn([m, s.k], using: &rng), w = Tensor.randn([s.n, s.k], using: &rng)
@@ -273,7 +320,7 @@ public struct BinaryGEMMBenchmark {
                 let t = cpuTime { _ = BinaryGEMM.multiply(pa, pw, into: out.data, path: p) }
                 let rate = Double(m * s.n * s.k) / t / 1e9
                 single.append(CoreRow(label: s.0, m: m, n: s.n, k: s.k, kernel: "W1A1", gmac_per_s: rate,
-                                                      fraction_of_ceiling: rate / max(ceilings.popcnt512_gbmac_per_s, 1e-9)))
+                                      fraction_of_ceiling: fraction(rate, binaryCeiling)))
             }
             for s in Self.deitSmall {
                 let qa = QuantizedInt8Matrix(codes: (0..<(m * s.k)).map { _ in UInt8(rng.nextInt(below: 256)) }, rows: m, k: s.k)
@@ -285,7 +332,26 @@ public struct BinaryGEMMBenchmark {
                 let t = cpuTime { _ = Int8GEMM.multiply(qa, qw, into: out.data, path: p) }
                 let rate = Double(m * s.n * s.k) / t / 1e9
                 single.append(CoreRow(label: s.label, m: m, n: s.n, k: s.k, kernel: "int8", gmac_per_s: rate,
-                                                      fraction_of_ceiling: rate / max(ceilings.vnni512_gmac_per_s, 1e-9)))
+                                      fraction_of_ceiling: fraction(rate, int8Ceiling)))
+            }
+        }
+
+        var lookup: [LookupRow] = []
+        if BinaryKernels.resolve(path) == .avx2 {
+            Parallel.onCallingThread {
+                for s in Self.lookupShapes {
+                    let x = Tensor.randn([s.m, s.k], using: &rng), w = Tensor.randn([s.n, s.k], using: &rng)
+                    let pa = BinaryPack.signs(x.data, rows: s.m, k: s.k, path: path)
+                    let scales = [Float](repeating: 0.05, count: s.n)
+                    let panel = PackedBinaryWeights(signsOf: w, channelScales: scales, lookupTables: false)
+                    let tables = PackedBinaryWeights(signsOf: w, channelScales: scales, lookupTables: true)
+                    let out = Tensor(uninitialized: [s.m, s.n])
+                    let (tp, tl) = alternatingCPUTime({ _ = BinaryGEMM.multiply(pa, panel, into: out.data, path: .avx2) },
+                                                      { _ = BinaryGEMM.multiply(pa, tables, into: out.data, path: .avx2) })
+                    let macs = Double(s.m * s.n * s.k)
+                    lookup.append(LookupRow(label: s.label, m: s.m, n: s.n, k: s.k, panel_gbmac_per_s: macs / tp / 1e9,
+                                            lookup_gbmac_per_s: macs / tl / 1e9, ratio: tp / tl))
+                }
             }
         }
 
@@ -294,6 +360,6 @@ public struct BinaryGEMMBenchmark {
             threads: Parallel.threadCount, blas_core: BLAS.coreName, blas_selection: BLAS.coreSelection,
             rounds: rounds, seconds_per_measurement: seconds, ceilings: ceilings,
             binary: binary, binary_min_ratio: binary.map(\.ratio).min() ?? 0, multi_plane: multi, int8: int8,
-            single_core: single)
+            single_core: single, lookup_tables: lookup)
     }
 }
