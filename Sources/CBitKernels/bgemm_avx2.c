@@ -37,16 +37,8 @@ void count_steps(const bv_u32a *a, const bv_u32a *am, ptrdiff_t as, const uint32
         const __m256i b1 = _mm256_load_si256((const __m256i *)(b + d * BV_PANEL + 8));
         for (int r = 0; r < mr; r++) {
             const __m256i av = _mm256_set1_epi32((int)a[r * as + d]);
-            __m256i x0, x1;
-            if (op == BV_OP_XOR) {
-                x0 = _mm256_xor_si256(av, b0); x1 = _mm256_xor_si256(av, b1);
-            } else if (op == BV_OP_AND) {
-                x0 = _mm256_and_si256(av, b0); x1 = _mm256_and_si256(av, b1);
-            } else {
-                const __m256i mv = _mm256_set1_epi32((int)am[r * as + d]);
-                x0 = _mm256_and_si256(_mm256_xor_si256(av, b0), mv);
-                x1 = _mm256_and_si256(_mm256_xor_si256(av, b1), mv);
-            }
+            const __m256i mv = op == BV_OP_XOR_MASKED ? _mm256_set1_epi32((int)am[r * as + d]) : _mm256_setzero_si256();
+            const __m256i x0 = binary_op(op, av, b0, mv), x1 = binary_op(op, av, b1, mv);
             acc8[r][0] = _mm256_add_epi8(acc8[r][0], popcount_bytes(x0, lut, low4));
             acc8[r][1] = _mm256_add_epi8(acc8[r][1], popcount_bytes(x1, lut, low4));
         }

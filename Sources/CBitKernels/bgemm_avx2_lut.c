@@ -53,21 +53,14 @@ void lut_tables(const bv_u32a *a, const bv_u32a *am, const int op, int slots, ui
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     const unsigned char *a8 = (const unsigned char *)a, *m8 = (const unsigned char *)am;
     for (int i = 0; i < slots / 4; i++) {
-        uint16_t av, mv;
+        uint16_t av, mv = 0;
         __builtin_memcpy(&av, a8 + 2 * i, 2);
+        if (op == BV_OP_XOR_MASKED) __builtin_memcpy(&mv, m8 + 2 * i, 2);
         const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi16((short)av), spread);
+        const __m256i mb = _mm256_shuffle_epi8(_mm256_set1_epi16((short)mv), spread);
         const __m256i lo = _mm256_and_si256(bytes, low4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
-        __m256i xl, xh;
-        if (op == BV_OP_XOR) {
-            xl = _mm256_xor_si256(lo, iota); xh = _mm256_xor_si256(hi, iota);
-        } else if (op == BV_OP_AND) {
-            xl = _mm256_and_si256(lo, iota); xh = _mm256_and_si256(hi, iota);
-        } else {
-            __builtin_memcpy(&mv, m8 + 2 * i, 2);
-            const __m256i mb = _mm256_shuffle_epi8(_mm256_set1_epi16((short)mv), spread);
-            xl = _mm256_and_si256(_mm256_xor_si256(lo, iota), _mm256_and_si256(mb, low4));
-            xh = _mm256_and_si256(_mm256_xor_si256(hi, iota), _mm256_and_si256(_mm256_srli_epi16(mb, 4), low4));
-        }
+        const __m256i xl = binary_op(op, lo, iota, _mm256_and_si256(mb, low4));
+        const __m256i xh = binary_op(op, hi, iota, _mm256_and_si256(_mm256_srli_epi16(mb, 4), low4));
         _mm256_store_si256((__m256i *)(tables + 64 * i), _mm256_shuffle_epi8(pop, xl));
         _mm256_store_si256((__m256i *)(tables + 64 * i + 32), _mm256_shuffle_epi8(pop, xh));
     }

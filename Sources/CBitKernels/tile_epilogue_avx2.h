@@ -1,5 +1,6 @@
 // Internal: the AVX2 output transform of a register tile (MR rows × one 16-column panel), shared
-// by the binary and int8 microkernels (see bv_tile_out for the formula).
+// by the binary and int8 microkernels (see bv_tile_out for the formula), and the binary
+// kernels' inner operation.
 #ifndef BV_TILE_EPILOGUE_AVX2_H
 #define BV_TILE_EPILOGUE_AVX2_H
 
@@ -7,6 +8,15 @@
 #include <immintrin.h>
 
 #define BV_TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+/// A binary tile's inner operation (BV_OP_*, a constant after inlining) on 256 bits: a ^ b,
+/// a & b, or (a ^ b) & mask (`mask` used only by BV_OP_XOR_MASKED).
+static inline __attribute__((always_inline)) BV_TARGET_AVX2
+__m256i binary_op(const int op, __m256i a, __m256i b, __m256i mask) {
+    if (op == BV_OP_XOR) return _mm256_xor_si256(a, b);
+    if (op == BV_OP_AND) return _mm256_and_si256(a, b);
+    return _mm256_and_si256(_mm256_xor_si256(a, b), mask);
+}
 
 /// Lane mask of lanes j < live (0 ≤ live ≤ 8).
 static inline __attribute__((always_inline)) BV_TARGET_AVX2
