@@ -254,9 +254,8 @@ static inline __attribute__((always_inline)) void residual_interior_quarter(
     }
 }
 
-static inline __attribute__((always_inline)) void residual_rows(float *x, const float *y, const float *u2, int side, int c,
-                                                                const float *params, int shift_branches, ptrdiff_t row0,
-                                                                ptrdiff_t row1);
+static inline __attribute__((always_inline)) void residual_pixel(float *x, const float *y, const float *u2, int side, int c,
+                                                                 const float *params, int shift_branches, ptrdiff_t row);
 
 BV_CLONES
 void bv_bhvit_block_residual_rows(float *x, const float *y, const float *u2, int side, int c, const float *params,
@@ -280,64 +279,60 @@ void bv_bhvit_block_residual_rows(float *x, const float *y, const float *u2, int
             row = start + end;
             continue;
         }
-        residual_rows(x, y, u2, side, c, params, shift_branches, row, row + 1);
+        residual_pixel(x, y, u2, side, c, params, shift_branches, row);
         row++;
     }
 }
 
-/// bv_bhvit_block_residual_rows pixel by pixel, any c and side.
-static inline __attribute__((always_inline)) void residual_rows(float *x, const float *y, const float *u2, int side, int c,
-                                                                const float *params, int shift_branches, ptrdiff_t row0,
-                                                                ptrdiff_t row1) {
-    const ptrdiff_t pixels = (ptrdiff_t)side * side;
+/// Row (pixel) `row` of bv_bhvit_block_residual_rows on its own, any c and side.
+static inline __attribute__((always_inline)) void residual_pixel(float *x, const float *y, const float *u2, int side, int c,
+                                                                 const float *params, int shift_branches, ptrdiff_t row) {
     const int quarter = c / 4, block = (shift_branches ? 14 : 2) * BV_RESIDUAL_LANES;
-    for (ptrdiff_t row = row0; row < row1; row++) {
-        float *restrict xr = x + row * c;
-        const float *restrict yr = y + row * c;
-        if (!shift_branches) {
-            for (int k0 = 0; k0 < c; k0 += BV_RESIDUAL_LANES) {
-                const float *restrict p = params + (ptrdiff_t)(k0 / BV_RESIDUAL_LANES) * block;
-                const int n = c - k0 < BV_RESIDUAL_LANES ? c - k0 : BV_RESIDUAL_LANES;
-                for (int l = 0; l < n; l++) xr[k0 + l] = xr[k0 + l] + (yr[k0 + l] * p[l] + p[8 + l]);
-            }
-            continue;
+    float *restrict xr = x + row * c;
+    const float *restrict yr = y + row * c;
+    if (!shift_branches) {
+        for (int k0 = 0; k0 < c; k0 += BV_RESIDUAL_LANES) {
+            const float *restrict p = params + (ptrdiff_t)(k0 / BV_RESIDUAL_LANES) * block;
+            const int n = c - k0 < BV_RESIDUAL_LANES ? c - k0 : BV_RESIDUAL_LANES;
+            for (int l = 0; l < n; l++) xr[k0 + l] = xr[k0 + l] + (yr[k0 + l] * p[l] + p[8 + l]);
         }
-        const ptrdiff_t pix = row % pixels;
-        const int i = (int)(pix / side), j = (int)(pix % side);
-        const float *image = u2 + (row - pix) * c;
-        const int up1i = wrap(i, -1, side), down1i = wrap(i, 1, side), up2i = wrap(i, -2, side), down2i = wrap(i, 2, side);
-        const int left1j = wrap(j, -1, side), right1j = wrap(j, 1, side), left2j = wrap(j, -2, side), right2j = wrap(j, 2, side);
+        return;
+    }
+    const ptrdiff_t pix = row % ((ptrdiff_t)side * side);
+    const int i = (int)(pix / side), j = (int)(pix % side);
+    const float *image = u2 + (row - pix) * c;
+    const int up1i = wrap(i, -1, side), down1i = wrap(i, 1, side), up2i = wrap(i, -2, side), down2i = wrap(i, 2, side);
+    const int left1j = wrap(j, -1, side), right1j = wrap(j, 1, side), left2j = wrap(j, -2, side), right2j = wrap(j, 2, side);
 #define BV_AT(I, J) (image + ((ptrdiff_t)(I) * side + (J)) * c)
-        const float *restrict center = BV_AT(i, j);
-        const float *restrict up1 = BV_AT(up1i, j), *restrict down1 = BV_AT(down1i, j);
-        const float *restrict left1 = BV_AT(i, left1j), *restrict right1 = BV_AT(i, right1j);
-        const float *restrict up2 = BV_AT(up2i, j), *restrict down2 = BV_AT(down2i, j);
-        const float *restrict left2 = BV_AT(i, left2j), *restrict right2 = BV_AT(i, right2j);
+    const float *restrict center = BV_AT(i, j);
+    const float *restrict up1 = BV_AT(up1i, j), *restrict down1 = BV_AT(down1i, j);
+    const float *restrict left1 = BV_AT(i, left1j), *restrict right1 = BV_AT(i, right1j);
+    const float *restrict up2 = BV_AT(up2i, j), *restrict down2 = BV_AT(down2i, j);
+    const float *restrict left2 = BV_AT(i, left2j), *restrict right2 = BV_AT(i, right2j);
 #undef BV_AT
-        // Channel quarter q of ch3/ch5 reads the pixel above, below, left, right (the last
-        // quarter takes the channels past 4·quarter).
-        for (int q = 0; q < 4; q++) {
-            const float *restrict n1 = q == 0 ? up1 : q == 1 ? down1 : q == 2 ? left1 : right1;
-            const float *restrict n2 = q == 0 ? up2 : q == 1 ? down2 : q == 2 ? left2 : right2;
-            const int start = q * quarter, end = q == 3 ? c : (q + 1) * quarter;
-            int k = start;
-            // Channels before the quarter's first whole block, its whole blocks (8 lanes, one vector
-            // per operation, the parameters at constant offsets from one pointer: every block when
-            // c is a multiple of 32), and the rest.
+    // Channel quarter q of ch3/ch5 reads the pixel above, below, left, right (the last
+    // quarter takes the channels past 4·quarter).
+    for (int q = 0; q < 4; q++) {
+        const float *restrict n1 = q == 0 ? up1 : q == 1 ? down1 : q == 2 ? left1 : right1;
+        const float *restrict n2 = q == 0 ? up2 : q == 1 ? down2 : q == 2 ? left2 : right2;
+        const int start = q * quarter, end = q == 3 ? c : (q + 1) * quarter;
+        int k = start;
+        // Channels before the quarter's first whole block, its whole blocks (8 lanes, one vector
+        // per operation, the parameters at constant offsets from one pointer: every block when
+        // c is a multiple of 32), and the rest.
 #define BV_ONE_CHANNEL(K)                                                                                            \
-    xr[K] = residual_with_branches(K, params + (ptrdiff_t)((K) / BV_RESIDUAL_LANES) * block + (K) % BV_RESIDUAL_LANES, \
-                                   xr[K], yr[K], center, up1, down1, left1, right1, up2, down2, left2, right2, n1, n2)
-            for (; k < end && k % BV_RESIDUAL_LANES; k++) BV_ONE_CHANNEL(k);
-            for (; k + BV_RESIDUAL_LANES <= end; k += BV_RESIDUAL_LANES) {
-                const float *restrict p = params + (ptrdiff_t)(k / BV_RESIDUAL_LANES) * block;
+xr[K] = residual_with_branches(K, params + (ptrdiff_t)((K) / BV_RESIDUAL_LANES) * block + (K) % BV_RESIDUAL_LANES, \
+                               xr[K], yr[K], center, up1, down1, left1, right1, up2, down2, left2, right2, n1, n2)
+        for (; k < end && k % BV_RESIDUAL_LANES; k++) BV_ONE_CHANNEL(k);
+        for (; k + BV_RESIDUAL_LANES <= end; k += BV_RESIDUAL_LANES) {
+            const float *restrict p = params + (ptrdiff_t)(k / BV_RESIDUAL_LANES) * block;
 #pragma clang loop vectorize(assume_safety)
-                for (int l = 0; l < BV_RESIDUAL_LANES; l++)
-                    xr[k + l] = residual_with_branches(k + l, p + l, xr[k + l], yr[k + l], center, up1, down1, left1, right1,
-                                                       up2, down2, left2, right2, n1, n2);
-            }
-            for (; k < end; k++) BV_ONE_CHANNEL(k);
-#undef BV_ONE_CHANNEL
+            for (int l = 0; l < BV_RESIDUAL_LANES; l++)
+                xr[k + l] = residual_with_branches(k + l, p + l, xr[k + l], yr[k + l], center, up1, down1, left1, right1,
+                                                   up2, down2, left2, right2, n1, n2);
         }
+        for (; k < end; k++) BV_ONE_CHANNEL(k);
+#undef BV_ONE_CHANNEL
     }
 }
 
