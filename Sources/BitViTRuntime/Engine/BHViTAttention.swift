@@ -115,22 +115,30 @@ final class MSMHARuntime {
         let c = channels, r = side, w = Self.window, g = cellsPerSide, nW = windowsPerImage, t = tokensPerWindow
         let pooled = workspace.floats("msmha.pooled", batch * nW * c)
         let a1 = poolMix.pointer
-        Parallel.forEach(batch * nW, minimumPerThread: max(1, 4096 / max(c, 1))) { cell in
+        // A cell reads up to 7×7 pixels of c channels: one cell per worker is already enough work.
+        Parallel.forEach(batch * nW, minimumPerThread: max(1, RowProducer.valuesPerWorker / max(c * w * w, 1))) { cell in
             let (b, o) = (cell / nW, cell % nW)
             let (oy, ox) = (o / g, o % g)
             let ys = max(0, oy * w - 3)..<min(r, oy * w + 4), xs = max(0, ox * w - 3)..<min(r, ox * w + 4)
             let out = pooled + cell * c
-            for k in 0..<c {
-                var m = -Float.infinity, s: Float = 0
-                for y in ys {
-                    for x in xs {
-                        let v = u[(b * r * r + y * r + x) * c + k]
-                        m = max(m, v)
-                        s += v
+            // Pixels outer, channels inner (contiguous); every channel still sums its pixels in
+            // row-major order.
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: c)
+            defer { sums.deallocate() }
+            out.update(repeating: -.infinity, count: c)
+            sums.update(repeating: 0, count: c)
+            for y in ys {
+                for x in xs {
+                    let v = u + (b * r * r + y * r + x) * c
+                    for k in 0..<c {
+                        out[k] = max(out[k], v[k])
+                        sums[k] += v[k]
                     }
                 }
-                let average = s / Float(w * w)
-                out[k] = m * a1[k] + average * (1 - a1[k])
+            }
+            for k in 0..<c {
+                let average = sums[k] / Float(w * w)
+                out[k] = out[k] * a1[k] + average * (1 - a1[k])
             }
         }
         let raw = workspace.floats("msmha.raw", batch * nW * t * c)

@@ -32,16 +32,16 @@ func im2colNHWC(_ input: UnsafePointer<Float>, height: Int, width: Int, ld: Int,
 
 /// Reorders convolution weights `[out, cg, kernel, kernel]` (row-major floats, group `g` of
 /// `groups`: rows `g·og ..< (g+1)·og`) to the tap-major rows `[og, kernel²·cg]` of `im2colNHWC`,
-/// each row times `rowScales[o]` when given.
+/// each row times `rowScales[o]` when given, ready for the float GEMM.
 func tapMajorWeights(_ w: [Float], out: Int, cg: Int, kernel: Int, group g: Int, groups: Int,
-                     rowScales: [Float]? = nil) -> AlignedBuffer<Float> {
+                     rowScales: [Float]? = nil) -> FloatWeightProduct {
     let og = out / groups, taps = kernel * kernel, k = taps * cg
-    let b = AlignedBuffer<Float>(count: og * k)
+    var b = [Float](repeating: 0, count: og * k)
     for o in 0..<og {
         let s = rowScales?[g * og + o] ?? 1
         for c in 0..<cg { for t in 0..<taps { b[o * k + t * cg + c] = w[((g * og + o) * cg + c) * taps + t] * s } }
     }
-    return b
+    return b.withUnsafeBufferPointer { FloatWeightProduct($0.baseAddress!, out: og, in: k) }
 }
 
 /// One MSGDC branch: `BinConv_{3×3, groups 4, dilation d, padding d}(sgn(Z))·α_o + bias`, on one
@@ -58,7 +58,7 @@ final class DilatedConvolutionBranch {
     /// BHViT preset), else the bit-im2col weights.
     let lanes: GroupedConvolutionWeights?
     let bits: BinaryConvWeights?
-    let floatWeights: [AlignedBuffer<Float>]
+    let floatWeights: [FloatWeightProduct]
     let bias: AlignedBuffer<Float>
     let rprelu: RPReLUParameters
 
@@ -106,10 +106,9 @@ final class DilatedConvolutionBranch {
         for g in 0..<groups {
             im2colNHWC(input, height: side, width: side, ld: c, c0: g * cg, cg: cg, kernel: 3, stride: 1, dilation: dilation,
                        padding: dilation, into: columns)
-            BLAS.gemm(transposeB: true, m: pixels, n: cg, k: 9 * cg, a: columns, lda: 9 * cg, b: floatWeights[g].pointer,
-                      ldb: 9 * cg, c: out + g * cg, ldc: c)
+            floatWeights[g].multiply(rows: pixels, columns, lda: 9 * cg, bias: bias.pointer + g * cg, accumulate: false,
+                                     into: out + g * cg, ldc: c)
         }
-        addRowVector(bias.pointer, to: out, rows: pixels, cols: c, ld: c)
     }
 }
 
@@ -120,10 +119,10 @@ final class Downsampling2x2 {
     let inChannels: Int
     let outChannels: Int
     let bits: BinaryConvWeights?
-    let floatWeights: AlignedBuffer<Float>?
+    let floatWeights: FloatWeightProduct?
     let bias: AlignedBuffer<Float>
 
-    /// Full-precision weights `[out, in, 2, 2]` (folded), always run by sgemm.
+    /// Full-precision weights `[out, in, 2, 2]` (folded), always run by the float GEMM.
     init(floatWeights w: [Float], out: Int, in c: Int, bias: [Float]) {
         inChannels = c
         outChannels = out
@@ -162,8 +161,7 @@ final class Downsampling2x2 {
         let c = inChannels, pixels = (side / 2) * (side / 2)
         im2colNHWC(input, height: side, width: side, ld: c, c0: 0, cg: c, kernel: 2, stride: 2, dilation: 1, padding: 0,
                    into: columns)
-        BLAS.gemm(transposeB: true, m: pixels, n: outChannels, k: 4 * c, a: columns, lda: 4 * c, b: floatWeights!.pointer,
-                  ldb: 4 * c, c: out, ldc: outChannels)
-        addRowVector(bias.pointer, to: out, rows: pixels, cols: outChannels, ld: outChannels)
+        floatWeights!.multiply(rows: pixels, columns, lda: 4 * c, bias: bias.pointer, accumulate: false, into: out,
+                               ldc: outChannels)
     }
 }

@@ -79,9 +79,9 @@ struct BHViTLayerBuilder {
 /// Row-parallel loops over token rows of `channels` floats.
 enum BHViTRows {
     /// Calls `body` with disjoint row ranges covering `0..<rows`, split across workers when the
-    /// rows hold enough values to pay for waking one.
+    /// rows hold enough values to pay for waking one (`RowProducer.valuesPerWorker`).
     static func forRanges(_ rows: Int, channels: Int, _ body: (Range<Int>) -> Void) {
-        Parallel.forRanges(rows, minimumPerThread: max(1, (1 << 16) / max(channels, 1)), body)
+        Parallel.forRanges(rows, minimumPerThread: max(1, RowProducer.valuesPerWorker / max(channels, 1)), body)
     }
 
     /// `y = x·scale + shift` per channel (`y` may be `x`).

@@ -26,8 +26,8 @@ final class BHViTRuntime: EngineRuntime {
 
     let config: BHViTConfig
     let floatKernels: Bool
-    let stemWeight: AlignedBuffer<Float>
-    let stemBias: [Float]
+    let stemWeight: FloatWeightProduct
+    let stemBias: AlignedBuffer<Float>
     let stemPositions: AlignedBuffer<Float>
     /// Blocks per stage.
     let stages: [[BHViTBlockRuntime]]
@@ -41,8 +41,9 @@ final class BHViTRuntime: EngineRuntime {
         config = c
         self.floatKernels = floatKernels
         let b = BHViTLayerBuilder(file: file, floatKernels: floatKernels)
-        stemWeight = try b.buffer("stem.weight")
-        stemBias = try file.floats("stem.bias")
+        let stem = try b.buffer("stem.weight")
+        stemWeight = FloatWeightProduct(stem.pointer, out: c.stages[0].width, in: c.inChannels * c.stemKernel * c.stemKernel)
+        stemBias = AlignedBuffer(try file.floats("stem.bias"))
         stemPositions = try b.buffer("stem.pos_embed")
         var stages: [[BHViTBlockRuntime]] = [], downsamplers: [Downsampling] = []
         var index = 0
@@ -133,12 +134,11 @@ final class BHViTRuntime: EngineRuntime {
                 }
             }
         }
-        BLAS.gemm(transposeB: true, m: rows, n: c, k: cols, a: columns, lda: cols, b: stemWeight.pointer, ldb: cols, c: x, ldc: c)
-        let bias = stemBias, pos = stemPositions.pointer
+        stemWeight.multiply(rows: rows, columns, lda: cols, bias: stemBias.pointer, accumulate: false, into: x, ldc: c)
+        let pos = stemPositions.pointer
         BHViTRows.forRanges(rows, channels: c) { range in
             for row in range {
                 let xr = x + row * c
-                for j in 0..<c { xr[j] += bias[j] }
                 bv_gelu_forward_f32(xr, xr, c)
                 let pr = pos + (row % (r * r)) * c
                 for j in 0..<c { xr[j] += pr[j] }

@@ -32,6 +32,11 @@ enum InputEncoding {
 enum RowProducer {
     /// Rows per block: a block of transformed rows stays in L1/L2 while it is encoded.
     static let blockRows = 8
+    /// Values per worker below which a row pass stays on the calling thread. The engine's
+    /// workers spin between jobs (`Parallel.withSpinningWorkers`), so a split costs about a
+    /// microsecond: a pass splits from about 2^13 values per worker (a 197×384 LayerNorm splits
+    /// in two).
+    static let valuesPerWorker = 1 << 13
 
     /// Applies `transform` to `rows` rows of `k` floats (row stride `stride`) and calls
     /// `encode(block, firstRow, count)` with each block of transformed rows (contiguous, row
@@ -40,10 +45,7 @@ enum RowProducer {
     static func run(_ x: UnsafePointer<Float>, rows: Int, k: Int, stride: Int? = nil, transform: RowTransform,
                     _ encode: (UnsafePointer<Float>, Int, Int) -> Void) {
         let stride = stride ?? k
-        // The engine's workers spin between jobs (`Parallel.withSpinningWorkers`), so a split
-        // costs about a microsecond: rows split from about 2^13 values per worker (a 197×384
-        // LayerNorm splits in two).
-        let grain = max(1, (1 << 13) / max(k, 1))
+        let grain = max(1, valuesPerWorker / max(k, 1))
         Parallel.forRanges(rows, minimumPerThread: grain) { range in
             if case .none = transform, stride == k {
                 encode(x + range.lowerBound * k, range.lowerBound, range.count)

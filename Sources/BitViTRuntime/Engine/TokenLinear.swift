@@ -31,14 +31,12 @@ protocol RowBlockLinear: TokenLinear {
 final class FloatLinear: RowBlockLinear {
     let inFeatures: Int
     let outFeatures: Int
-    /// The weight `[out, in]` for OpenBLAS, or nil when `packed` holds it.
-    let weight: AlignedBuffer<Float>?
-    let packed: PackedFloatWeight?
+    let weights: FloatWeightProduct
     let bias: AlignedBuffer<Float>?
     let alpha: Float
     let encoding: InputEncoding
     let owner: [AnyObject]
-    var kernelName: String { packed == nil ? "sgemm" : "packed sgemm" }
+    var kernelName: String { weights.kernelName }
 
     /// `weight` [out, in] row-major; `keepAlive` holds storage `encoding` points into.
     init(weight: [Float], out: Int, in k: Int, bias: [Float]?, alpha: Float = 1, encoding: InputEncoding = .identity,
@@ -46,13 +44,7 @@ final class FloatLinear: RowBlockLinear {
         precondition(weight.count == out * k)
         inFeatures = k
         outFeatures = out
-        if PackedFloatWeight.isPreferred {
-            packed = weight.withUnsafeBufferPointer { PackedFloatWeight($0.baseAddress!, out: out, in: k) }
-            self.weight = nil
-        } else {
-            packed = nil
-            self.weight = AlignedBuffer(weight)
-        }
+        weights = weight.withUnsafeBufferPointer { FloatWeightProduct($0.baseAddress!, out: out, in: k) }
         self.bias = bias.map { AlignedBuffer($0) }
         self.alpha = alpha
         self.encoding = encoding
@@ -87,30 +79,13 @@ final class FloatLinear: RowBlockLinear {
 
     /// `y (+)= α·a·Wᵀ + bias` for `rows` contiguous encoded rows `a`.
     private func product(_ a: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
-        let k = inFeatures, n = outFeatures
-        if let packed {
-            packed.multiply(rows: rows, a, lda: k, alpha: alpha, bias: bias.map { UnsafePointer($0.pointer) }, accumulate: accumulate,
-                            into: y, ldc: ldy)
-            return
-        }
-        BLAS.gemm(transposeB: true, m: rows, n: n, k: k, alpha: alpha, a: a, lda: k, b: weight!.pointer, ldb: k,
-                  beta: accumulate ? 1 : 0, c: y, ldc: ldy)
-        if let bias { addRowVector(bias.pointer, to: y, rows: rows, cols: n, ld: ldy) }
+        weights.multiply(rows: rows, a, lda: inFeatures, alpha: alpha, bias: bias.map { UnsafePointer($0.pointer) },
+                         accumulate: accumulate, into: y, ldc: ldy)
     }
 
     /// The encoded input rows, one buffer per input width (two layers of different widths can
     /// hold their inputs at once).
     private func input(_ rows: Int, _ workspace: Workspace) -> UnsafeMutablePointer<Float> {
         workspace.floats("linear.in/\(inFeatures)", rows * inFeatures)
-    }
-}
-
-/// `y[r, :] += v` for every row.
-func addRowVector(_ v: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
-    Parallel.forRanges(rows, minimumPerThread: max(1, 4096 / max(cols, 1))) { range in
-        for r in range {
-            let row = y + r * ld
-            for j in 0..<cols { row[j] += v[j] }
-        }
     }
 }

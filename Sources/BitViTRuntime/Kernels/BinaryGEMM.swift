@@ -25,7 +25,7 @@ import CBitKernels
 /// `Parallel`'s workers by output-feature groups (or rows when N is small); K stays whole.
 public enum BinaryGEMM {
     /// Bit-MACs (M·N·K·planes) per worker below which a product stays on one thread.
-    public static var minimumWorkPerThread = 1 << 23
+    public static var minimumWorkPerThread = 1 << 20
 
     /// The C product code for a pair of operands.
     static func product(_ a: PackedBinaryMatrix, _ w: PackedBinaryWeights) -> Int32 {
