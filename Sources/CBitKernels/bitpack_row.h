@@ -7,8 +7,8 @@
 #include "bitkernels_internal.h"
 
 /// Signs of one row of k values v_j = x[j*xs] (+ shift[j]) into `words` 64-bit words
-/// (bit = v < 0; words past k zero). With `mask`: bit = v != 0, and the returned value is the
-/// number of nonzero entries (else 0).
+/// (bit = v < 0; words past k zero). With `mask`: bit = v < 0 or v > 0 (a NaN packs as 0, as on
+/// the SIMD paths' ordered compares), and the returned value is the number of such entries (else 0).
 static inline int bv_pack_row_signs_scalar(const float *x, ptrdiff_t xs, int k, const float *shift,
                                            uint64_t *bits, int words, uint64_t *mask) {
     int nnz = 0;
@@ -18,7 +18,7 @@ static inline int bv_pack_row_signs_scalar(const float *x, ptrdiff_t xs, int k, 
         for (int j = j0; j < j1; j++) {
             const float v = x[(ptrdiff_t)j * xs] + (shift ? shift[j] : 0.0f);
             s |= (uint64_t)(v < 0.0f) << (j - j0);
-            m |= (uint64_t)(v != 0.0f) << (j - j0);
+            m |= (uint64_t)(v < 0.0f || v > 0.0f) << (j - j0);
         }
         bits[w] = s;
         if (mask) { mask[w] = m; nnz += __builtin_popcountll(m); }
@@ -88,7 +88,7 @@ uint64_t bv_word_avx2(const float *x, const float *shift, int n, __m256 t, const
             const float v = x[j] + (shift ? shift[j] : 0.0f);
             const float tv = _mm256_cvtss_f32(t);
             s |= (uint64_t)(cmp == _CMP_LT_OQ ? v < tv : v > tv) << j;
-            m |= (uint64_t)(v != 0.0f) << j;
+            m |= (uint64_t)(v < 0.0f || v > 0.0f) << j;
         }
     }
     if (with_mask) *nonzero = m;

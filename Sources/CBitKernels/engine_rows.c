@@ -439,6 +439,38 @@ void bv_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const float *s
     *hi = h;
 }
 
+void bv_pack_interval_signs_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, float negative_from,
+                                 float negative_through, float positive_from, uint64_t *bits, uint64_t *mask,
+                                 ptrdiff_t row_stride, int32_t *row_counts, int path) {
+    const int words = (k + 63) / 64;
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + r * x_row_stride;
+        uint64_t *b = bits + r * row_stride, *m = mask + r * row_stride;
+        int count = 0;
+#ifdef BV_HAVE_X86
+        if (row_path(path) != BV_KPATH_SCALAR) {
+            count = bv_pack_interval_signs_row_avx2(row, k, negative_from, negative_through, positive_from, b, m);
+            if (row_counts) row_counts[r] = count;
+            continue;
+        }
+#endif
+        for (int w = 0; w < words; w++) {
+            const int j0 = 64 * w, n = k - j0 < 64 ? k - j0 : 64;
+            uint64_t sb = 0, sm = 0;
+            for (int j = 0; j < n; j++) {
+                const float v = row[j0 + j];
+                const int negative = v >= negative_from && v <= negative_through;
+                sb |= (uint64_t)negative << j;
+                sm |= (uint64_t)(negative || v >= positive_from) << j;
+            }
+            b[w] = sb;
+            m[w] = sm;
+            count += __builtin_popcountll(sm);
+        }
+        if (row_counts) row_counts[r] = count;
+    }
+}
+
 // MARK: GSB attention rows: scores + softmax + B_att + GSB_A planes in one pass per row
 
 /// Bits of one row: plane bit j = x[j] > t (strict), bits past n zero; returns the popcount.

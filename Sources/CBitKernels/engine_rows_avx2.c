@@ -246,4 +246,44 @@ void bv_shift_minmax_rows_avx2(const float *src, ptrdiff_t src_stride, const flo
     *hi = reduce_max(h);
 }
 
+/// Bit j of each 8-bit result: lane j of `v` is in [lo, hi] (`negative`), or in it or at least
+/// `pos` (`nonzero`; a NaN is neither).
+static inline __attribute__((always_inline)) BV_TARGET_AVX2
+void interval_sign_bytes(__m256 v, __m256 lo, __m256 hi, __m256 pos, unsigned *negative, unsigned *nonzero) {
+    const __m256 n = _mm256_and_ps(_mm256_cmp_ps(v, lo, _CMP_GE_OQ), _mm256_cmp_ps(v, hi, _CMP_LE_OQ));
+    *negative = (unsigned)_mm256_movemask_ps(n);
+    *nonzero = (unsigned)_mm256_movemask_ps(_mm256_or_ps(n, _mm256_cmp_ps(v, pos, _CMP_GE_OQ)));
+}
+
+BV_TARGET_AVX2
+int bv_pack_interval_signs_row_avx2(const float *x, int k, float negative_from, float negative_through, float positive_from,
+                                    uint64_t *bits, uint64_t *mask) {
+    const __m256 lo = _mm256_set1_ps(negative_from), hi = _mm256_set1_ps(negative_through), pos = _mm256_set1_ps(positive_from);
+    int count = 0;
+    for (int j0 = 0; j0 < k; j0 += 64) {
+        uint64_t b = 0, m = 0;
+        unsigned nb, mb;
+        if (k - j0 >= 64) {
+            // Whole words: plain loads (a masked load costs several times more on some cores).
+            for (int c = 0; c < 8; c++) {
+                interval_sign_bytes(_mm256_loadu_ps(x + j0 + 8 * c), lo, hi, pos, &nb, &mb);
+                b |= (uint64_t)nb << (8 * c);
+                m |= (uint64_t)mb << (8 * c);
+            }
+        } else {
+            for (int j = j0; j < k; j += 8) {
+                const int live = k - j >= 8 ? 8 : k - j;
+                interval_sign_bytes(_mm256_maskload_ps(x + j, lanes_below(live)), lo, hi, pos, &nb, &mb);
+                const unsigned live_bits = (1u << live) - 1;
+                b |= (uint64_t)(nb & live_bits) << (j - j0);
+                m |= (uint64_t)(mb & live_bits) << (j - j0);
+            }
+        }
+        bits[j0 / 64] = b;
+        mask[j0 / 64] = m;
+        count += __builtin_popcountll(m);
+    }
+    return count;
+}
+
 #endif

@@ -29,4 +29,8 @@ void bv_pack_gsb_value_panels_avx2(const float *v, ptrdiff_t v_row_stride, const
 void bv_shift_minmax_rows_avx2(const float *src, ptrdiff_t src_stride, const float *shift, ptrdiff_t rows, ptrdiff_t cols,
                                float *lo, float *hi);
 
+/// One row of `bv_pack_interval_signs_rows` on AVX2; returns the row's nonzero count.
+int bv_pack_interval_signs_row_avx2(const float *x, int k, float negative_from, float negative_through, float positive_from,
+                                    uint64_t *bits, uint64_t *mask);
+
 #endif

@@ -18,12 +18,16 @@ final class BinaryLinear: RowBlockLinear {
     /// Thresholds on the pre-GELU values that replace `.gelu` + `.threshold` (GSB's fc2,
     /// `GELUThresholds`), used when the input arrives with the `.gelu` transform.
     let geluFold: (above: AlignedBuffer<Float>, below: AlignedBuffer<Float>)?
+    /// Where GELU is negative and positive, replacing `.gelu` + `.sign` with zeros kept (the W1A1
+    /// baseline's fc2: `sgn(GELU(h))` read off h, `GELUThresholds.signBounds`).
+    let geluSigns: GELUThresholds.SignBounds?
     let owner: [AnyObject]
     var kernelName: String { "binary GEMM" }
 
     /// `signs`: the stored 1-bit weight rows (`StorageKind.bits1` layout).
     init(signs: StoredTensor, channelScales: [Float]?, bias: [Float]?, scale: Float, encoding: InputEncoding,
-         geluFold: (above: [Float], below: [Float])? = nil, keepAlive: [AnyObject] = []) {
+         geluFold: (above: [Float], below: [Float])? = nil, geluSigns: GELUThresholds.SignBounds? = nil,
+         keepAlive: [AnyObject] = []) {
         let (rows, k, _) = signs.bitRows
         let bits = PackedBinaryMatrix(rows: rows, k: k, encoding: .signed)
         signs.unpackRows(into: bits.words.pointer)
@@ -34,6 +38,7 @@ final class BinaryLinear: RowBlockLinear {
         self.scale = scale
         self.encoding = encoding
         self.geluFold = geluFold.map { (AlignedBuffer($0.above), AlignedBuffer($0.below)) }
+        self.geluSigns = geluSigns
         owner = keepAlive
         switch encoding {
         case .sign, .threshold: break
@@ -49,16 +54,16 @@ final class BinaryLinear: RowBlockLinear {
                    : workspace.signedBits("linear.in", rows: rows, k: inFeatures, mask: keepsZeros)
     }
 
+    /// Whether `.gelu` inputs are encoded from the pre-GELU values (`geluFold` or `geluSigns`).
+    var foldsGELU: Bool { geluFold != nil || (geluSigns != nil && keepsZeros) }
+
     func encode(_ x: UnsafePointer<Float>, rows: Int, stride: Int?, transform: RowTransform, workspace: Workspace) {
-        let m = operand(rows, workspace), k = inFeatures, wpr = m.wordsPerRow
-        let path = Int32(BinaryKernels.activePath.rawValue)
-        if case .gelu = transform, let (above, below) = geluFold {
-            RowProducer.run(x, rows: rows, k: k, stride: stride, transform: .none) { block, r0, n in
-                bv_pack_outside_rows(block, k, Int32(n), Int32(k), above.pointer, below.pointer, m.words.pointer + r0 * wpr, wpr,
-                                     m.rowCounts!.pointer + r0)
-            }
+        if case .gelu = transform, foldsGELU {
+            encode(geluOf: x, rows: rows, stride: stride, producer: .none, workspace: workspace)
             return
         }
+        let m = operand(rows, workspace), k = inFeatures, wpr = m.wordsPerRow
+        let path = Int32(BinaryKernels.activePath.rawValue)
         RowProducer.run(x, rows: rows, k: k, stride: stride, transform: transform) { block, r0, n in
             switch encoding {
             case .sign(let shift, _):
@@ -69,6 +74,29 @@ final class BinaryLinear: RowBlockLinear {
                                    m.planeStride, m.rowCounts!.pointer + r0, path)
             default: break
             }
+        }
+    }
+
+    /// `encode` of `GELU(h)` (with the model's clip) read off the pre-GELU rows h through the
+    /// fold (`foldsGELU` must hold): h are the rows of `x` (row stride `stride`), or with a
+    /// `.custom` producer the blocks it makes (e.g. the previous layer's GEMM, block by block:
+    /// the hidden layer is then never stored whole).
+    func encode(geluOf x: UnsafePointer<Float>, rows: Int, stride: Int?, producer: RowTransform, workspace: Workspace) {
+        let m = operand(rows, workspace), k = inFeatures, wpr = m.wordsPerRow
+        let path = Int32(BinaryKernels.activePath.rawValue)
+        if let (above, below) = geluFold {
+            RowProducer.run(x, rows: rows, k: k, stride: stride, transform: producer) { block, r0, n in
+                bv_pack_outside_rows(block, k, Int32(n), Int32(k), above.pointer, below.pointer, m.words.pointer + r0 * wpr, wpr,
+                                     m.rowCounts!.pointer + r0)
+            }
+        } else if let bounds = geluSigns, let mask = m.mask {
+            RowProducer.run(x, rows: rows, k: k, stride: stride, transform: producer) { block, r0, n in
+                bv_pack_interval_signs_rows(block, k, Int32(n), Int32(k), bounds.negativeFrom, bounds.negativeThrough,
+                                            bounds.positiveFrom, m.words.pointer + r0 * wpr, mask.pointer + r0 * wpr, wpr,
+                                            m.rowCounts.map { $0.pointer + r0 }, path)
+            }
+        } else {
+            preconditionFailure("BinaryLinear: no GELU fold")
         }
     }
 

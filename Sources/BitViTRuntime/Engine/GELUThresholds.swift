@@ -11,7 +11,7 @@ import CBitKernels
 /// found per channel by bisection over float32 values of the predicate computed with the very
 /// float GELU (`bv_gelu_forward_f32`), clip, addition and division the training graph uses, so
 /// the fold agrees with it for every input at which that float GELU is monotone on each branch.
-enum GELUThresholds {
+public enum GELUThresholds {
     /// Where GELU has its minimum.
     static let argmin: Float = -0.75179
 
@@ -35,6 +35,39 @@ enum GELUThresholds {
             below[j] = fires(-far) ? boundary(from: argmin, to: -far, fires) : -.infinity
         }
         return (above, below)
+    }
+
+    /// Where `GELU(h)` is negative and where positive, as `bv_gelu_forward_f32` evaluates it in
+    /// float32: negative exactly on [`negativeFrom`, `negativeThrough`], positive exactly from
+    /// `positiveFrom` on, zero elsewhere. Below about −5.7 the float erf reaches −1 and GELU is
+    /// −0; for denormal h, h/2 rounds to ±0.
+    public struct SignBounds: Equatable, Sendable {
+        public var negativeFrom: Float
+        public var negativeThrough: Float
+        public var positiveFrom: Float
+    }
+
+    /// The W1A1 baseline's fc2 input `sgn(clip(GELU(h)))` (sgn(0) = 0) as bounds on h. Clipping
+    /// to ±clip keeps every sign when clip > 0; nil (no fold) otherwise, or if GELU did not have
+    /// the one negative and one positive stretch the bounds describe. The fold agrees with
+    /// GELU-then-sign for every finite h at which the float GELU changes sign only at the bounds
+    /// (tests sweep every float around them), and for NaN (packed as 0); −∞, where GELU is NaN,
+    /// cannot come out of a binary GEMM with finite scales.
+    public static func signBounds(clip: Float?) -> SignBounds? {
+        if let clip, !(clip > 0) { return nil }
+        // 64 equal lanes: the vectorized body of the GELU loop, as the engine's rows run it.
+        func gelu(_ h: Float) -> Float {
+            var x = [Float](repeating: h, count: 64), g = x
+            bv_gelu_forward_f32(&x, &g, 64)
+            return g[0]
+        }
+        let far: Float = 1e4
+        guard gelu(argmin) < 0, gelu(far) > 0, !(gelu(0) != 0) else { return nil }
+        let negative = { (h: Float) in gelu(h) < 0 }, positive = { (h: Float) in gelu(h) > 0 }
+        let negativeFrom = negative(-far) ? -Float.infinity : boundary(from: -far, to: argmin, negative).nextUp
+        let negativeThrough = boundary(from: 0, to: argmin, negative).nextDown
+        let positiveFrom = boundary(from: 0, to: far, positive).nextUp
+        return SignBounds(negativeFrom: negativeFrom, negativeThrough: negativeThrough, positiveFrom: positiveFrom)
     }
 
     /// The last value from `quiet` (not firing) toward `loud` (firing) that does not fire,

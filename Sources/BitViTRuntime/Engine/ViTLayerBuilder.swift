@@ -89,7 +89,8 @@ struct ViTLayerBuilder {
             // GELU outputs underflow to exactly 0, and sgn(0) = 0: fc2's input keeps a mask.
             let encoding = InputEncoding.sign(shift: nil, keepZeros: isContraction)
             if floatKernels { return FloatLinear(weight: Self.signs(w, rowScales: scales), out: out, in: k, bias: bias, encoding: encoding) }
-            return BinaryLinear(signs: w, channelScales: scales, bias: bias, scale: 1, encoding: encoding)
+            return BinaryLinear(signs: w, channelScales: scales, bias: bias, scale: 1, encoding: encoding,
+                                geluSigns: isContraction ? GELUThresholds.signBounds(clip: v.mlpClip) : nil)
         case .gsb:
             let shift = try buffer(l + ".input_shift")
             let scale = try file.scalar(l + ".output_scale")

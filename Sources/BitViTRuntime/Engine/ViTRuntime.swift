@@ -156,6 +156,16 @@ final class ViTRuntime {
                fc1.multiply(rows: rows, encodingFor: fc2, scratch: hidden, workspace: workspace)
            }) {
             // GSB: fc2's input bits came straight out of fc1's GEMM.
+        } else if let fc1 = block.fc1 as? RowBlockLinear, let fc2 = block.fc2 as? BinaryLinear, fc2.foldsGELU {
+            // The W1A1 baseline: fc1's output in blocks of about 128 KB (whole 8-row tiles of the
+            // GEMM), each packed into fc2's input signs while in cache; GELU is never evaluated.
+            let blockRows = max(8, ((1 << 15) / v.mlpHidden + 7) / 8 * 8)
+            let fc1Blocks = RowTransform.custom(blockRows: blockRows) { start, count, out in
+                fc1.multiply(rows: start..<(start + count), of: rows, into: out, workspace: workspace)
+            }
+            profiler.measure("fc1 " + fc1.kernelName + " → fc2 input signs (GELU folded)") {
+                fc2.encode(geluOf: hidden, rows: rows, stride: nil, producer: fc1Blocks, workspace: workspace)
+            }
         } else {
             profiler.measure("fc1 " + block.fc1.kernelName) { block.fc1.multiply(rows: rows, into: hidden, ldy: nil, accumulate: false, workspace: workspace) }
             profiler.measure("GELU + encode") {

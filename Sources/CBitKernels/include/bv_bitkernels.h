@@ -49,7 +49,8 @@ int bv_igemm_resolve_path(int requested);
 /// Signs of `rows` rows of `k` floats: element (r, j) is `x[r*x_row_stride + j*x_k_stride]`,
 /// plus `shift[j]` when `shift` is non-NULL (the learnable per-channel threshold before sgn).
 /// Writes bit = (value < 0) into `bits` (row r at `bits + r*row_stride`, words past K zeroed).
-/// When `mask` is non-NULL also writes bit = (value != 0) there (same layout) and, when
+/// When `mask` is non-NULL also writes bit = (value < 0 or value > 0: a NaN is 0 on every path)
+/// there (same layout) and, when
 /// `row_counts` is non-NULL, the number of nonzero entries of each row.
 void bv_pack_signs(const float *x, ptrdiff_t x_row_stride, ptrdiff_t x_k_stride,
                    int rows, int k, const float *shift,

@@ -31,6 +31,16 @@ void bv_add_shift_minmax_rows(const float *src, ptrdiff_t src_stride, const floa
 void bv_pack_outside_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, const float *above,
                           const float *below, uint64_t *bits, ptrdiff_t row_stride, int32_t *row_counts);
 
+/// The ternary signs of `g(x)` for a function g that is negative exactly on
+/// [`negative_from`, `negative_through`], positive exactly from `positive_from` on and zero
+/// elsewhere (the W1A1 MLP's `sgn(GELU(h))`, GELU evaluated by nobody): bit j = g(x[j]) < 0 and
+/// mask bit j = g(x[j]) ≠ 0 (a NaN packs as 0, as `bv_pack_signs` packs g(NaN) = NaN), packed as
+/// `bv_pack_signs` packs them (row r at `bits + r·row_stride` and `mask + r·row_stride` words, bits past `k` zero);
+/// `row_counts` (optional) receives each row's nonzero count. `path` as for the row kernels.
+void bv_pack_interval_signs_rows(const float *x, ptrdiff_t x_row_stride, int rows, int k, float negative_from,
+                                 float negative_through, float positive_from, uint64_t *bits, uint64_t *mask,
+                                 ptrdiff_t row_stride, int32_t *row_counts, int path);
+
 /// `dst[j·rows + r] = src[r·src_stride + j] + shift[j]` (the transpose, `cols` × `rows`), and
 /// lowers `*lo` / raises `*hi` to the smallest / largest value written.
 void bv_transpose_add_shift_minmax(const float *src, ptrdiff_t src_stride, const float *shift, float *dst,
