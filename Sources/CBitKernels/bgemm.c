@@ -80,6 +80,10 @@ __attribute__((noinline)) static void bgemm_lut(const bv_bgemm_args *g, int m0, 
             .accumulate = g->accumulate,
             .ldc = g->ldc,
             .ncols = ncols,
+            .bits_stride = g->out_bits_stride,
+            .bit0 = ng % 64,
+            .above = g->out_bits ? g->out_above + ng : NULL,
+            .below = g->out_bits ? g->out_below + ng : NULL,
         };
         bv_lut_rows rows = {
             .op = op,
@@ -98,13 +102,14 @@ __attribute__((noinline)) static void bgemm_lut(const bv_bgemm_args *g, int m0, 
             rows.a_mask = g->a_mask ? (const bv_u32a *)(g->a_mask + (ptrdiff_t)m * g->a_row_stride) : NULL;
             out.R = g->row_scale ? g->row_scale + m : NULL;
             out.c = g->c + (ptrdiff_t)m * g->ldc + ng;
+            out.bits = g->out_bits ? g->out_bits + (ptrdiff_t)m * g->out_bits_stride + ng / 64 : NULL;
             bv_lut_rows_avx2(&rows, &out);
         }
     }
 }
 
 int bv_bgemm_takes_lut(const bv_bgemm_args *g, int path) {
-    return path == BV_KPATH_AVX2 && g->b_lut && g->a_planes == 1 && g->b_planes == 1 && !g->out_bits
+    return path == BV_KPATH_AVX2 && g->b_lut && g->a_planes == 1 && g->b_planes == 1
         && g->k <= BV_LUT_MAX_K && g->n >= BV_LUT_MIN_COLUMNS;
 }
 

@@ -94,9 +94,10 @@ void lut_counts(const uint8_t *tables, int slots, const uint8_t *w, ptrdiff_t bl
 
 /// The output transform of bv_tile_out on one row's counts (columns 0 …  ncols − 1 of the
 /// group), 8 columns per step with the operations of panel_epilogue, so the results are the
-/// panel kernel's bit for bit. `U`, `R` and `c` are the row's.
+/// panel kernel's bit for bit. `U`, `R` and `c` are the row's; with `bits` (the row's packed
+/// output, `o->bit0` bits into its first word) the threshold bits instead of `c`.
 static inline __attribute__((always_inline)) BV_TARGET_AVX2
-void lut_epilogue(const int32_t *counts, const bv_tile_out *o, const float *U, const float *R, float *c) {
+void lut_epilogue(const int32_t *counts, const bv_tile_out *o, const float *U, const float *R, float *c, uint64_t *bits) {
     // Locals: the stores to c cannot alias them, so nothing is reloaded in the loop.
     const int n = o->ncols, accumulate = o->accumulate;
     const float *P = o->P, *Q = o->Q, *S = o->S, *B = o->B;
@@ -106,6 +107,25 @@ void lut_epilogue(const int32_t *counts, const bv_tile_out *o, const float *U, c
                                    _mm256_load_ps(P + j), _mm256_load_ps(Q + j));
         if (U) t = _mm256_fmadd_ps(_mm256_load_ps(S + j), u, t);
         if (R) t = _mm256_fmadd_ps(t, rs, _mm256_load_ps(B + j));
+        if (bits) {
+            // bit = t > above ∨ t < below, as panel_epilogue packs it (masked loads only in the
+            // tail: they cost several plain loads on some cores).
+            unsigned byte;
+            if (n - j >= 8) {
+                byte = (unsigned)_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(t, _mm256_loadu_ps(o->above + j), _CMP_GT_OQ),
+                                                                 _mm256_cmp_ps(t, _mm256_loadu_ps(o->below + j), _CMP_LT_OQ)));
+            } else {
+                const __m256i live = lanes_below(n - j);
+                byte = (unsigned)_mm256_movemask_ps(_mm256_and_ps(_mm256_castsi256_ps(live), _mm256_or_ps(
+                    _mm256_cmp_ps(t, _mm256_maskload_ps(o->above + j, live), _CMP_GT_OQ),
+                    _mm256_cmp_ps(t, _mm256_maskload_ps(o->below + j, live), _CMP_LT_OQ))));
+            }
+            const int at = o->bit0 + j;
+            uint64_t *word = bits + at / 64;
+            const uint64_t s = (uint64_t)byte << (at % 64);
+            *word = at % 64 == 0 ? s : (*word | s);
+            continue;
+        }
         if (n - j >= 8) {
             if (accumulate) t = _mm256_add_ps(t, _mm256_loadu_ps(c + j));
             _mm256_storeu_ps(c + j, t);
@@ -141,7 +161,8 @@ void lut_epilogue(const int32_t *counts, const bv_tile_out *o, const float *U, c
             }                                                                                              \
         }                                                                                                  \
         for (int m = 0; m < r->rows; m++)                                                                  \
-            lut_epilogue(counts[m], o, o->U ? o->U + m : NULL, o->R ? o->R + m : NULL, o->c + m * o->ldc); \
+            lut_epilogue(counts[m], o, o->U ? o->U + m : NULL, o->R ? o->R + m : NULL, o->c + m * o->ldc,       \
+                         o->bits ? o->bits + m * o->bits_stride : NULL);                                   \
     }
 BV_LUT_OPS(XOR)
 BV_LUT_OPS(AND)

@@ -49,6 +49,38 @@ struct LookupTableGEMMTests {
         }
     }
 
+    @Test func packedOutputMatchesThePanelKernel() {
+        // GSB's fc1 → fc2 fusion: threshold bits instead of C, on both kernels.
+        var rng = RandomGenerator(seed: 44)
+        for s in Self.shapes {
+            let a = randomFloats(s.m * s.k, &rng), w = randomFloats(s.n * s.k, &rng), bias = randomFloats(s.n, &rng)
+            let pa = a.withUnsafeBufferPointer { BinaryPack.signs($0.baseAddress!, rows: s.m, k: s.k) }
+            let pw = w.withUnsafeBufferPointer { BinaryPack.signs($0.baseAddress!, rows: s.n, k: s.k, path: .scalar) }
+            let above = (0..<s.n).map { j in j % 7 == 3 ? Float.infinity : Float(s.k) * (rng.nextUniform() - 0.3) * 0.1 }
+            let below = (0..<s.n).map { j in j % 5 == 1 ? -Float.infinity : Float(s.k) * (rng.nextUniform() - 0.7) * 0.1 }
+            func packed(lookupTables: Bool) -> (words: [UInt64], counts: [Int32]) {
+                let weights = PackedBinaryWeights(pw, lookupTables: lookupTables)
+                let bits = PackedBinaryMatrix(rows: s.m, k: s.n, encoding: .unsigned)
+                var scratch = [Float](repeating: 0, count: s.m * s.n)
+                above.withUnsafeBufferPointer { hi in
+                    below.withUnsafeBufferPointer { lo in
+                        bias.withUnsafeBufferPointer { b in
+                            _ = BinaryGEMM.multiply(pa, weights, into: &scratch, transform: OutputTransform(scale: 0.5, bias: b.baseAddress),
+                                                    packedOutput: .init(bits: bits, above: hi.baseAddress!, below: lo.baseAddress!),
+                                                    path: .avx2)
+                        }
+                    }
+                }
+                return (Array(UnsafeBufferPointer(start: bits.words.pointer, count: s.m * bits.wordsPerRow)),
+                        Array(UnsafeBufferPointer(start: bits.rowCounts!.pointer, count: s.m)))
+            }
+            let (panel, lut) = (packed(lookupTables: false), packed(lookupTables: true))
+            #expect(panel.words == lut.words, "shape \(s): packed bits differ")
+            #expect(panel.counts == lut.counts, "shape \(s): row counts differ")
+            #expect(lut.counts.contains { $0 > 0 }, "shape \(s): no bit set")
+        }
+    }
+
     @Test func outputTransformAndWiderOutputMatchThePanelKernel() {
         var rng = RandomGenerator(seed: 42)
         for s in Self.shapes {

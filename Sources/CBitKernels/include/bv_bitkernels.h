@@ -199,7 +199,8 @@ int bv_bgemm(const bv_bgemm_args *args, int m0, int m1, int n0, int n1, int path
 
 /// Whether `bv_bgemm` on `path` (resolved) runs the table-lookup kernel for column ranges
 /// [n0, n1) with n0 a multiple of 32 and n1 − n0 ≥ BV_LUT_MIN_COLUMNS: `b_lut` given, one plane
-/// pair, no packed output, K ≤ BV_LUT_MAX_K. Its per-row tables favour splitting rows over threads.
+/// pair (packed output included), K ≤ BV_LUT_MAX_K. Its per-row tables favour splitting rows over
+/// threads.
 int bv_bgemm_takes_lut(const bv_bgemm_args *args, int path);
 
 // MARK: int8 GEMM (u8 activations × s8 weights → s32)
