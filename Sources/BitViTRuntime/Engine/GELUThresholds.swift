@@ -62,7 +62,7 @@ public enum GELUThresholds {
             return g[0]
         }
         let far: Float = 1e4
-        guard gelu(argmin) < 0, gelu(far) > 0, !(gelu(0) != 0) else { return nil }
+        guard gelu(argmin) < 0, gelu(far) > 0, gelu(0) == 0 else { return nil }
         let negative = { (h: Float) in gelu(h) < 0 }, positive = { (h: Float) in gelu(h) > 0 }
         let negativeFrom = negative(-far) ? -Float.infinity : boundary(from: -far, to: argmin, negative).nextUp
         let negativeThrough = boundary(from: 0, to: argmin, negative).nextDown
