@@ -112,18 +112,13 @@ void lut_epilogue(const int32_t *counts, const bv_tile_out *o, const float *U, c
             // tail: they cost several plain loads on some cores).
             unsigned byte;
             if (n - j >= 8) {
-                byte = (unsigned)_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(t, _mm256_loadu_ps(o->above + j), _CMP_GT_OQ),
-                                                                 _mm256_cmp_ps(t, _mm256_loadu_ps(o->below + j), _CMP_LT_OQ)));
+                byte = threshold_bits8(t, _mm256_loadu_ps(o->above + j), _mm256_loadu_ps(o->below + j));
             } else {
                 const __m256i live = lanes_below(n - j);
-                byte = (unsigned)_mm256_movemask_ps(_mm256_and_ps(_mm256_castsi256_ps(live), _mm256_or_ps(
-                    _mm256_cmp_ps(t, _mm256_maskload_ps(o->above + j, live), _CMP_GT_OQ),
-                    _mm256_cmp_ps(t, _mm256_maskload_ps(o->below + j, live), _CMP_LT_OQ))));
+                byte = threshold_bits8(t, _mm256_maskload_ps(o->above + j, live), _mm256_maskload_ps(o->below + j, live))
+                     & ((1u << (n - j)) - 1);
             }
-            const int at = o->bit0 + j;
-            uint64_t *word = bits + at / 64;
-            const uint64_t s = (uint64_t)byte << (at % 64);
-            *word = at % 64 == 0 ? s : (*word | s);
+            store_packed_bits(bits, o->bit0 + j, byte);
             continue;
         }
         if (n - j >= 8) {

@@ -24,6 +24,21 @@ __m256i lanes_below(int live) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/// Packed output of 8 outputs `t`: bit j = t_j > above_j ∨ t_j < below_j (strict).
+static inline __attribute__((always_inline)) BV_TARGET_AVX2
+unsigned threshold_bits8(__m256 t, __m256 above, __m256 below) {
+    return (unsigned)_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(t, above, _CMP_GT_OQ), _mm256_cmp_ps(t, below, _CMP_LT_OQ)));
+}
+
+/// Writes `bits` at bit `at` of a packed output row: the chunk that starts a 64-bit word
+/// assigns it, the later ones are or-ed in (chunks come in column order).
+static inline __attribute__((always_inline))
+void store_packed_bits(uint64_t *row, int at, uint64_t bits) {
+    uint64_t *word = row + at / 64;
+    const uint64_t s = bits << (at % 64);
+    *word = at % 64 == 0 ? s : (*word | s);
+}
+
 /// The output transform of one 16-column panel (columns `col` … of the tile's group; see
 /// bv_tile_out) on dword accumulators `acc[r][half]`.
 static inline __attribute__((always_inline)) BV_TARGET_AVX2
@@ -59,13 +74,10 @@ void panel_epilogue(__m256i acc[][2], const int mr, const bv_tile_out *o, int co
         if (o->bits) {
             // Packed output: bit j of the row's word = t > above[j] || t < below[j].
             const float *hi = o->above + col, *lo = o->below + col;
-            const unsigned b0 = (unsigned)_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(t0, _mm256_loadu_ps(hi), _CMP_GT_OQ),
-                                                                          _mm256_cmp_ps(t0, _mm256_loadu_ps(lo), _CMP_LT_OQ)));
-            const unsigned b1 = (unsigned)_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(t1, _mm256_loadu_ps(hi + 8), _CMP_GT_OQ),
-                                                                          _mm256_cmp_ps(t1, _mm256_loadu_ps(lo + 8), _CMP_LT_OQ)));
-            const uint64_t s = (uint64_t)((b0 | b1 << 8) & ((1u << (live0 + live1)) - 1)) << (o->bit0 + col);
-            uint64_t *word = o->bits + (ptrdiff_t)r * o->bits_stride;
-            *word = o->bit0 + col == 0 ? s : (*word | s);
+            const unsigned b0 = threshold_bits8(t0, _mm256_loadu_ps(hi), _mm256_loadu_ps(lo));
+            const unsigned b1 = threshold_bits8(t1, _mm256_loadu_ps(hi + 8), _mm256_loadu_ps(lo + 8));
+            store_packed_bits(o->bits + (ptrdiff_t)r * o->bits_stride, o->bit0 + col,
+                              (uint64_t)((b0 | b1 << 8) & ((1u << (live0 + live1)) - 1)));
             continue;
         }
         float *c = o->c + r * ldc + col;
